@@ -1,0 +1,114 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Module } from '../module.js';
+import { initNormal } from './init.js';
+
+/** PyTorch keeps a Linear weight as [out, in]; we keep [in, out] so x·W needs no transpose per call. */
+const transposed2d = (externalShape: number[]) => ({
+  externalShape,
+  fromExternal: (t: tf.Tensor) => tf.transpose(t),
+  toExternal: (t: tf.Tensor) => tf.transpose(t),
+});
+
+export interface LinearOptions {
+  bias?: boolean;
+  /** Standard deviation of the weight initialisation (HF `initializer_range`). */
+  std?: number;
+}
+
+/** y = x·W + b over the last axis. State-dict names `weight` [out, in] and `bias` [out], as PyTorch. */
+export class Linear extends Module {
+  readonly weight;
+  readonly bias;
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: LinearOptions = {},
+  ) {
+    super();
+    this.weight = this.param('weight', initNormal([inFeatures, outFeatures], opts.std ?? 0.02), {
+      layout: transposed2d([outFeatures, inFeatures]),
+    });
+    this.bias = opts.bias === false ? undefined : this.param('bias', tf.zeros([outFeatures]));
+  }
+
+  /** x: [..., in] → [..., out] */
+  forward(x: tf.Tensor, activation?: 'relu' | 'linear'): tf.Tensor {
+    return tf.tidy(() => {
+      const lead = x.shape.slice(0, -1);
+      const x2 = tf.reshape(x, [-1, this.inFeatures]) as tf.Tensor2D;
+      const y = tf.fused.matMul({
+        a: x2,
+        b: this.weight.value as tf.Tensor2D,
+        bias: this.bias?.value,
+        activation: activation ?? 'linear',
+      });
+      return tf.reshape(y, [...lead, this.outFeatures]);
+    });
+  }
+}
+
+/** Layer normalisation over the last axis. State-dict names `weight` (γ) and `bias` (β). */
+export class LayerNorm extends Module {
+  readonly weight;
+  readonly bias;
+  constructor(
+    readonly dim: number,
+    readonly eps = 1e-12,
+  ) {
+    super();
+    this.weight = this.param('weight', tf.ones([dim]));
+    this.bias = this.param('bias', tf.zeros([dim]));
+  }
+
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
+      return tf.add(tf.mul(normed, this.weight.value), this.bias.value);
+    });
+  }
+}
+
+/** A lookup table [num, dim]. State-dict name `weight`. */
+export class Embedding extends Module {
+  readonly weight;
+  constructor(
+    readonly num: number,
+    readonly dim: number,
+    opts: { std?: number; paddingIdx?: number } = {},
+  ) {
+    super();
+    const init = tf.tidy(() => {
+      const w = initNormal([num, dim], opts.std ?? 0.02);
+      if (opts.paddingIdx === undefined) return w;
+      // HF zeroes the padding row at init.
+      const keep = tf.reshape(tf.oneHot([opts.paddingIdx], num), [num, 1]);
+      return tf.mul(w, tf.sub(1, keep));
+    });
+    this.weight = this.param('weight', init);
+  }
+
+  /** ids: int32 [...] → [..., dim] */
+  forward(ids: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const flat = tf.cast(tf.reshape(ids, [-1]), 'int32');
+      return tf.reshape(tf.gather(this.weight.value, flat), [...ids.shape, this.dim]);
+    });
+  }
+}
+
+/** Inverted dropout: active only in training mode. */
+export class Dropout extends Module {
+  constructor(readonly rate: number) {
+    super();
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    if (!this.training || this.rate === 0) return x;
+    return tf.dropout(x, this.rate);
+  }
+}
+
+/** GELU, exact erf form (HF `hidden_act: "gelu"`): x·Φ(x) = 0.5·x·(1 + erf(x/√2)). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+}

@@ -1,0 +1,40 @@
+/**
+ * Helpers for the workspace's tests: where the reference fixtures live, and a tensor-leak check.
+ * Exported as `@attn/core-tensor/testing`; not part of the runtime API.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+
+/** ../shared/fixtures beside the repository, or $ATTN_FIXTURES. */
+export function fixturesDir(): string {
+  return process.env.ATTN_FIXTURES ?? resolve(repoRoot, '../shared/fixtures');
+}
+
+/**
+ * True when the fixtures exist. When they do not, prints a visible skip message, and under CI=true throws:
+ * CI must never pass by skipping the gold.
+ */
+export function haveFixtures(what = 'fixture tests'): boolean {
+  if (existsSync(fixturesDir())) return true;
+  const msg = `fixtures not found at ${fixturesDir()} (set ATTN_FIXTURES): skipping ${what}`;
+  if (process.env.CI === 'true') throw new Error(`${msg} — under CI=true the fixtures are required`);
+  console.warn(`\n[attn] ${msg}\n`);
+  return false;
+}
+
+export function fixturePath(...parts: string[]): string {
+  return resolve(fixturesDir(), ...parts);
+}
+
+/** Runs `fn` and throws if it leaves more tensors alive than it found. Returns fn's result. */
+export async function expectNoLeaks<T>(fn: () => T | Promise<T>, label = 'call'): Promise<T> {
+  const before = tf.memory().numTensors;
+  const out = await fn();
+  const after = tf.memory().numTensors;
+  if (after !== before) throw new Error(`${label} leaked ${after - before} tensor(s) (${before} → ${after})`);
+  return out;
+}
