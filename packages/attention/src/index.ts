@@ -1,1 +1,14 @@
-export {};
+export type { HiddenAct } from './activations.js';
+export { activation, geluNew } from './activations.js';
+export type { EncoderOutput } from './encoder.js';
+export { TransformerEncoder } from './encoder.js';
+export type { EncoderLayerOutput } from './encoder-layer.js';
+export { TransformerEncoderLayer } from './encoder-layer.js';
+export { AttentionConfigError, AttentionShapeError } from './errors.js';
+export { Group } from './group.js';
+export type { TransformerLayerConfig } from './layer-config.js';
+export { causalMask, combineMasks, MASKED, paddingMask } from './masks.js';
+export type { MultiHeadAttentionConfig, MultiHeadAttentionOutput } from './multi-head-attention.js';
+export { MultiHeadAttention } from './multi-head-attention.js';
+export type { AttentionOptions, AttentionResult } from './scaled-dot-product.js';
+export { scaledDotProductAttention } from './scaled-dot-product.js';

@@ -1,0 +1,71 @@
+import { tf } from '@attn/core-tensor';
+import { AttentionShapeError } from './errors.js';
+import { MASKED } from './masks.js';
+
+export interface AttentionOptions {
+  /** Additive mask, broadcastable to [b, h, tq, tk]: 0 keeps a key, a large negative (MASKED) drops it. */
+  mask?: tf.Tensor;
+  /** Dropout rate on the attention probabilities, applied only when `training` is true. */
+  dropout?: number;
+  training?: boolean;
+}
+
+export interface AttentionResult {
+  /** [b, h, tq, d] */
+  output: tf.Tensor4D;
+  /** The attention probabilities, [b, h, tq, tk]: each row sums to 1 (before dropout). */
+  weights: tf.Tensor4D;
+}
+
+/**
+ * Attention(Q, K, V) = softmax(Q·Kᵀ / √d_k + mask) · V      ("Attention Is All You Need", eq. 1)
+ *
+ * q: [b, h, tq, d], k and v: [b, h, tk, d]. Every query row is scored against every key by a dot product;
+ * dividing by √d keeps the scores' variance near 1 whatever the head size, so the softmax does not saturate.
+ * The caller owns (disposes) both returned tensors.
+ */
+export function scaledDotProductAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  opts: AttentionOptions = {},
+): AttentionResult {
+  checkShapes(q, k, v, opts.mask);
+  const d = q.shape[3]!;
+  return tf.tidy(() => {
+    let scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(d)); // [b, h, tq, tk]
+    // Clamping keeps a caller's −∞ mask finite, so fully masked rows stay NaN-free.
+    if (opts.mask) scores = tf.add(scores, tf.maximum(opts.mask, MASKED));
+    const weights = tf.softmax(scores, -1) as tf.Tensor4D; // tfjs subtracts the row max first: stable
+    const rate = opts.dropout ?? 0;
+    const dropped = opts.training && rate > 0 ? tf.dropout(weights, rate) : weights;
+    const output = tf.matMul(dropped, v) as tf.Tensor4D; // [b, h, tq, d]
+    return { output, weights };
+  });
+}
+
+function checkShapes(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask?: tf.Tensor) {
+  const where = 'scaledDotProductAttention';
+  for (const [name, t] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+  ] as const)
+    if (t.rank !== 4)
+      throw new AttentionShapeError(
+        `${where}: ${name}`,
+        `expected [batch, heads, seq, headDim], got [${t.shape}]`,
+      );
+  const [b, h, tq, d] = q.shape;
+  const tk = k.shape[2];
+  if (k.shape[0] !== b || k.shape[1] !== h || k.shape[3] !== d)
+    throw new AttentionShapeError(`${where}: k`, `shape [${k.shape}] does not fit q [${q.shape}]`);
+  if (v.shape[0] !== b || v.shape[1] !== h || v.shape[2] !== tk)
+    throw new AttentionShapeError(`${where}: v`, `shape [${v.shape}] does not fit k [${k.shape}]`);
+  if (!mask) return;
+  const target = [b, h, tq, tk];
+  const ms = mask.shape;
+  const fits = ms.length <= 4 && ms.every((dim, i) => dim === 1 || dim === target[i + 4 - ms.length]);
+  if (!fits)
+    throw new AttentionShapeError(`${where}: mask`, `shape [${ms}] does not broadcast to [${target}]`);
+}
