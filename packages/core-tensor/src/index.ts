@@ -1,9 +1,12 @@
 /** The one tfjs-core instance of the workspace: every attn package imports tf from here. */
 export * as tf from '@tensorflow/tfjs-core';
-export { Module, Parameter, StateDictError } from './module.js';
-export type { LoadStateDictResult, ParameterLayout } from './module.js';
-export { Linear, LayerNorm, Embedding, Dropout, gelu } from './nn/layers.js';
-export type { LinearOptions } from './nn/layers.js';
-export { initNormal, setSeed } from './nn/init.js';
-export { initBackend, BackendUnavailableError } from './backend.js';
 export type { BackendInfo, BackendName, BackendPreference } from './backend.js';
+export { BackendUnavailableError, initBackend } from './backend.js';
+export type { FileData } from './io/atomic-write.js';
+export { atomicWriteFile } from './io/atomic-write.js';
+export type { LoadStateDictResult, ParameterLayout } from './module.js';
+export { Module, Parameter, StateDictError } from './module.js';
+export { initNormal, setSeed } from './nn/init.js';
+export type { LinearOptions } from './nn/layers.js';
+export { Dropout, Embedding, gelu, LayerNorm, Linear } from './nn/layers.js';
+export * from './safetensors/index.js';

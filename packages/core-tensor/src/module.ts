@@ -69,7 +69,11 @@ export abstract class Module {
   private readonly params = new Map<string, Parameter>();
   private readonly children = new Map<string, Module>();
 
-  protected param(name: string, initial: tf.Tensor, opts: { trainable?: boolean; layout?: ParameterLayout } = {}) {
+  protected param(
+    name: string,
+    initial: tf.Tensor,
+    opts: { trainable?: boolean; layout?: ParameterLayout } = {},
+  ) {
     const p = new Parameter(initial, opts.trainable ?? true, opts.layout);
     this.params.set(name, p);
     return p;
@@ -141,7 +145,9 @@ export abstract class Module {
     for (const [n, p] of named) {
       const t = tensors.get(n);
       if (!t) continue;
-      tf.tidy(() => p.variable.assign(p.layout ? tf.cast(p.layout.fromExternal(t), 'float32') : tf.cast(t, 'float32')));
+      tf.tidy(() =>
+        p.variable.assign(p.layout ? tf.cast(p.layout.fromExternal(t), 'float32') : tf.cast(t, 'float32')),
+      );
     }
     return { missing, unexpected };
   }
