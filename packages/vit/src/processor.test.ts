@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { initBackend, tf } from '@attn/core-tensor';
+import { expectNoLeaks, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeImage } from './image/decode.js';
+import { ViTImageProcessor } from './processor.js';
+
+const IMAGES = ['gradient_40x30', 'checkerboard_64x64', 'solid_17x23', 'rgba_24x20', 'grayscale_33x33', 'noise_300x250'];
+const readJson = (...p: string[]) => JSON.parse(readFileSync(fixturePath(...p), 'utf8'));
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  const f = Float32Array.from(b); // goldens are float32 written as shortest decimals
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - f[i]));
+  return m;
+}
+
+describe.skipIf(!haveFixtures('ViT pixel goldens'))('ViTImageProcessor vs Hugging Face pixel_values', () => {
+  beforeAll(() => initBackend('cpu'));
+  it('vit-tiny-random (32 px, mean=std=0.5): every golden image exactly', async () => {
+    const proc = await ViTImageProcessor.fromPretrained(fixturePath('vit-tiny-random'));
+    const gold = readJson('golden', 'vit-tiny-random.json');
+    for (const name of IMAGES) {
+      const g = gold.images.find((c: { image: string }) => c.image === `images/${name}.png`);
+      const { data, shape } = await proc.preprocessToArray(fixturePath('golden', 'images', `${name}.png`));
+      expect(shape).toEqual([1, 3, 32, 32]);
+      expect(maxAbsDiff(data, g.pixel_values.flat(3)), name).toBe(0);
+    }
+  });
+
+  it('vit-tiny-random-224 (ImageNet mean/std, side files): every golden image exactly', async () => {
+    const proc = await ViTImageProcessor.fromPretrained(fixturePath('vit-tiny-random-224'));
+    for (const name of IMAGES) {
+      const g = readJson('golden', `vit-tiny-random-224-pixels-${name}.json`);
+      const { data, shape } = await proc.preprocessToArray(fixturePath('golden', 'images', `${name}.png`));
+      expect(shape).toEqual([1, 3, 224, 224]);
+      expect(maxAbsDiff(data, g.pixel_values.flat(3)), name).toBe(0);
+    }
+  });
+
+  it('JPEG photos of the real ViT-Tiny (64 → 224 px): matches the side files', async () => {
+    const proc = await ViTImageProcessor.fromPretrained(fixturePath('models', 'vit-tiny-tinyimagenet'));
+    for (const name of ['val_68', 'val_23', 'val_130']) {
+      const g = readJson('golden', `vit-tiny-tinyimagenet-pixels-${name}.json`);
+      const { data } = await proc.preprocessToArray(fixturePath('data', 'tiny-imagenet-val-200', `${name}.JPEG`));
+      expect(maxAbsDiff(data, g.pixel_values.flat(3)), name).toBe(0);
+    }
+  });
+
+  it('browser path: ImageData-like RGBA gives the same numbers as the file path', async () => {
+    const proc = await ViTImageProcessor.fromPretrained(fixturePath('vit-tiny-random-224'));
+    const gold = readJson('golden', 'vit-tiny-random-224-pixels-rgba_24x20.json');
+    // RGBA bytes as a canvas would hand them over (alpha kept in the buffer, then dropped like PIL).
+    const sharp = (await import('sharp')).default;
+    const { data, info } = await sharp(fixturePath('golden', 'images', 'rgba_24x20.png'))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const imageData = { data: new Uint8ClampedArray(data), width: info.width, height: info.height };
+    const out = await proc.preprocessToArray([imageData, imageData]);
+    expect(out.shape).toEqual([2, 3, 224, 224]);
+    const g = gold.pixel_values.flat(3);
+    expect(maxAbsDiff(out.data.subarray(0, g.length), g)).toBe(0);
+    expect(maxAbsDiff(out.data.subarray(g.length), g)).toBe(0);
+  });
+
+  it('preprocess returns a [N,3,H,W] float32 tensor and leaks nothing', async () => {
+    const proc = await ViTImageProcessor.fromPretrained(fixturePath('vit-tiny-random'));
+    const files = ['solid_17x23', 'gradient_40x30'].map((n) => fixturePath('golden', 'images', `${n}.png`));
+    const before = tf.memory().numTensors;
+    const { pixelValues } = await proc.preprocess(files);
+    expect(pixelValues.shape).toEqual([2, 3, 32, 32]);
+    expect(pixelValues.dtype).toBe('float32');
+    pixelValues.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    await expectNoLeaks(() => proc.preprocessToArray(files), 'preprocessToArray');
+  });
+});
+
+describe('decodeImage', () => {
+  it('grey is copied into R, G and B', async () => {
+    const sharp = (await import('sharp')).default;
+    const png = await sharp(new Uint8Array([0, 100, 200, 255]), { raw: { width: 2, height: 2, channels: 1 } })
+      .png()
+      .toBuffer();
+    const rgb = await decodeImage(png);
+    expect([...rgb.data]).toEqual([0, 0, 0, 100, 100, 100, 200, 200, 200, 255, 255, 255]);
+  });
+});

@@ -1,0 +1,155 @@
+import { tf } from '@attn/core-tensor';
+import { type CanvasImageLike, canvasImageToRgba, isCanvasImageLike } from './image/browser.js';
+import { type DecodeOptions, decodeImage } from './image/decode.js';
+import { ImageInputError } from './image/errors.js';
+import { PilResample, type RawImage, pilResize } from './image/resample.js';
+import { isRgbaLike, type RgbaLike, rgbaLikeToRgb } from './image/rgb.js';
+
+/** `preprocessor_config.json` of a Hugging Face `ViTImageProcessor` (unknown fields are kept on save). */
+export interface ImageProcessorConfig {
+  do_resize: boolean;
+  size: { height: number; width: number };
+  resample: number;
+  do_rescale: boolean;
+  rescale_factor: number;
+  do_normalize: boolean;
+  image_mean: number[];
+  image_std: number[];
+  [extra: string]: unknown;
+}
+
+/**
+ * One picture: a file path or encoded bytes (PNG/JPEG/WebP/GIF, decoded with sharp in Node), or
+ * already-decoded pixels — an ImageData-like `{ data, width, height }` (RGBA or RGB bytes), an
+ * ImageBitmap, a canvas or an <img> (browser).
+ */
+export type ImageInput = string | Uint8Array | RgbaLike | CanvasImageLike;
+
+export class ImageProcessorConfigError extends Error {
+  override readonly name = 'ImageProcessorConfigError';
+}
+
+const DEFAULTS: ImageProcessorConfig = {
+  image_processor_type: 'ViTImageProcessor',
+  do_resize: true,
+  size: { height: 224, width: 224 },
+  resample: PilResample.BILINEAR,
+  do_rescale: true,
+  rescale_factor: 1 / 255,
+  do_normalize: true,
+  image_mean: [0.5, 0.5, 0.5],
+  image_std: [0.5, 0.5, 0.5],
+};
+
+/**
+ * Hugging Face's `ViTImageProcessor` with identical numbers: decode → RGB → Pillow resize on uint8 →
+ * `x * rescale_factor` in float64 rounded to float32 → `(x - mean) / std` in float32 → CHW.
+ */
+export class ViTImageProcessor {
+  readonly config: ImageProcessorConfig;
+
+  constructor(config: Partial<ImageProcessorConfig> & { size?: unknown } = {}, source = 'preprocessor config') {
+    const size = normaliseSize(config.size ?? DEFAULTS.size, source);
+    this.config = { ...DEFAULTS, ...config, size };
+    const { image_mean, image_std } = this.config;
+    if (image_mean.length !== 3 || image_std.length !== 3)
+      throw new ImageProcessorConfigError(`${source}: image_mean and image_std must have 3 values`);
+    if (image_std.some((s) => s === 0)) throw new ImageProcessorConfigError(`${source}: image_std contains 0`);
+  }
+
+  /** Reads `preprocessor_config.json` from a model folder. */
+  static async fromPretrained(dir: string): Promise<ViTImageProcessor> {
+    const { readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const path = join(dir, 'preprocessor_config.json');
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(await readFile(path, 'utf8'));
+    } catch (e) {
+      throw new ImageProcessorConfigError(`${path}: ${(e as Error).message}`);
+    }
+    return new ViTImageProcessor(json as Partial<ImageProcessorConfig>, path);
+  }
+
+  /** Writes `preprocessor_config.json` (atomically) into `dir`. */
+  async save(dir: string): Promise<void> {
+    const { writeJsonAtomic } = await import('./io.js');
+    await writeJsonAtomic(dir, 'preprocessor_config.json', this.config);
+  }
+
+  get height(): number {
+    return this.config.do_resize ? this.config.size.height : Number.NaN;
+  }
+  get width(): number {
+    return this.config.do_resize ? this.config.size.width : Number.NaN;
+  }
+
+  /** Decodes one input into 8-bit RGB (what `load_image` gives Python). */
+  async loadRgb(image: ImageInput, opts: DecodeOptions = {}): Promise<RawImage> {
+    if (typeof image === 'string') return decodeImage(image, opts);
+    if (isRgbaLike(image)) return rgbaLikeToRgb(image);
+    if (image instanceof Uint8Array) return decodeImage(image, opts);
+    if (isCanvasImageLike(image)) return rgbaLikeToRgb(canvasImageToRgba(image), '<canvas image>');
+    throw new ImageInputError('unsupported', String(image), 'not a path, encoded bytes, ImageData or ImageBitmap');
+  }
+
+  /** Resize, rescale, normalise one decoded RGB image into `out` (CHW) — synchronous and tensor-free. */
+  processRgb(rgb: RawImage, out?: Float32Array): { data: Float32Array; height: number; width: number } {
+    const c = this.config;
+    const img = c.do_resize ? pilResize(rgb, c.size.width, c.size.height, c.resample) : rgb;
+    const { width, height } = img;
+    const plane = width * height;
+    const data = out ?? new Float32Array(3 * plane);
+    const mean = c.image_mean.map(Math.fround);
+    const std = c.image_std.map(Math.fround);
+    for (let i = 0; i < plane; i++) {
+      for (let ch = 0; ch < 3; ch++) {
+        // float64 product rounded to float32 (numpy's astype), then float32 (x - mean) / std.
+        let v = c.do_rescale ? Math.fround(img.data[i * 3 + ch] * c.rescale_factor) : img.data[i * 3 + ch];
+        if (c.do_normalize) v = Math.fround(Math.fround(v - mean[ch]) / std[ch]);
+        data[ch * plane + i] = v;
+      }
+    }
+    return { data, height, width };
+  }
+
+  /** The tensor-free path (workers, browser): `[N, 3, H, W]` float32 values and the shape. */
+  async preprocessToArray(
+    images: ImageInput | ImageInput[],
+    opts: DecodeOptions = {},
+  ): Promise<{ data: Float32Array; shape: [number, number, number, number] }> {
+    const list = Array.isArray(images) ? images : [images];
+    if (list.length === 0) throw new ImageInputError('empty', '<image list>', 'no images given');
+    const first = this.processRgb(await this.loadRgb(list[0], opts));
+    const { height, width } = first;
+    const per = 3 * height * width;
+    const data = new Float32Array(list.length * per);
+    data.set(first.data);
+    for (let n = 1; n < list.length; n++) {
+      const rgb = await this.loadRgb(list[n], opts);
+      if (!this.config.do_resize && (rgb.width !== width || rgb.height !== height))
+        throw new ImageInputError('unsupported', describe(list[n]), 'images of different sizes need do_resize');
+      this.processRgb(rgb, data.subarray(n * per, (n + 1) * per));
+    }
+    return { data, shape: [list.length, 3, height, width] };
+  }
+
+  /** `{ pixelValues: [N, 3, H, W] float32 }`, as `processor(images, return_tensors='pt')`. */
+  async preprocess(images: ImageInput | ImageInput[], opts: DecodeOptions = {}): Promise<{ pixelValues: tf.Tensor4D }> {
+    const { data, shape } = await this.preprocessToArray(images, opts);
+    return { pixelValues: tf.tensor4d(data, shape, 'float32') };
+  }
+}
+
+function describe(x: ImageInput): string {
+  return typeof x === 'string' ? x : '<image>';
+}
+
+function normaliseSize(size: unknown, source: string): { height: number; width: number } {
+  // Old configs store a single int, or {shortest_edge}; ViT resizes to a square in both cases.
+  if (typeof size === 'number') return { height: size, width: size };
+  const s = size as { height?: number; width?: number; shortest_edge?: number };
+  if (typeof s?.height === 'number' && typeof s?.width === 'number') return { height: s.height, width: s.width };
+  if (typeof s?.shortest_edge === 'number') return { height: s.shortest_edge, width: s.shortest_edge };
+  throw new ImageProcessorConfigError(`${source}: size must be {height, width} or a number, got ${JSON.stringify(size)}`);
+}
