@@ -1,1 +1,22 @@
-export {};
+export type { BertModelOutput, ForwardOptions } from './bert-model.js';
+export { BertModel } from './bert-model.js';
+export type { LoadingInfo, LoadOptions } from './checkpoint.js';
+export type { ClassificationOutput } from './classification.js';
+export { BertForSequenceClassification, BertForTokenClassification } from './classification.js';
+export type { BertConfig, BertConfigInput } from './config.js';
+export {
+  BertConfigError,
+  bertConfig,
+  bertConfigToJSON,
+  numLabels,
+  parseBertConfig,
+  readBertConfig,
+} from './config.js';
+export { BertEmbeddings } from './embeddings.js';
+export { BertInputError } from './errors.js';
+export { BertLMPredictionHead, BertPooler, BertPredictionHeadTransform } from './heads.js';
+export type { BertInputs, IntMatrix } from './inputs.js';
+export { crossEntropy, IGNORE_INDEX } from './losses.js';
+export { BertPreTrainedModel } from './pretrained.js';
+export type { PreTrainingInputs, PreTrainingOutput, TaskForwardOptions } from './pretraining.js';
+export { BertForMaskedLM, BertForNextSentencePrediction, BertForPreTraining } from './pretraining.js';

@@ -1,0 +1,48 @@
+import { Dropout, Embedding, LayerNorm, Module, tf } from '@attn/core-tensor';
+import type { BertConfig } from './config.js';
+
+/**
+ * word + position + token-type embeddings, then LayerNorm and dropout (HF `BertEmbeddings`).
+ * State-dict names: `word_embeddings.weight`, `position_embeddings.weight`, `token_type_embeddings.weight`,
+ * `LayerNorm.{weight,bias}`.
+ */
+export class BertEmbeddings extends Module {
+  readonly word_embeddings;
+  readonly position_embeddings;
+  readonly token_type_embeddings;
+  readonly LayerNorm;
+  readonly dropout;
+
+  constructor(config: BertConfig) {
+    super();
+    const std = config.initializer_range;
+    const H = config.hidden_size;
+    this.word_embeddings = this.module(
+      'word_embeddings',
+      new Embedding(config.vocab_size, H, { std, paddingIdx: config.pad_token_id }),
+    );
+    this.position_embeddings = this.module(
+      'position_embeddings',
+      new Embedding(config.max_position_embeddings, H, { std }),
+    );
+    this.token_type_embeddings = this.module(
+      'token_type_embeddings',
+      new Embedding(config.type_vocab_size, H, { std }),
+    );
+    this.LayerNorm = this.module('LayerNorm', new LayerNorm(H, config.layer_norm_eps));
+    this.dropout = this.module('dropout', new Dropout(config.hidden_dropout_prob));
+  }
+
+  /** inputIds, tokenTypeIds: int32 [b, t] → [b, t, H]. Positions are 0..t-1 (absolute, learned). */
+  forward(inputIds: tf.Tensor, tokenTypeIds: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const t = inputIds.shape[1]!;
+      const positions = this.position_embeddings.forward(tf.range(0, t, 1, 'int32')); // [t, H], broadcasts over b
+      const summed = tf.add(
+        tf.add(this.word_embeddings.forward(inputIds), this.token_type_embeddings.forward(tokenTypeIds)),
+        positions,
+      );
+      return this.dropout.forward(this.LayerNorm.forward(summed));
+    });
+  }
+}

@@ -1,0 +1,87 @@
+import { type BackendName, initBackend, tf } from '@attn/core-tensor';
+import { expectNoLeaks } from '@attn/core-tensor/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BertForPreTraining, BertForSequenceClassification, BertModel } from '../src/index.js';
+import { backends, expectClose, GOLD_DIR, haveFixtures, readGolden, shapeOf } from './helpers.js';
+
+const TOL = 1e-4;
+
+describe.skipIf(!haveFixtures('bert golden'))('BERT matches Hugging Face on bert-tiny-random', () => {
+  const gold = haveFixtures() ? readGolden('bert-tiny-random.json') : { inputs: [] };
+  const fullRows = haveFixtures() ? readGolden('bert-tiny-random-mlm-logits.json').rows : [];
+
+  describe.each(backends())('%s', (backend) => {
+    let base: BertModel;
+    let pre: BertForPreTraining;
+    let cls: BertForSequenceClassification;
+    beforeAll(async () => {
+      await initBackend(backend as BackendName);
+      base = await BertModel.fromPretrained(GOLD_DIR());
+      pre = await BertForPreTraining.fromPretrained(GOLD_DIR());
+      cls = await BertForSequenceClassification.fromPretrained(GOLD_DIR());
+    });
+    afterAll(() => {
+      for (const m of [base, pre, cls]) m?.dispose();
+    });
+
+    it('reports the other head as unexpected, as HF does', () => {
+      const info = gold.meta.loading_info;
+      expect(pre.loadingInfo).toEqual({ missing: [], unexpected: info.BertForPreTraining.unexpected_keys });
+      expect(cls.loadingInfo!.missing).toEqual([]);
+      expect([...cls.loadingInfo!.unexpected].sort()).toEqual(
+        info.BertForSequenceClassification.unexpected_keys,
+      );
+      expect(base.loadingInfo!.missing).toEqual([]);
+    });
+
+    it.each(gold.inputs.map((c: any) => [c.name, c]))('%s', async (_name, c: any) => {
+      const inputs = {
+        inputIds: c.input_ids,
+        attentionMask: c.attention_mask,
+        tokenTypeIds: c.token_type_ids,
+      };
+      await expectNoLeaks(() => {
+        const out = base.forward(inputs, { outputHiddenStates: true, outputAttentions: true });
+        expectClose(out.lastHiddenState, c.last_hidden_state, TOL, 'last_hidden_state');
+        expect(out.lastHiddenState.shape).toEqual(shapeOf(c.last_hidden_state));
+        expectClose(out.poolerOutput!, c.pooler_output, TOL, 'pooler_output');
+        for (const [i, h] of c.hidden_states.entries())
+          expectClose(out.hiddenStates![i]!, h, TOL, `hidden_states[${i}]`);
+        if (c.attentions_layer0)
+          expectClose(out.attentions![0]!, c.attentions_layer0, TOL, 'attentions_layer0');
+        for (const [i, a] of (c.attentions_all_layers ?? []).entries())
+          expectClose(out.attentions![i]!, a, TOL, `attentions[${i}]`);
+        tf.dispose([out.lastHiddenState, out.poolerOutput!, ...out.hiddenStates!, ...out.attentions!]);
+
+        const p = pre.forward(inputs);
+        expectClose(p.seqRelationshipLogits!, c.nsp_logits, TOL, 'nsp_logits');
+        checkMlm(p.predictionLogits!, c);
+        for (const row of fullRows.filter((r: any) => r.input === c.name))
+          for (const [k, pos] of row.positions.entries()) {
+            const got = tf.tidy(() => tf.slice(p.predictionLogits!, [row.batch_index, pos, 0], [1, 1, -1]));
+            expectClose(got, row.logits[k], TOL, `full MLM row at position ${pos}`);
+            got.dispose();
+          }
+        tf.dispose([p.predictionLogits!, p.seqRelationshipLogits!]);
+
+        const s = cls.forward(inputs);
+        expectClose(s.logits, c.seq_cls_logits, TOL, 'seq_cls_logits');
+        s.logits.dispose();
+      }, c.name);
+    });
+  });
+});
+
+/** The MLM summaries: argmax, top-5, logsumexp, mean and the probe columns of the [B, T, V] logits. */
+function checkMlm(logits: tf.Tensor3D, c: any) {
+  const m = c.mlm;
+  tf.tidy(() => {
+    expect(tf.argMax(logits, -1).arraySync(), 'mlm.argmax').toEqual(m.argmax);
+    const top = tf.topk(logits, 5);
+    expectClose(top.values, m.top5_logits, TOL, 'mlm.top5_logits');
+    expect(top.indices.arraySync(), 'mlm.top5_ids').toEqual(m.top5_ids);
+    expectClose(tf.logSumExp(logits, -1), m.logsumexp, TOL, 'mlm.logsumexp');
+    expectClose(tf.mean(logits, -1), m.mean, TOL, 'mlm.mean');
+    expectClose(tf.gather(logits, m.probe_ids, 2), m.probe_logits, TOL, 'mlm.probe_logits');
+  });
+}
