@@ -1,0 +1,27 @@
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { ProtoWriter } from './protobuf.js';
+
+/**
+ * Streams an encoded model to `path` atomically: chunks go to a temp file in the same folder, which is
+ * fsynced and renamed over the target, so a crash never leaves a half-written model behind.
+ * Returns the number of bytes written.
+ */
+export function writeOnnxFile(path: string, model: ProtoWriter): number {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    for (const c of model.chunks) {
+      let off = 0;
+      while (off < c.length) off += writeSync(fd, c, off, c.length - off);
+    }
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  return model.length;
+}
