@@ -2,6 +2,7 @@
 export * as tf from '@tensorflow/tfjs-core';
 export type { BackendInfo, BackendName, BackendPreference } from './backend.js';
 export { BackendUnavailableError, initBackend } from './backend.js';
+export * from './hub/index.js';
 export type { FileData } from './io/atomic-write.js';
 export { atomicWriteFile } from './io/atomic-write.js';
 export type { LoadStateDictResult, ParameterLayout } from './module.js';

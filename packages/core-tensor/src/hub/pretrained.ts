@@ -1,0 +1,70 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { loadSafetensors } from '../safetensors/read.js';
+import { PretrainedError } from './errors.js';
+import {
+  checkHubId,
+  type HubOptions,
+  hubUrl,
+  resolvePretrainedDir,
+  WEIGHTS,
+  WEIGHTS_INDEX,
+} from './resolve.js';
+
+export interface Pretrained {
+  /** Local folder (Node) or hub URL prefix (browser) the files came from. */
+  dir: string;
+  /** config.json as parsed JSON: plain data with Hugging Face field names. */
+  config: Record<string, unknown>;
+  /** HF state-dict name → tensor. The caller owns and disposes them. */
+  tensors: Map<string, tf.Tensor>;
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+/**
+ * Reads config.json and the weights (model.safetensors, or model.safetensors.index.json and its shards)
+ * from a local folder or a Hugging Face hub id. In Node a hub id is downloaded into the cache first
+ * (see resolvePretrainedDir); in a browser the files are fetched straight from the endpoint.
+ */
+export async function loadPretrained(dirOrId: string, opts: HubOptions = {}): Promise<Pretrained> {
+  if (!isNode) {
+    checkHubId(dirOrId);
+    const url = (file: string) => hubUrl(dirOrId, file, opts);
+    const res = await fetch(url('config.json'));
+    if (!res.ok)
+      throw new PretrainedError(
+        res.status === 404 ? 'NOT_FOUND' : 'HTTP_ERROR',
+        url('config.json'),
+        `HTTP ${res.status}`,
+      );
+    const config = parseConfig(await res.text(), url('config.json'));
+    const single = await fetch(url(WEIGHTS), { method: 'HEAD' });
+    const tensors = await loadSafetensors(single.ok ? url(WEIGHTS) : url(WEIGHTS_INDEX));
+    return { dir: url('').replace(/\/$/, ''), config, tensors };
+  }
+  const { readFile, stat } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const dir = await resolvePretrainedDir(dirOrId, opts);
+  const configPath = join(dir, 'config.json');
+  const text = await readFile(configPath, 'utf8').catch(() => {
+    throw new PretrainedError('NOT_FOUND', configPath, 'the model folder has no config.json');
+  });
+  const config = parseConfig(text, configPath);
+  const isFile = async (f: string) => (await stat(join(dir, f)).catch(() => null))?.isFile() ?? false;
+  const weights = (await isFile(WEIGHTS)) ? WEIGHTS : (await isFile(WEIGHTS_INDEX)) ? WEIGHTS_INDEX : null;
+  if (!weights)
+    throw new PretrainedError('NO_WEIGHTS', dir, `neither ${WEIGHTS} nor ${WEIGHTS_INDEX} is in the folder`);
+  return { dir, config, tensors: await loadSafetensors(join(dir, weights)) };
+}
+
+function parseConfig(text: string, where: string): Record<string, unknown> {
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (e) {
+    throw new PretrainedError('BAD_CONFIG', where, `not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    throw new PretrainedError('BAD_CONFIG', where, 'config must be a JSON object');
+  return config as Record<string, unknown>;
+}
