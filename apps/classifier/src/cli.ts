@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+/**
+ * `attn`: the command line. Commander parses; each command lives in commands/*.ts and returns an exit code.
+ * Global options: --backend (auto | webgpu | wasm | cpu) and --json (one JSON object per input per line).
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BackendInfo, BackendPreference } from '@attn/core-tensor';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BACKEND_CHOICES, selectBackend } from './backend.js';
+import { attentionCommand } from './commands/attention.js';
+import { classifyImageCommand } from './commands/classify-image.js';
+import { classifyTextCommand } from './commands/classify-text.js';
+import { demoCommand } from './commands/demo.js';
+import { embedCommand } from './commands/embed.js';
+import { exportCommand } from './commands/export.js';
+import { fillMaskCommand } from './commands/fill-mask.js';
+import { serveCommand } from './commands/serve.js';
+import { tokenizeCommand } from './commands/tokenize.js';
+import { registerTrainCommands } from './commands/train.js';
+import { type Context, errorLine, type Io, processIo, UsageError } from './io.js';
+import { BUILTIN_MODELS } from './models.js';
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    return n;
+  };
+}
+
+const modelHelp = `model: a built-in name (${BUILTIN_MODELS.map((m) => m.name).join(', ')}), a Hugging Face model folder, or a hub id`;
+
+/**
+ * Builds the program around injected streams. `exit` receives the command's exit code; commander's own
+ * usage errors throw (exitOverride) so tests can run the program in-process.
+ */
+export function buildProgram(io: Io = processIo, exit: (code: number) => void = (c) => void (process.exitCode = c)): Command {
+  const program = new Command('attn')
+    .description('Transformers (BERT, ViT) on TensorFlow.js: classify images and texts, embed, tokenize, look at attention, train, serve.')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_CHOICES).default('auto'))
+    .option('--json', 'one JSON object per input per line', false)
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride()
+    .showHelpAfterError('(run attn --help for usage)');
+
+  let backend: Promise<BackendInfo> | undefined;
+  const context = (): Context => {
+    const g = program.opts<{ backend: BackendPreference; json: boolean }>();
+    return { io, json: g.json, backend: () => (backend ??= selectBackend(g.backend)) };
+  };
+  /** Runs a command; any error it throws becomes one line on stderr and exit code 1 (2 for usage). */
+  const run =
+    <A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<number>) =>
+    async (...args: A): Promise<void> => {
+      try {
+        exit(await fn(context(), ...args));
+      } catch (e) {
+        io.stderr.write(`attn: ${errorLine(e)}\n`);
+        exit(e instanceof UsageError ? 2 : 1);
+      }
+    };
+
+  program
+    .command('demo')
+    .description('classify the bundled sample images and texts with the built-in models (offline)')
+    .option('--top <k>', 'labels per input', positiveInt('--top'), 3)
+    .action(run((ctx, o) => demoCommand(o, ctx)));
+
+  program
+    .command('classify-image')
+    .description('top-K labels for each image file')
+    .argument('<files...>', 'image files (PNG, JPEG, WebP, GIF)')
+    .option('--model <model>', modelHelp)
+    .option('--top <k>', 'labels per image', positiveInt('--top'), 5)
+    .option('--batch-size <n>', 'images per forward pass', positiveInt('--batch-size'), 8)
+    .action(run((ctx, files: string[], o) => classifyImageCommand(files, o, ctx)));
+
+  program
+    .command('classify-text')
+    .description('labels for each text (one per line of stdin when no text is given)')
+    .argument('[texts...]', 'texts to classify')
+    .option('--model <model>', modelHelp)
+    .option('--top <k>', 'labels per text', positiveInt('--top'), 2)
+    .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 16)
+    .action(run((ctx, texts: string[], o) => classifyTextCommand(texts, o, ctx)));
+
+  program
+    .command('fill-mask')
+    .description('the most likely tokens for [MASK]')
+    .argument('<text>', 'a text containing [MASK]')
+    .option('--model <model>', modelHelp)
+    .option('--top <k>', 'tokens to show', positiveInt('--top'), 5)
+    .action(run((ctx, text: string, o) => fillMaskCommand(text, o, ctx)));
+
+  program
+    .command('embed')
+    .description('JSONL embeddings {"id","embedding"} for lines (text or {"id","text"} JSONL) from stdin or --input')
+    .option('--model <model>', modelHelp)
+    .option('--input <file>', 'read this file instead of stdin')
+    .addOption(new Option('--pooling <how>', 'how token vectors become one').choices(['mean', 'cls']).default('mean'))
+    .option('--normalize', 'L2-normalise each embedding', false)
+    .option('--batch-size <n>', 'lines per forward pass', positiveInt('--batch-size'), 32)
+    .action(run((ctx, o) => embedCommand(o, ctx)));
+
+  program
+    .command('tokenize')
+    .description("print the model's WordPiece tokens and ids")
+    .argument('<text>')
+    .option('--model <model>', modelHelp)
+    .action(run((ctx, text: string, o) => tokenizeCommand(text, o, ctx)));
+
+  program
+    .command('attention')
+    .description('draw what the model attends to: ViT rollout over an image, or a token × token heatmap for a text')
+    .argument('<input>', 'an image file, or a text')
+    .requiredOption('--out <file.png>', 'where to write the PNG')
+    .option('--model <model>', modelHelp)
+    .option('--layer <n>', 'text: which layer (0-based; default the last)', (v) => Number.parseInt(v, 10))
+    .option('--text', 'treat <input> as text even if a file of that name exists', false)
+    .action(run((ctx, input: string, o) => attentionCommand(input, o, ctx)));
+
+  registerTrainCommands(program, run);
+
+  program
+    .command('export')
+    .description('export a model, where a package offers it (e.g. attn export onnx --model DIR --out FILE)')
+    .argument('<format>', 'onnx')
+    .requiredOption('--model <model>', modelHelp)
+    .requiredOption('--out <file>', 'output file')
+    .action(run((ctx, format: string, o) => exportCommand(format, o, ctx)));
+
+  program
+    .command('serve')
+    .description('HTTP API (/v1/classify-image, /v1/classify-text, /v1/embed, /healthz) and the web page at /')
+    .option('--port <p>', 'port (0 picks a free one)', (v) => Number.parseInt(v, 10), 8080)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--image-model <model>', `image ${modelHelp}`)
+    .option('--text-model <model>', `text ${modelHelp}`)
+    .option('--max-batch <n>', 'largest batch per forward pass', positiveInt('--max-batch'), 16)
+    .option('--window-ms <ms>', 'how long a request waits for others to batch with', (v) => Number(v), 5)
+    .option('--max-queue <n>', 'waiting requests per model before 429', positiveInt('--max-queue'), 256)
+    .option('--max-body-bytes <n>', 'request size limit (413 beyond)', positiveInt('--max-body-bytes'), 10 * 1024 * 1024)
+    .action(run((ctx, o) => serveCommand(o, ctx)));
+
+  return program;
+}
+
+/** Entry point of the `attn` binary. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    // commander already printed its message (usage error, --help, --version): keep its exit code.
+    const code = (e as { exitCode?: number }).exitCode;
+    process.exitCode = typeof code === 'number' ? code : 1;
+  }
+}
+
+const invoked = process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+if (invoked) await main();

@@ -1,0 +1,29 @@
+/** `attn fill-mask "<text with [MASK]>"`: the K most likely tokens for the mask and the completed sentences. */
+import { loadMaskFiller } from '../engines.js';
+import { type Context, UsageError, writeLine } from '../io.js';
+import { resolveModel } from '../models.js';
+
+export interface FillMaskOptions {
+  model?: string;
+  top: number;
+}
+
+export async function fillMaskCommand(text: string, opts: FillMaskOptions, ctx: Context): Promise<number> {
+  if (!text.includes('[MASK]')) throw new UsageError(`text has no [MASK] token: ${JSON.stringify(text)}`);
+  await ctx.backend();
+  const model = await loadMaskFiller(resolveModel(opts.model, 'text-encoder'));
+  try {
+    const predictions = await model.fill(text, opts.top);
+    if (ctx.json) {
+      const rounded = predictions.map((p) => ({ ...p, score: Math.round(p.score * 1e6) / 1e6 }));
+      await writeLine(ctx.io.stdout, JSON.stringify({ input: text, predictions: rounded }));
+    } else {
+      for (const p of predictions) {
+        await writeLine(ctx.io.stdout, `${p.label.padEnd(14)} ${(p.score * 100).toFixed(1).padStart(5)}%  ${p.sequence}`);
+      }
+    }
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}

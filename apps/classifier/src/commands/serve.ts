@@ -1,0 +1,35 @@
+/** `attn serve`: the HTTP API and the web page (see server/app.ts), until Ctrl-C. */
+import { describeBackend } from '../backend.js';
+import type { Context } from '../io.js';
+import { writeLine } from '../io.js';
+import { startServer } from '../server/app.js';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  imageModel?: string;
+  textModel?: string;
+  maxBatch: number;
+  windowMs: number;
+  maxQueue: number;
+  maxBodyBytes: number;
+}
+
+export async function serveCommand(opts: ServeOptions, ctx: Context): Promise<number> {
+  const backend = await ctx.backend();
+  const server = await startServer({ ...opts, backend });
+  await writeLine(
+    ctx.io.stderr,
+    `attn serve: http://${opts.host}:${server.port}/ (backend ${describeBackend(backend)}; Ctrl-C stops)`,
+  );
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void server.close().then(done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}

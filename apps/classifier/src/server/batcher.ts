@@ -1,0 +1,79 @@
+/**
+ * Request batching for the server: requests that arrive within `windowMs` of each other run through the model
+ * as one batch (up to `maxBatch`), one batch at a time. At most `maxQueue` requests wait; one more is refused
+ * at once with QueueFullError (the server answers 429), so a flood cannot grow memory or latency without bound.
+ */
+import { runIsolated } from '../batching.js';
+
+export class QueueFullError extends Error {
+  override readonly name = 'QueueFullError';
+}
+
+export interface MicroBatcherOptions<I, O> {
+  run: (batch: I[]) => Promise<O[]>;
+  maxBatch: number;
+  windowMs: number;
+  maxQueue: number;
+}
+
+interface Waiting<I, O> {
+  item: I;
+  resolve: (value: O) => void;
+  reject: (error: unknown) => void;
+}
+
+export class MicroBatcher<I, O> {
+  private readonly queue: Waiting<I, O>[] = [];
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** Batches run so far and their sizes: the server reports them on /healthz. */
+  readonly stats = { batches: 0, items: 0, rejected: 0 };
+
+  constructor(private readonly options: MicroBatcherOptions<I, O>) {}
+
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  submit(item: I): Promise<O> {
+    if (this.queue.length >= this.options.maxQueue) {
+      this.stats.rejected++;
+      return Promise.reject(new QueueFullError(`queue full (${this.options.maxQueue} waiting)`));
+    }
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.running || this.queue.length === 0) return;
+    if (this.queue.length >= this.options.maxBatch) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      setImmediate(() => void this.flush());
+    } else {
+      this.timer ??= setTimeout(() => void this.flush(), this.options.windowMs);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.running || this.queue.length === 0) return;
+    this.running = true;
+    const batch = this.queue.splice(0, this.options.maxBatch);
+    try {
+      const outcomes = await runIsolated(
+        batch.map((w) => w.item),
+        this.options.run,
+      );
+      this.stats.batches++;
+      this.stats.items += batch.length;
+      outcomes.forEach((o, i) => (o.ok ? batch[i].resolve(o.value) : batch[i].reject(o.error)));
+    } finally {
+      this.running = false;
+      this.schedule();
+    }
+  }
+}

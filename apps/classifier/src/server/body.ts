@@ -1,0 +1,80 @@
+/**
+ * Reading request bodies with a size limit (413 beyond it), as raw bytes, JSON, or the first file of a
+ * multipart/form-data upload (parsed by busboy).
+ */
+import type { IncomingMessage } from 'node:http';
+import busboy from 'busboy';
+
+/** An error with the HTTP status it should be answered with. */
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, `request body larger than ${limit} bytes`);
+}
+
+export async function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > limit) throw tooLarge(limit);
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const raw = await readRaw(req, limit);
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (e) {
+    throw new HttpError(400, `body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** The bytes of the first file in a multipart upload, with the form's text fields. */
+export function readMultipartFile(
+  req: IncomingMessage,
+  limit: number,
+): Promise<{ bytes: Buffer; fields: Record<string, string> }> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > limit + 64 * 1024) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limit, fields: 20 } });
+    } catch (e) {
+      reject(new HttpError(400, `bad multipart request: ${(e as Error).message}`));
+      return;
+    }
+    const fields: Record<string, string> = {};
+    let file: Promise<Buffer> | undefined;
+    parser.on('field', (name, value) => {
+      fields[name] = value;
+    });
+    parser.on('file', (_name, stream) => {
+      file ??= new Promise<Buffer>((done, fail) => {
+        const parts: Buffer[] = [];
+        stream.on('data', (d: Buffer) => parts.push(d));
+        stream.on('limit', () => fail(tooLarge(limit)));
+        stream.on('end', () => done(Buffer.concat(parts)));
+      });
+    });
+    parser.on('error', (e) => reject(new HttpError(400, `bad multipart request: ${(e as Error).message}`)));
+    parser.on('close', () => {
+      if (!file) reject(new HttpError(400, 'multipart request has no file'));
+      else file.then((bytes) => resolve({ bytes, fields }), reject);
+    });
+    req.pipe(parser);
+  });
+}
