@@ -1,4 +1,4 @@
-import { tf } from '@attn/core-tensor';
+import { atomicWriteFile, tf } from '@attn/core-tensor';
 import { type CanvasImageLike, canvasImageToRgba, isCanvasImageLike } from './image/browser.js';
 import { type DecodeOptions, decodeImage } from './image/decode.js';
 import { ImageInputError } from './image/errors.js';
@@ -73,8 +73,10 @@ export class ViTImageProcessor {
 
   /** Writes `preprocessor_config.json` (atomically) into `dir`. */
   async save(dir: string): Promise<void> {
-    const { writeJsonAtomic } = await import('./io.js');
-    await writeJsonAtomic(dir, 'preprocessor_config.json', this.config);
+    const { mkdir } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    await mkdir(dir, { recursive: true });
+    await atomicWriteFile(join(dir, 'preprocessor_config.json'), `${JSON.stringify(this.config, null, 2)}\n`);
   }
 
   get height(): number {

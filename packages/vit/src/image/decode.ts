@@ -12,11 +12,11 @@ export interface DecodeOptions {
   maxPixels?: number;
 }
 
-type Sharp = typeof import('sharp');
+type Sharp = typeof import('sharp').default;
 let sharpModule: Promise<Sharp> | undefined;
 // Loaded on first use, so browser bundles that never decode files never pull in the native module.
 const loadSharp = () => {
-  sharpModule ??= import('sharp').then((m) => ((m as { default?: Sharp }).default ?? m) as Sharp);
+  sharpModule ??= import('sharp').then((m) => m.default);
   return sharpModule;
 };
 
