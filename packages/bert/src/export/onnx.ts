@@ -5,7 +5,9 @@
  * state dict, by their HF names; a weight the graph does not read is an error, not a silent omission.
  */
 import type { tf } from '@attn/core-tensor';
+import type { OnnxExportResult } from './onnx-core.js';
 import {
+  configField,
   OnnxGraph,
   OnnxGraphError,
   OnnxWeights,
@@ -17,6 +19,8 @@ import {
   onnxSelfAttention,
   writeOnnxFile,
 } from './onnx-core.js';
+
+export type { OnnxExportResult };
 
 export type BertOnnxTask =
   | 'base'
@@ -48,29 +52,12 @@ export interface BertOnnxOptions {
   task?: BertOnnxTask;
 }
 
-export interface OnnxExportResult {
-  path: string;
-  bytes: number;
-  task: string;
-  inputs: string[];
-  outputs: string[];
-}
-
 interface BertDims {
   hiddenSize: number;
   numHeads: number;
   numLayers: number;
   eps: number;
   act: string;
-}
-
-/** Reads a field by its HF name (`hidden_size`) or its camelCase twin (`hiddenSize`). */
-export function configField<T>(config: object, snake: string, fallback?: T): T {
-  const c = config as Record<string, unknown>;
-  const camel = snake.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
-  const v = c[snake] ?? c[camel] ?? fallback;
-  if (v === undefined) throw new OnnxGraphError(`config has no "${snake}"`);
-  return v as T;
 }
 
 function bertDims(config: object, ws: OnnxWeights, p: string): BertDims {

@@ -54,6 +54,15 @@ export class OnnxWeights {
   }
 }
 
+/** Reads a field by its HF name (`hidden_size`) or its camelCase twin (`hiddenSize`). */
+export function configField<T>(config: object, snake: string, fallback?: T): T {
+  const c = config as Record<string, unknown>;
+  const camel = snake.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
+  const v = c[snake] ?? c[camel] ?? fallback;
+  if (v === undefined) throw new OnnxGraphError(`config has no "${snake}"`);
+  return v as T;
+}
+
 /** y = x·Wᵀ + b for an HF Linear `prefix.weight` [out, in]; the transpose is done once, here, not in the graph. */
 export function onnxLinear(g: OnnxGraph, ws: OnnxWeights, x: string, prefix: string): string {
   const w = ws.get(`${prefix}.weight`);

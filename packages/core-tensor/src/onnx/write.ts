@@ -2,6 +2,15 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'n
 import { basename, dirname, join } from 'node:path';
 import type { ProtoWriter } from './protobuf.js';
 
+/** What an `exportOnnx` returns: where it wrote, how much, and the graph's interface. */
+export interface OnnxExportResult {
+  path: string;
+  bytes: number;
+  task: string;
+  inputs: string[];
+  outputs: string[];
+}
+
 /**
  * Streams an encoded model to `path` atomically: chunks go to a temp file in the same folder, which is
  * fsynced and renamed over the target, so a crash never leaves a half-written model behind.

@@ -5,6 +5,7 @@
  * not interpolated inside the graph). Weights come from the state dict by their HF names.
  */
 import type { tf } from '@attn/core-tensor';
+import type { OnnxExportResult } from './onnx-core.js';
 import {
   configField,
   OnnxGraph,
@@ -17,7 +18,6 @@ import {
   onnxSelfAttention,
   writeOnnxFile,
 } from './onnx-core.js';
-import type { OnnxExportResult } from './onnx-core.js';
 
 export type { OnnxExportResult };
 
@@ -48,10 +48,16 @@ export function buildViTOnnx(config: object, ws: OnnxWeights, task?: ViTOnnxTask
   // Patch embedding: a conv with kernel = stride = patch  → [b, H, g, g] → [b, N, H]
   const conv = g.node(
     'Conv',
-    [pixels, ws.add(g, `${p}embeddings.patch_embeddings.projection.weight`), ws.add(g, `${p}embeddings.patch_embeddings.projection.bias`)],
+    [
+      pixels,
+      ws.add(g, `${p}embeddings.patch_embeddings.projection.weight`),
+      ws.add(g, `${p}embeddings.patch_embeddings.projection.bias`),
+    ],
     { kernel_shape: [patch, patch], strides: [patch, patch] },
   );
-  const patches = g.node('Transpose', [g.node('Reshape', [conv, g.constInt64([0, 0, -1])])], { perm: [0, 2, 1] });
+  const patches = g.node('Transpose', [g.node('Reshape', [conv, g.constInt64([0, 0, -1])])], {
+    perm: [0, 2, 1],
+  });
   // [CLS] token broadcast over the batch: Expand(cls [1, 1, H], [b, 1, H]).
   const batch = g.node('Gather', [g.node('Shape', [pixels]), g.constInt64([0])], { axis: 0 }); // [1]
   const clsShape = g.node('Concat', [batch, g.constInt64([1, H])], { axis: 0 });
@@ -64,9 +70,20 @@ export function buildViTOnnx(config: object, ws: OnnxWeights, task?: ViTOnnxTask
     const l = `${p}encoder.layer.${i}`;
     const a = `${l}.attention.attention`;
     const normed = onnxLayerNorm(g, ws, h, `${l}.layernorm_before`, eps);
-    const ctx = onnxSelfAttention(g, ws, normed, { query: `${a}.query`, key: `${a}.key`, value: `${a}.value` }, heads, H);
+    const ctx = onnxSelfAttention(
+      g,
+      ws,
+      normed,
+      { query: `${a}.query`, key: `${a}.key`, value: `${a}.value` },
+      heads,
+      H,
+    );
     h = g.node('Add', [onnxLinear(g, ws, ctx, `${l}.attention.output.dense`), h]);
-    const inter = onnxActivation(g, onnxLinear(g, ws, onnxLayerNorm(g, ws, h, `${l}.layernorm_after`, eps), `${l}.intermediate.dense`), act);
+    const inter = onnxActivation(
+      g,
+      onnxLinear(g, ws, onnxLayerNorm(g, ws, h, `${l}.layernorm_after`, eps), `${l}.intermediate.dense`),
+      act,
+    );
     h = g.node('Add', [onnxLinear(g, ws, inter, `${l}.output.dense`), h]);
   }
   h = onnxLayerNorm(g, ws, h, `${p}layernorm`, eps); // [b, N+1, H]
@@ -85,18 +102,27 @@ export function buildViTOnnx(config: object, ws: OnnxWeights, task?: ViTOnnxTask
   }
   const unused = ws.unused();
   if (unused.length)
-    throw new OnnxGraphError(`export of task "${chosen}" would drop weights: ${unused.join(', ')} (wrong task for this model?)`);
+    throw new OnnxGraphError(
+      `export of task "${chosen}" would drop weights: ${unused.join(', ')} (wrong task for this model?)`,
+    );
   return g;
 }
 
 /** Writes `model` as an ONNX file at `path` (atomically), opset 17, dynamic batch axis. */
-export function exportOnnx(model: ExportableViT, path: string, opts: { task?: ViTOnnxTask } = {}): OnnxExportResult {
+export function exportOnnx(
+  model: ExportableViT,
+  path: string,
+  opts: { task?: ViTOnnxTask } = {},
+): OnnxExportResult {
   const stateDict = model.stateDict();
   try {
     const ws = OnnxWeights.fromStateDict(stateDict);
     const task = opts.task ?? (model.constructor.name === 'ViTModel' ? 'base' : undefined);
     const g = buildViTOnnx(model.config, ws, task);
-    const bytes = writeOnnxFile(path, g.encode({ producerName: 'attn', docString: 'ViT exported by @attn/vit' }));
+    const bytes = writeOnnxFile(
+      path,
+      g.encode({ producerName: 'attn', docString: 'ViT exported by @attn/vit' }),
+    );
     return { path, bytes, task: g.name.slice('vit-'.length), inputs: g.inputNames, outputs: g.outputNames };
   } finally {
     for (const t of stateDict.values()) t.dispose();
