@@ -1,0 +1,117 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, tf } from '@attn/core-tensor';
+import { fixturePath, haveFixtures } from '@attn/core-tensor/testing';
+import { AutoTokenizer, env, pipeline } from '@huggingface/transformers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BertModel } from '../bert-model.js';
+import { BertForSequenceClassification } from '../classification.js';
+import { BertForMaskedLM } from '../pretraining.js';
+import { exportTransformersJsFolder } from './transformers-js.js';
+
+interface GoldenInput {
+  name: string;
+  text: string;
+  text_pair?: string;
+  input_ids: number[][];
+  token_type_ids: number[][];
+  attention_mask: number[][];
+  last_hidden_state: number[][][];
+  seq_cls_logits: number[][];
+  mlm: { argmax: number[][] };
+}
+
+const softmax = (xs: number[]) => {
+  const m = Math.max(...xs);
+  const e = xs.map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+};
+
+describe.skipIf(!haveFixtures('transformers.js interop'))('transformers.js loads our exported folder', () => {
+  const root = mkdtempSync(join(tmpdir(), 'attn-tjs-'));
+  const fixture = () => fixturePath('bert-tiny-random');
+  const vocabFile = fixturePath('bert-tiny-random', 'vocab.txt');
+  let golden: GoldenInput[];
+  let singles: GoldenInput[];
+
+  beforeAll(async () => {
+    await initBackend('cpu');
+    golden = JSON.parse(readFileSync(fixturePath('golden', 'bert-tiny-random.json'), 'utf8')).inputs;
+    singles = golden.filter((x) => x.name.startsWith('single'));
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = root;
+    env.useBrowserCache = false;
+    env.useFSCache = false;
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  async function exportModel<M extends BertForSequenceClassification | BertModel | BertForMaskedLM>(
+    cls: { fromPretrained(dir: string): Promise<M> },
+    name: string,
+  ) {
+    const model = await cls.fromPretrained(fixture());
+    try {
+      await exportTransformersJsFolder(model, join(root, name), { vocabFile });
+    } finally {
+      model.dispose();
+    }
+    return model;
+  }
+
+  it('its tokenizer (our tokenizer.json) gives the golden ids', async () => {
+    await exportModel(BertModel, 'bert-base');
+    const tok = await AutoTokenizer.from_pretrained('bert-base');
+    for (const x of singles) expect(tok.encode(x.text)).toEqual(x.input_ids[0]);
+    for (const x of golden.filter((g) => g.name.startsWith('pair'))) {
+      const enc = tok(x.text, { text_pair: x.text_pair, return_tensor: false }) as Record<string, number[]>;
+      expect(enc.input_ids).toEqual(x.input_ids[0]);
+      expect(enc.token_type_ids).toEqual(x.token_type_ids[0]);
+    }
+  });
+
+  it('text-classification: same label and score as our model and as HF', async () => {
+    await exportModel(BertForSequenceClassification, 'bert-cls');
+    const ours = await BertForSequenceClassification.fromPretrained(fixture());
+    const classify = await pipeline('text-classification', 'bert-cls', { dtype: 'fp32' });
+    const labels = ['negative', 'neutral', 'positive'];
+    for (const x of singles) {
+      const logits = tf.tidy(
+        () => ours.forward({ inputIds: x.input_ids, tokenTypeIds: x.token_type_ids }).logits,
+      );
+      const ourProbs = softmax([...(logits.dataSync() as Float32Array)]);
+      logits.dispose();
+      const goldProbs = softmax(x.seq_cls_logits[0]);
+      const best = goldProbs.indexOf(Math.max(...goldProbs));
+      expect(ourProbs.indexOf(Math.max(...ourProbs))).toBe(best);
+      const [top] = (await classify(x.text)) as { label: string; score: number }[];
+      expect(top.label).toBe(labels[best]);
+      expect(Math.abs(top.score - goldProbs[best])).toBeLessThan(1e-5);
+    }
+    ours.dispose();
+  });
+
+  it('feature-extraction: token embeddings equal HF last_hidden_state to 1e-4', async () => {
+    const extract = await pipeline('feature-extraction', 'bert-base', { dtype: 'fp32' });
+    for (const x of singles) {
+      const out = await extract(x.text);
+      expect(out.dims).toEqual([1, x.input_ids[0].length, 32]);
+      const want = x.last_hidden_state.flat(2);
+      const got = out.data as Float32Array;
+      let m = 0;
+      for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(got[i] - want[i]));
+      expect(m).toBeLessThan(1e-4);
+    }
+  });
+
+  it('fill-mask: the top token at [MASK] is HF’s argmax', async () => {
+    await exportModel(BertForMaskedLM, 'bert-mlm');
+    const fill = await pipeline('fill-mask', 'bert-mlm', { dtype: 'fp32' });
+    const x = golden.find((g) => g.name.includes('mask'))!;
+    const maskPos = x.input_ids[0].indexOf(103);
+    const [top] = (await fill(x.text)) as { token: number }[];
+    expect(top.token).toBe(x.mlm.argmax[0][maskPos]);
+  });
+});

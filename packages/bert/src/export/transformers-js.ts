@@ -1,0 +1,106 @@
+/**
+ * A model folder that transformers.js (and Optimum / onnxruntime users) load as is:
+ *   config.json, model.safetensors   (also loadable by attn and by Python transformers)
+ *   vocab.txt, tokenizer.json, tokenizer_config.json
+ *   onnx/model.onnx
+ * transformers.js reads tokenizers only from tokenizer.json, so one is written from the WordPiece vocab with
+ * the BERT normalizer / pre-tokenizer / post-processor that HF's fast BertTokenizer uses.
+ */
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BertPreTrainedModel } from '../pretrained.js';
+import { type BertOnnxTask, exportOnnx } from './onnx.js';
+import type { OnnxExportResult } from './onnx-core.js';
+
+export interface BertTokenizerJsonOptions {
+  doLowerCase?: boolean;
+  /** null follows doLowerCase, as in transformers. */
+  stripAccents?: boolean | null;
+  tokenizeChineseChars?: boolean;
+  modelMaxLength?: number;
+}
+
+const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
+
+/** HF `tokenizers` JSON for a BERT WordPiece vocab (one token per line, id = line number). */
+export function bertTokenizerJson(vocab: string[], opts: BertTokenizerJsonOptions = {}): object {
+  const id = (t: string) => {
+    const i = vocab.indexOf(t);
+    if (i < 0) throw new Error(`vocab.txt has no ${t} token (needed by the BERT tokenizer)`);
+    return i;
+  };
+  const special = (t: string, typeId: number) => ({ SpecialToken: { id: t, type_id: typeId } });
+  const seq = (s: 'A' | 'B', typeId: number) => ({ Sequence: { id: s, type_id: typeId } });
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: SPECIALS.map((t) => ({
+      id: id(t),
+      content: t,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: opts.tokenizeChineseChars ?? true,
+      strip_accents: opts.stripAccents ?? null,
+      lowercase: opts.doLowerCase ?? true,
+    },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [special('[CLS]', 0), seq('A', 0), special('[SEP]', 0)],
+      pair: [special('[CLS]', 0), seq('A', 0), special('[SEP]', 0), seq('B', 1), special('[SEP]', 1)],
+      special_tokens: Object.fromEntries(
+        ['[CLS]', '[SEP]'].map((t) => [t, { id: t, ids: [id(t)], tokens: [t] }]),
+      ),
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(vocab.map((t, i) => [t, i])),
+    },
+  };
+}
+
+export interface TransformersJsFolderOptions extends BertTokenizerJsonOptions {
+  /** The WordPiece vocabulary (vocab.txt) of the model's tokenizer. */
+  vocabFile: string;
+  task?: BertOnnxTask;
+}
+
+/** Writes `dir` (see the file comment). Returns what the ONNX export wrote. */
+export async function exportTransformersJsFolder(
+  model: BertPreTrainedModel,
+  dir: string,
+  opts: TransformersJsFolderOptions,
+): Promise<OnnxExportResult> {
+  await mkdir(join(dir, 'onnx'), { recursive: true });
+  await model.save(dir);
+  const vocab = (await readFile(opts.vocabFile, 'utf8')).replace(/\r?\n$/, '').split(/\r?\n/);
+  if (join(dir, 'vocab.txt') !== opts.vocabFile) await copyFile(opts.vocabFile, join(dir, 'vocab.txt'));
+  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(bertTokenizerJson(vocab, opts)));
+  const tokenizerConfig = {
+    tokenizer_class: 'BertTokenizer',
+    do_lower_case: opts.doLowerCase ?? true,
+    strip_accents: opts.stripAccents ?? null,
+    tokenize_chinese_chars: opts.tokenizeChineseChars ?? true,
+    model_max_length: opts.modelMaxLength ?? model.config.max_position_embeddings,
+    unk_token: '[UNK]',
+    sep_token: '[SEP]',
+    pad_token: '[PAD]',
+    cls_token: '[CLS]',
+    mask_token: '[MASK]',
+    clean_up_tokenization_spaces: true,
+  };
+  await writeFile(join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizerConfig, null, 2)}\n`);
+  return exportOnnx(model, join(dir, 'onnx', 'model.onnx'), { task: opts.task });
+}
