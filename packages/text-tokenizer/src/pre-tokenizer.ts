@@ -1,0 +1,260 @@
+import { ASCII_CLASS, CJK, charClass, EXTEND, lowerPerChar, PUNCT, REMOVE, SPACE, stripAccents } from './unicode.js';
+
+/** Resolved options of BERT's BasicTokenizer (strip_accents already follows do_lower_case when unset). */
+export interface PreTokenizerOptions {
+  lowercase: boolean;
+  stripAccents: boolean;
+  tokenizeChineseChars: boolean;
+  /** Special tokens, split out of the running text (`hello[MASK]world` → hello, [MASK], world). */
+  specialTokens: readonly string[];
+  /** Whitespace-delimited tokens kept whole: never lower-cased, never split on punctuation. */
+  neverSplit: readonly string[];
+}
+
+/**
+ * Receives the words of one string, in order. Offsets are UTF-16 indices into the original string:
+ * code unit k of `word` came from [map[2k], map[2k+1]), or from [base + k, base + k + 1) when map is null.
+ */
+export interface WordSink {
+  word(word: string, base: number, map: Int32Array | null): void;
+  /** A CJK ideograph (already NFC) found at [start, end): a word of its own. */
+  char(cp: number, start: number, end: number): void;
+  /** A special or never-split token, to be looked up as is. */
+  whole(token: string, start: number, end: number): void;
+}
+
+const ASCII_STRINGS = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c));
+const CACHE_LIMIT = 50_000;
+
+/**
+ * BERT's BasicTokenizer as transformers 4.31 runs it inside `tokenize()`, in one pass over the string:
+ * (lower-case per char) → split out special tokens → _clean_text → space around CJK → NFC → whitespace split →
+ * lower-case + strip accents → split on punctuation.
+ *
+ * Pure-ASCII whitespace tokens (the vast majority) take a fast path with no normalisation at all. Other tokens are
+ * cut into segments (a char plus its combining marks), each normalised on its own and memoised: NFC never composes
+ * across such segments, so this equals normalising the whole token, and it keeps exact offsets.
+ */
+export class BertPreTokenizer {
+  readonly options: PreTokenizerOptions;
+  private readonly specialsByFirst = new Map<number, { token: string; lowerOnly: boolean }[]>();
+  private readonly neverSplit: Set<string>;
+  // Cheap filters so that the never-split lookup (a slice + a Set probe) runs only on plausible tokens.
+  private readonly neverSplitFirst = new Set<number>();
+  private readonly neverSplitNonAscii: boolean;
+  private readonly segmentCache = new Map<string, string>();
+
+  constructor(options: PreTokenizerOptions) {
+    this.options = options;
+    this.neverSplit = new Set(options.neverSplit.filter((t) => t.length > 0));
+    for (const t of this.neverSplit) this.neverSplitFirst.add(t.charCodeAt(0));
+    this.neverSplitNonAscii = [...this.neverSplit].some((t) => t.charCodeAt(0) >= 128);
+    const sorted = [...new Set(options.specialTokens)].filter((s) => s.length > 0);
+    sorted.sort((a, b) => b.length - a.length); // longest match first
+    for (const token of sorted) {
+      this.addSpecial(token.charCodeAt(0), token, false);
+      // Lower-casing runs before the split, so `<S>` in the text matches a special `<s>`.
+      const first = token[0].toUpperCase();
+      if (options.lowercase && first !== token[0] && first.length === 1) this.addSpecial(first.charCodeAt(0), token, true);
+    }
+  }
+
+  private addSpecial(first: number, token: string, lowerOnly: boolean): void {
+    const list = this.specialsByFirst.get(first) ?? [];
+    list.push({ token, lowerOnly });
+    this.specialsByFirst.set(first, list);
+  }
+
+  /**
+   * Feeds the words of `text` to `sink`. `basic` reproduces `BasicTokenizer.tokenize(text, never_split=specials)`
+   * called on its own: no special-token split, and lower-casing of whole tokens (so a final Σ becomes ς).
+   */
+  run(text: string, sink: WordSink, basic = false): void {
+    const n = text.length;
+    const chinese = this.options.tokenizeChineseChars;
+    const specials = basic ? undefined : this.specialsByFirst;
+    let tokStart = -1;
+    let ascii = true;
+    let i = 0;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (specials !== undefined && specials.size > 0 && specials.has(c)) {
+        const token = this.matchSpecial(text, i, c);
+        if (token !== undefined) {
+          if (tokStart >= 0) this.flush(text, tokStart, i, ascii, sink, basic);
+          tokStart = -1;
+          sink.whole(token, i, i + token.length);
+          i += token.length;
+          continue;
+        }
+      }
+      let cls: number;
+      let width = 1;
+      if (c < 128) cls = ASCII_CLASS[c];
+      else {
+        let cp = c;
+        if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+          const d = text.charCodeAt(i + 1);
+          if (d >= 0xdc00 && d <= 0xdfff) {
+            cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+            width = 2;
+          }
+        }
+        cls = charClass(cp) & 7;
+        if (cls === CJK) {
+          if (chinese) {
+            if (tokStart >= 0) this.flush(text, tokStart, i, ascii, sink, basic);
+            tokStart = -1;
+            sink.char(nfcChar(cp), i, i + width);
+            i += width;
+            continue;
+          }
+          cls = 0;
+        }
+      }
+      if (cls === SPACE) {
+        if (tokStart >= 0) this.flush(text, tokStart, i, ascii, sink, basic);
+        tokStart = -1;
+      } else {
+        if (tokStart < 0) {
+          tokStart = i;
+          ascii = true;
+        }
+        if (c >= 128 || cls === REMOVE) ascii = false;
+      }
+      i += width;
+    }
+    if (tokStart >= 0) this.flush(text, tokStart, n, ascii, sink, basic);
+  }
+
+  private matchSpecial(text: string, i: number, c: number): string | undefined {
+    for (const { token, lowerOnly } of this.specialsByFirst.get(c)!) {
+      if (!lowerOnly) {
+        if (text.startsWith(token, i)) return token;
+      } else if (lowerPerChar(text.slice(i, i + token.length)) === token) return token;
+    }
+    return undefined;
+  }
+
+  /** One whitespace-delimited token [s, e) of the cleaned text. */
+  private flush(text: string, s: number, e: number, ascii: boolean, sink: WordSink, basic: boolean): void {
+    if (!ascii) {
+      this.slowToken(text, s, e, sink, basic);
+      return;
+    }
+    if (this.neverSplitFirst.has(text.charCodeAt(s))) {
+      const token = text.slice(s, e);
+      if (this.neverSplit.has(token)) {
+        sink.whole(token, s, e);
+        return;
+      }
+    }
+    const lower = this.options.lowercase;
+    let ws = s;
+    let upper = false;
+    for (let k = s; k < e; k++) {
+      const c = text.charCodeAt(k);
+      if (ASCII_CLASS[c] === PUNCT) {
+        if (k > ws) sink.word(asciiWord(text, ws, k, lower && upper), ws, null);
+        sink.word(ASCII_STRINGS[c], k, null);
+        ws = k + 1;
+        upper = false;
+      } else if (c >= 65 && c <= 90) upper = true;
+    }
+    if (e > ws) sink.word(asciiWord(text, ws, e, lower && upper), ws, null);
+  }
+
+  /** A token with non-ASCII or removed chars: normalise segment by segment, keeping each unit's origin. */
+  private slowToken(text: string, s: number, e: number, sink: WordSink, basic: boolean): void {
+    const segs: string[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
+    for (let k = s; k < e; ) {
+      const cp = text.codePointAt(k)!;
+      const w = cp > 0xffff ? 2 : 1;
+      const cls = charClass(cp);
+      if ((cls & 7) !== REMOVE) {
+        const ch = w === 1 ? text[k] : text.slice(k, k + 2);
+        if (cls & EXTEND && segs.length > 0) {
+          segs[segs.length - 1] += ch;
+          ends[ends.length - 1] = k + w;
+        } else {
+          segs.push(ch);
+          starts.push(k);
+          ends.push(k + w);
+        }
+      }
+      k += w;
+    }
+    if (segs.length === 0) return;
+    if (this.neverSplitNonAscii || this.neverSplitFirst.has(segs[0].charCodeAt(0))) {
+      const token = segs.join('').normalize('NFC');
+      if (this.neverSplit.has(token)) {
+        sink.whole(token, s, e);
+        return;
+      }
+    }
+    if (basic) {
+      // Whole-token lower-casing, as BasicTokenizer does (offsets are not needed here).
+      let t = segs.join('').normalize('NFC');
+      if (this.options.lowercase) t = t.toLowerCase();
+      if (this.options.stripAccents) t = stripAccents(t);
+      splitOnPunct(t, null, sink);
+      return;
+    }
+    let total = 0;
+    for (let j = 0; j < segs.length; j++) {
+      segs[j] = this.normalizeSegment(segs[j]);
+      total += segs[j].length;
+    }
+    const map = new Int32Array(2 * total);
+    let u = 0;
+    for (let j = 0; j < segs.length; j++) {
+      for (let q = 0; q < segs[j].length; q++, u++) {
+        map[2 * u] = starts[j];
+        map[2 * u + 1] = ends[j];
+      }
+    }
+    splitOnPunct(segs.join(''), map, sink);
+  }
+
+  private normalizeSegment(seg: string): string {
+    const hit = this.segmentCache.get(seg);
+    if (hit !== undefined) return hit;
+    const { lowercase } = this.options;
+    // transformers lower-cases the text char by char first, then BasicTokenizer applies NFC and lower() again.
+    let t = (lowercase ? lowerPerChar(seg) : seg).normalize('NFC');
+    if (lowercase) t = t.toLowerCase();
+    if (this.options.stripAccents) t = stripAccents(t);
+    if (this.segmentCache.size >= CACHE_LIMIT) this.segmentCache.clear();
+    this.segmentCache.set(seg, t);
+    return t;
+  }
+}
+
+function asciiWord(text: string, a: number, b: number, lower: boolean): string {
+  const w = text.slice(a, b);
+  return lower ? w.toLowerCase() : w;
+}
+
+/** BasicTokenizer._run_split_on_punc on a normalised token. */
+function splitOnPunct(t: string, map: Int32Array | null, sink: WordSink): void {
+  let ws = 0;
+  for (let k = 0; k < t.length; ) {
+    const cp = t.codePointAt(k)!;
+    const w = cp > 0xffff ? 2 : 1;
+    if ((charClass(cp) & 7) === PUNCT) {
+      if (k > ws) sink.word(t.slice(ws, k), 0, map && map.subarray(2 * ws, 2 * k));
+      sink.word(t.slice(k, k + w), 0, map && map.subarray(2 * k, 2 * (k + w)));
+      ws = k + w;
+    }
+    k += w;
+  }
+  if (t.length > ws) sink.word(ws === 0 ? t : t.slice(ws), 0, map && map.subarray(2 * ws));
+}
+
+/** NFC of a lone CJK ideograph: the compatibility ideographs map to unified ones. */
+function nfcChar(cp: number): number {
+  if (cp < 0xf900 || (cp > 0xfaff && cp < 0x2f800)) return cp;
+  return String.fromCodePoint(cp).normalize('NFC').codePointAt(0)!;
+}
