@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadSafetensors, type tf } from '@attn/core-tensor';
-import { type BertConfig, readBertConfig } from './config.js';
+import { type HubOptions, loadPretrained, type tf } from '@attn/core-tensor';
+import { type BertConfig, parseBertConfig } from './config.js';
 
-export interface LoadOptions {
+export interface LoadOptions extends HubOptions {
   /** Called with what the checkpoint lacked (left at their initial values) and what it had extra. */
   onLoadingInfo?: (info: LoadingInfo) => void;
 }
@@ -18,16 +16,17 @@ export interface LoadingInfo {
 /** A model folder read into memory: its config and its tensors (the caller disposes them). */
 export interface Checkpoint {
   dir: string;
-  weightsPath: string;
   config: BertConfig;
   tensors: Map<string, tf.Tensor>;
 }
 
-/** Reads `<dir>/config.json` and `<dir>/model.safetensors`. */
-export async function readCheckpoint(dir: string): Promise<Checkpoint> {
-  const config = readBertConfig(dir);
-  const weightsPath = join(dir, 'model.safetensors');
-  if (!existsSync(weightsPath))
-    throw new Error(`${dir}: no model.safetensors (only safetensors checkpoints are read)`);
-  return { dir, weightsPath, config, tensors: await loadSafetensors(weightsPath) };
+/** Reads config.json and the safetensors weights of a local folder or a Hugging Face hub id (downloaded and cached). */
+export async function readCheckpoint(dirOrId: string, opts: HubOptions = {}): Promise<Checkpoint> {
+  const { dir, config, tensors } = await loadPretrained(dirOrId, opts);
+  try {
+    return { dir, config: parseBertConfig(config, `${dir}/config.json`), tensors };
+  } catch (e) {
+    for (const t of tensors.values()) t.dispose();
+    throw e;
+  }
 }

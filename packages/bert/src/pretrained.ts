@@ -30,7 +30,7 @@ export abstract class BertPreTrainedModel extends Module {
   }
 
   /**
-   * Loads a Hugging Face folder (config.json + model.safetensors). As HF: names need not all match —
+   * Loads a Hugging Face folder or hub id (config.json + model.safetensors). As HF: names need not all match —
    * another head's weights are reported as unexpected, a missing head stays randomly initialised and is
    * reported as missing — but a shape that disagrees with config.json throws a StateDictError naming the
    * tensor and both shapes. The model is returned in eval mode.
@@ -39,10 +39,10 @@ export abstract class BertPreTrainedModel extends Module {
     this: new (
       config: BertConfig,
     ) => T,
-    dir: string,
+    dirOrId: string,
     opts: LoadOptions = {},
   ): Promise<T> {
-    const ckpt = await readCheckpoint(dir);
+    const ckpt = await readCheckpoint(dirOrId, opts);
     const model = new this(ckpt.config);
     try {
       const renamed = model.renameCheckpoint(ckpt.tensors);
@@ -50,7 +50,7 @@ export abstract class BertPreTrainedModel extends Module {
     } catch (e) {
       model.dispose();
       if (e instanceof StateDictError)
-        e.message = `${ckpt.weightsPath} does not fit ${ckpt.dir}/config.json: ${e.message}`;
+        e.message = `the weights in ${ckpt.dir} do not fit its config.json: ${e.message}`;
       throw e;
     } finally {
       for (const t of ckpt.tensors.values()) t.dispose();

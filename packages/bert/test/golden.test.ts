@@ -1,16 +1,22 @@
 import { type BackendName, initBackend, tf } from '@attn/core-tensor';
 import { expectNoLeaks } from '@attn/core-tensor/testing';
+import { BertTokenizer } from '@attn/text-tokenizer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertForPreTraining, BertForSequenceClassification, BertModel } from '../src/index.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: golden JSON, checked field by field
+type GoldenCase = any;
+
 import { backends, expectClose, GOLD_DIR, haveFixtures, readGolden, shapeOf } from './helpers.js';
 
 const TOL = 1e-4;
+const BACKENDS = await backends();
 
 describe.skipIf(!haveFixtures('bert golden'))('BERT matches Hugging Face on bert-tiny-random', () => {
   const gold = haveFixtures() ? readGolden('bert-tiny-random.json') : { inputs: [] };
   const fullRows = haveFixtures() ? readGolden('bert-tiny-random-mlm-logits.json').rows : [];
 
-  describe.each(backends())('%s', (backend) => {
+  describe.each(BACKENDS)('%s', (backend) => {
     let base: BertModel;
     let pre: BertForPreTraining;
     let cls: BertForSequenceClassification;
@@ -34,11 +40,20 @@ describe.skipIf(!haveFixtures('bert golden'))('BERT matches Hugging Face on bert
       expect(base.loadingInfo!.missing).toEqual([]);
     });
 
-    it.each(gold.inputs.map((c: any) => [c.name, c]))('%s', async (_name, c: any) => {
+    it.each(gold.inputs as GoldenCase[])('$name', async (c) => {
+      // From the golden texts: the tokenizer must give HF's ids before the model sees them.
+      const tok = await BertTokenizer.fromPretrained(GOLD_DIR());
+      const encs = c.texts
+        ? tok.encodeBatch(c.texts, { padding: true })
+        : [c.text_pair === undefined ? tok.encode(c.text) : tok.encode(c.text, c.text_pair)];
+      expect(encs.map((e) => e.inputIds)).toEqual(c.input_ids);
+      expect(encs.map((e) => e.tokenTypeIds)).toEqual(c.token_type_ids);
+      expect(encs.map((e) => e.attentionMask)).toEqual(c.attention_mask);
+      expect(encs.map((e) => e.tokens)).toEqual(c.tokens);
       const inputs = {
-        inputIds: c.input_ids,
-        attentionMask: c.attention_mask,
-        tokenTypeIds: c.token_type_ids,
+        inputIds: encs.map((e) => e.inputIds),
+        attentionMask: encs.map((e) => e.attentionMask),
+        tokenTypeIds: encs.map((e) => e.tokenTypeIds),
       };
       await expectNoLeaks(() => {
         const out = base.forward(inputs, { outputHiddenStates: true, outputAttentions: true });
@@ -56,7 +71,7 @@ describe.skipIf(!haveFixtures('bert golden'))('BERT matches Hugging Face on bert
         const p = pre.forward(inputs);
         expectClose(p.seqRelationshipLogits!, c.nsp_logits, TOL, 'nsp_logits');
         checkMlm(p.predictionLogits!, c);
-        for (const row of fullRows.filter((r: any) => r.input === c.name))
+        for (const row of fullRows.filter((r: { input: string }) => r.input === c.name))
           for (const [k, pos] of row.positions.entries()) {
             const got = tf.tidy(() => tf.slice(p.predictionLogits!, [row.batch_index, pos, 0], [1, 1, -1]));
             expectClose(got, row.logits[k], TOL, `full MLM row at position ${pos}`);
@@ -73,7 +88,7 @@ describe.skipIf(!haveFixtures('bert golden'))('BERT matches Hugging Face on bert
 });
 
 /** The MLM summaries: argmax, top-5, logsumexp, mean and the probe columns of the [B, T, V] logits. */
-function checkMlm(logits: tf.Tensor3D, c: any) {
+function checkMlm(logits: tf.Tensor3D, c: GoldenCase) {
   const m = c.mlm;
   tf.tidy(() => {
     expect(tf.argMax(logits, -1).arraySync(), 'mlm.argmax').toEqual(m.argmax);

@@ -5,11 +5,8 @@ import { expect } from 'vitest';
 
 export const { fixturePath, haveFixtures } = testing;
 
-/** Backends to run the gold on: core-tensor's list when it has one, else cpu and wasm. */
-export function backends(): string[] {
-  const list = (testing as { backendsUnderTest?: () => string[] }).backendsUnderTest;
-  return list ? list() : ['cpu', 'wasm'];
-}
+/** cpu, wasm, and webgpu where an adapter exists (core-tensor's list). */
+export const backends = testing.backendsUnderTest;
 
 export const GOLD_DIR = () => fixturePath('bert-tiny-random');
 

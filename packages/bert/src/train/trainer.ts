@@ -1,0 +1,197 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadSafetensors, tf, writeSafetensors } from '@attn/core-tensor';
+import type { BertPreTrainedModel } from '../pretrained.js';
+import { AdamW, clipByGlobalNorm, linearWarmupDecay } from './adamw.js';
+
+export interface TrainProgress {
+  epoch: number;
+  /** Optimizer steps done so far, over all epochs. */
+  step: number;
+  totalSteps: number;
+  /** Mean loss of the batches in this optimizer step. */
+  loss: number;
+  learningRate: number;
+  gradNorm: number;
+}
+
+export interface EpochReport {
+  epoch: number;
+  /** Mean training loss over the epoch. */
+  trainLoss: number;
+  /** What `evaluate` returned (e.g. accuracy), if given. */
+  metrics: Record<string, number>;
+  seconds: number;
+}
+
+export interface TrainOptions<B> {
+  model: BertPreTrainedModel;
+  /** The loss of one batch, a scalar (called under `tf.variableGrads`). */
+  loss: (batch: B) => tf.Scalar;
+  /** The batches of an epoch. Must be the same for the same epoch, so an interrupted run can resume. */
+  batches: (epoch: number) => Iterable<B>;
+  /** How many batches `batches(epoch)` yields (for the schedule and progress). */
+  batchesPerEpoch: number;
+  epochs: number;
+  learningRate: number;
+  /** AdamW decoupled weight decay; not applied to biases and LayerNorm (as HF Trainer). Default 0.01. */
+  weightDecay?: number;
+  /** Fraction of all steps used for linear warm-up (default 0.1). */
+  warmupRatio?: number;
+  /** Clip the global gradient norm to this (default 1.0; 0 turns clipping off). */
+  maxGradNorm?: number;
+  /** Sum gradients over this many batches before each optimizer step (default 1). */
+  gradientAccumulationSteps?: number;
+  /** Run after each epoch in eval mode; its numbers go into the report and history. */
+  evaluate?: (epoch: number) => Record<string, number> | Promise<Record<string, number>>;
+  /** Where to write `checkpoint/` (model + optimizer + trainer state) after each epoch, atomically. */
+  checkpointDir?: string;
+  /** Continue from `checkpointDir/checkpoint` when it exists (default true when checkpointDir is set). */
+  resume?: boolean;
+  onProgress?: (p: TrainProgress) => void;
+  onEpochEnd?: (r: EpochReport) => void;
+}
+
+interface TrainerState {
+  epochsDone: number;
+  step: number;
+  history: EpochReport[];
+}
+
+/**
+ * Trains with AdamW, linear warm-up then decay, gradient clipping and accumulation; evaluates and
+ * checkpoints after every epoch, and resumes from the last checkpoint. Returns the per-epoch history.
+ * Leaves the model in eval mode.
+ */
+export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
+  const { model } = opts;
+  const accumulation = opts.gradientAccumulationSteps ?? 1;
+  const stepsPerEpoch = Math.ceil(opts.batchesPerEpoch / accumulation);
+  const totalSteps = stepsPerEpoch * opts.epochs;
+  const warmup = Math.round((opts.warmupRatio ?? 0.1) * totalSteps);
+  const maxNorm = opts.maxGradNorm ?? 1.0;
+  const named = model.namedParameters().filter(([, p]) => p.trainable);
+  const decayed = new Set(
+    named.map(([n]) => n).filter((n) => !n.endsWith('bias') && !n.includes('LayerNorm')),
+  );
+  const optimizer = new AdamW(named, decayed, { weightDecay: opts.weightDecay ?? 0.01 });
+  const variables = named.map(([, p]) => p.value);
+  const nameOf = new Map(named.map(([n, p]) => [p.value.name, n]));
+
+  let state: TrainerState = { epochsDone: 0, step: 0, history: [] };
+  const ckpt = opts.checkpointDir ? join(opts.checkpointDir, 'checkpoint') : undefined;
+  if (ckpt && (opts.resume ?? true) && existsSync(join(ckpt, 'trainer_state.json')))
+    state = await restore(ckpt, model, optimizer);
+
+  try {
+    for (let epoch = state.epochsDone; epoch < opts.epochs; epoch++) {
+      const started = Date.now();
+      model.train();
+      let lossSum = 0;
+      let lossCount = 0;
+      let pending: Map<string, tf.Tensor> | undefined;
+      let pendingLoss = 0;
+      let inStep = 0;
+      const flush = () => {
+        if (!pending) return;
+        const gradNorm = maxNorm > 0 ? clipByGlobalNorm(pending, maxNorm) : Number.NaN;
+        const lr = opts.learningRate * linearWarmupDecay(state.step, totalSteps, warmup);
+        optimizer.apply(pending, lr);
+        for (const g of pending.values()) g.dispose();
+        state.step++;
+        opts.onProgress?.({
+          epoch,
+          step: state.step,
+          totalSteps,
+          loss: pendingLoss / inStep,
+          learningRate: lr,
+          gradNorm,
+        });
+        pending = undefined;
+        pendingLoss = 0;
+        inStep = 0;
+      };
+      for (const batch of opts.batches(epoch)) {
+        const { value, grads } = tf.variableGrads(() => opts.loss(batch), variables);
+        const loss = value.dataSync()[0]!;
+        value.dispose();
+        lossSum += loss;
+        lossCount++;
+        pendingLoss += loss;
+        inStep++;
+        const scaled = new Map<string, tf.Tensor>();
+        for (const [varName, g] of Object.entries(grads)) {
+          const name = nameOf.get(varName)!;
+          const prev = pending?.get(name);
+          scaled.set(
+            name,
+            tf.tidy(() => (prev ? tf.add(prev, tf.div(g, accumulation)) : tf.div(g, accumulation))),
+          );
+          g.dispose();
+          prev?.dispose();
+        }
+        pending = scaled;
+        if (inStep === accumulation) flush();
+      }
+      flush();
+      model.eval();
+      const metrics = opts.evaluate ? await opts.evaluate(epoch) : {};
+      const report = {
+        epoch,
+        trainLoss: lossSum / Math.max(1, lossCount),
+        metrics,
+        seconds: (Date.now() - started) / 1000,
+      };
+      state.history.push(report);
+      state.epochsDone = epoch + 1;
+      if (ckpt) await checkpoint(ckpt, model, optimizer, state);
+      opts.onEpochEnd?.(report);
+    }
+  } finally {
+    optimizer.dispose();
+    model.eval();
+  }
+  return state.history;
+}
+
+/** Writes the checkpoint into a fresh folder, then swaps it in by rename: a crash never leaves half a checkpoint. */
+async function checkpoint(dir: string, model: BertPreTrainedModel, optimizer: AdamW, state: TrainerState) {
+  const tmp = `${dir}.tmp`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await model.save(tmp);
+  const moments = optimizer.state();
+  try {
+    await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments);
+  } finally {
+    for (const t of moments.values()) t.dispose();
+  }
+  await writeFile(
+    join(tmp, 'trainer_state.json'),
+    JSON.stringify({ ...state, optimizerStep: optimizer.step }, null, 2),
+  );
+  const old = `${dir}.old`;
+  await rm(old, { recursive: true, force: true });
+  if (existsSync(dir)) await rename(dir, old);
+  await rename(tmp, dir);
+  await rm(old, { recursive: true, force: true });
+}
+
+async function restore(dir: string, model: BertPreTrainedModel, optimizer: AdamW): Promise<TrainerState> {
+  const saved = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState & {
+    optimizerStep: number;
+  };
+  for (const [file, load] of [
+    ['model.safetensors', (m: Map<string, tf.Tensor>) => model.loadStateDict(m, { strict: true })],
+    ['optimizer.safetensors', (m: Map<string, tf.Tensor>) => optimizer.loadState(m, saved.optimizerStep)],
+  ] as const) {
+    const tensors = await loadSafetensors(join(dir, file));
+    try {
+      load(tensors);
+    } finally {
+      for (const t of tensors.values()) t.dispose();
+    }
+  }
+  return { epochsDone: saved.epochsDone, step: saved.step, history: saved.history };
+}
