@@ -18,7 +18,10 @@ const n = Number(values.lines);
 const input = join(tmpdir(), `attn-embed-${n}.txt`);
 
 // Varied lines: the sample mails cut at different points, with the line number, so no two are the same.
-const words = `${readFileSync(`${app}samples/spam.txt`, 'utf8')} ${readFileSync(`${app}samples/ham.txt`, 'utf8')}`.split(/\s+/);
+const words =
+  `${readFileSync(`${app}samples/spam.txt`, 'utf8')} ${readFileSync(`${app}samples/ham.txt`, 'utf8')}`.split(
+    /\s+/,
+  );
 const out = createWriteStream(input);
 for (let i = 0; i < n; i++) {
   const start = i % words.length;
@@ -31,7 +34,16 @@ await new Promise((r) => out.end(r));
 const t0 = performance.now();
 const child = spawn(
   process.execPath,
-  [`${app}dist/cli.js`, '--backend', values.backend, 'embed', '--input', input, '--batch-size', values['batch-size']],
+  [
+    `${app}dist/cli.js`,
+    '--backend',
+    values.backend,
+    'embed',
+    '--input',
+    input,
+    '--batch-size',
+    values['batch-size'],
+  ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 let done = 0;
@@ -57,8 +69,12 @@ const seconds = (performance.now() - t0) / 1000;
 
 const peak = Math.max(...samples.map((s) => s.rss));
 const at = (frac) => samples.find((s) => s.lines >= n * frac);
-console.log(`attn embed over ${n} lines, backend ${values.backend}, batch ${values['batch-size']}: exit ${code}`);
-console.log(`${done} embeddings in ${seconds.toFixed(1)} s = ${(done / seconds).toFixed(0)} lines/s (including model load)`);
+console.log(
+  `attn embed over ${n} lines, backend ${values.backend}, batch ${values['batch-size']}: exit ${code}`,
+);
+console.log(
+  `${done} embeddings in ${seconds.toFixed(1)} s = ${(done / seconds).toFixed(0)} lines/s (including model load)`,
+);
 console.log(`peak RSS ${peak.toFixed(0)} MiB`);
 console.log('| lines done | RSS MiB |\n| --- | --- |');
 for (const f of [0.1, 0.25, 0.5, 0.75, 0.99]) {

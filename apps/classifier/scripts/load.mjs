@@ -42,7 +42,13 @@ async function waitHealthy() {
 function run(title, opts) {
   return new Promise((resolve, reject) => {
     autocannon(
-      { url: base, connections: Number(values.connections), duration: Number(values.duration), method: 'POST', ...opts },
+      {
+        url: base,
+        connections: Number(values.connections),
+        duration: Number(values.duration),
+        method: 'POST',
+        ...opts,
+      },
       (err, result) => (err ? reject(err) : resolve({ title, result })),
     );
   });
@@ -65,8 +71,12 @@ try {
     }),
   ];
   const after = await (await fetch(`${base}/healthz`)).json();
-  console.log(`\nbackend ${health.backend}, ${values.connections} connections, ${values.duration} s per endpoint, node ${process.version}\n`);
-  console.log('| endpoint | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | 2xx | 4xx | 5xx | errors |');
+  console.log(
+    `\nbackend ${health.backend}, ${values.connections} connections, ${values.duration} s per endpoint, node ${process.version}\n`,
+  );
+  console.log(
+    '| endpoint | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | 2xx | 4xx | 5xx | errors |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const { title, result: r } of runs) {
     console.log(

@@ -9,6 +9,8 @@ for (const digit of [3, 7]) {
   const pixels = set.get(set.length - 1); // 784 floats in [0, 1]
   const bytes = Uint8Array.from(pixels, (v) => Math.round(v * 255));
   const out = new URL(`../samples/digit-${digit}.png`, import.meta.url).pathname;
-  await sharp(bytes, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(out);
+  await sharp(bytes, { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toFile(out);
   console.log(`wrote ${out}`);
 }

@@ -16,7 +16,10 @@ export async function selectBackend(preference: BackendPreference = 'auto'): Pro
   const chosenByAuto = preference === 'auto' && !process.env.ATTN_BACKEND;
   if (chosenByAuto && info.name === 'webgpu' && SOFTWARE_ADAPTER.test(info.adapter ?? '')) {
     const wasm = await initBackend('wasm');
-    return { ...wasm, fallbackReason: `webgpu adapter "${info.adapter}" is software-emulated; wasm is faster` };
+    return {
+      ...wasm,
+      fallbackReason: `webgpu adapter "${info.adapter}" is software-emulated; wasm is faster`,
+    };
   }
   return info;
 }

@@ -4,7 +4,10 @@
  */
 export type Outcome<O> = { ok: true; value: O } | { ok: false; error: unknown };
 
-export async function runIsolated<I, O>(items: I[], run: (batch: I[]) => Promise<O[]>): Promise<Outcome<O>[]> {
+export async function runIsolated<I, O>(
+  items: I[],
+  run: (batch: I[]) => Promise<O[]>,
+): Promise<Outcome<O>[]> {
   try {
     const values = await run(items);
     return values.map((value) => ({ ok: true, value }));
@@ -24,7 +27,10 @@ export function chunks<T>(items: T[], size: number): T[][] {
 }
 
 /** Groups a (possibly endless) stream of items into arrays of `size`, holding only one group at a time. */
-export async function* batchesOf<T>(items: AsyncIterable<T> | Iterable<T>, size: number): AsyncGenerator<T[]> {
+export async function* batchesOf<T>(
+  items: AsyncIterable<T> | Iterable<T>,
+  size: number,
+): AsyncGenerator<T[]> {
   let batch: T[] = [];
   for await (const item of items) {
     batch.push(item);

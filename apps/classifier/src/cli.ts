@@ -35,9 +35,16 @@ const modelHelp = `model: a built-in name (${BUILTIN_MODELS.map((m) => m.name).j
  * Builds the program around injected streams. `exit` receives the command's exit code; commander's own
  * usage errors throw (exitOverride) so tests can run the program in-process.
  */
-export function buildProgram(io: Io = processIo, exit: (code: number) => void = (c) => void (process.exitCode = c)): Command {
+export function buildProgram(
+  io: Io = processIo,
+  exit: (code: number) => void = (c) => {
+    process.exitCode = c;
+  },
+): Command {
   const program = new Command('attn')
-    .description('Transformers (BERT, ViT) on TensorFlow.js: classify images and texts, embed, tokenize, look at attention, train, serve.')
+    .description(
+      'Transformers (BERT, ViT) on TensorFlow.js: classify images and texts, embed, tokenize, look at attention, train, serve.',
+    )
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_CHOICES).default('auto'))
     .option('--json', 'one JSON object per input per line', false)
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
@@ -95,10 +102,14 @@ export function buildProgram(io: Io = processIo, exit: (code: number) => void = 
 
   program
     .command('embed')
-    .description('JSONL embeddings {"id","embedding"} for lines (text or {"id","text"} JSONL) from stdin or --input')
+    .description(
+      'JSONL embeddings {"id","embedding"} for lines (text or {"id","text"} JSONL) from stdin or --input',
+    )
     .option('--model <model>', modelHelp)
     .option('--input <file>', 'read this file instead of stdin')
-    .addOption(new Option('--pooling <how>', 'how token vectors become one').choices(['mean', 'cls']).default('mean'))
+    .addOption(
+      new Option('--pooling <how>', 'how token vectors become one').choices(['mean', 'cls']).default('mean'),
+    )
     .option('--normalize', 'L2-normalise each embedding', false)
     .option('--batch-size <n>', 'lines per forward pass', positiveInt('--batch-size'), 32)
     .action(run((ctx, o) => embedCommand(o, ctx)));
@@ -112,7 +123,9 @@ export function buildProgram(io: Io = processIo, exit: (code: number) => void = 
 
   program
     .command('attention')
-    .description('draw what the model attends to: ViT rollout over an image, or a token × token heatmap for a text')
+    .description(
+      'draw what the model attends to: ViT rollout over an image, or a token × token heatmap for a text',
+    )
     .argument('<input>', 'an image file, or a text')
     .requiredOption('--out <file.png>', 'where to write the PNG')
     .option('--model <model>', modelHelp)
@@ -132,7 +145,9 @@ export function buildProgram(io: Io = processIo, exit: (code: number) => void = 
 
   program
     .command('serve')
-    .description('HTTP API (/v1/classify-image, /v1/classify-text, /v1/embed, /healthz) and the web page at /')
+    .description(
+      'HTTP API (/v1/classify-image, /v1/classify-text, /v1/embed, /healthz) and the web page at /',
+    )
     .option('--port <p>', 'port (0 picks a free one)', (v) => Number.parseInt(v, 10), 8080)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--image-model <model>', `image ${modelHelp}`)
@@ -140,7 +155,12 @@ export function buildProgram(io: Io = processIo, exit: (code: number) => void = 
     .option('--max-batch <n>', 'largest batch per forward pass', positiveInt('--max-batch'), 16)
     .option('--window-ms <ms>', 'how long a request waits for others to batch with', (v) => Number(v), 5)
     .option('--max-queue <n>', 'waiting requests per model before 429', positiveInt('--max-queue'), 256)
-    .option('--max-body-bytes <n>', 'request size limit (413 beyond)', positiveInt('--max-body-bytes'), 10 * 1024 * 1024)
+    .option(
+      '--max-body-bytes <n>',
+      'request size limit (413 beyond)',
+      positiveInt('--max-body-bytes'),
+      10 * 1024 * 1024,
+    )
     .action(run((ctx, o) => serveCommand(o, ctx)));
 
   return program;
@@ -157,5 +177,6 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   }
 }
 
-const invoked = process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+const invoked =
+  process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
 if (invoked) await main();

@@ -53,7 +53,11 @@ function roundScores(predictions: Prediction[]): Prediction[] {
 }
 
 /** `{"input": …, "predictions": [{"label", "score"}…]}` with --json; `input  label (98.1%)  label (1.2%)` without. */
-export async function writePredictions(ctx: Context, input: string, predictions: Prediction[]): Promise<void> {
+export async function writePredictions(
+  ctx: Context,
+  input: string,
+  predictions: Prediction[],
+): Promise<void> {
   if (ctx.json) {
     await writeLine(ctx.io.stdout, JSON.stringify({ input, predictions: roundScores(predictions) }));
     return;

@@ -24,7 +24,12 @@ describe('MicroBatcher', () => {
   });
 
   it('refuses with QueueFullError once maxQueue requests wait', async () => {
-    const b = new MicroBatcher<number, number>({ maxBatch: 1, windowMs: 30, maxQueue: 2, run: async (xs) => xs });
+    const b = new MicroBatcher<number, number>({
+      maxBatch: 1,
+      windowMs: 30,
+      maxQueue: 2,
+      run: async (xs) => xs,
+    });
     const results = await Promise.allSettled([1, 2, 3, 4].map((x) => b.submit(x)));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
     expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(QueueFullError);

@@ -25,7 +25,9 @@ describe('token heatmap', () => {
 
   it('draws one rect per weight, coloured relative to the largest weight', () => {
     const svg = tokenHeatmapSvg(tokens, weights, { cell: 10 });
-    const fills = [...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="10" height="10" fill="rgb\((\d+),(\d+),(\d+)\)"/g)];
+    const fills = [
+      ...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="10" height="10" fill="rgb\((\d+),(\d+),(\d+)\)"/g),
+    ];
     expect(fills).toHaveLength(9);
     expect(fills[4].slice(1).map(Number)).toEqual(viridis(1)); // weights[1][1] is the max
     expect(fills[3].slice(1).map(Number)).toEqual(viridis(0));
@@ -35,7 +37,9 @@ describe('token heatmap', () => {
 
   it('rasterises to a PNG whose cells have the map colours', async () => {
     const svg = tokenHeatmapSvg(tokens, weights, { cell: 10 });
-    const [, x, y] = /<rect x="([\d.]+)" y="([\d.]+)" width="10" height="10" fill="rgb\(253,231,37\)"/.exec(svg)!.map(Number);
+    const [, x, y] = /<rect x="([\d.]+)" y="([\d.]+)" width="10" height="10" fill="rgb\(253,231,37\)"/
+      .exec(svg)!
+      .map(Number);
     const png = await renderTokenHeatmap(tokens, weights, { cell: 10 });
     const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const at = (Math.floor(y + 5) * info.width + Math.floor(x + 5)) * 3;

@@ -35,7 +35,9 @@ async function classifyImage(file) {
   $('image-heatmap').hidden = true;
   $('image-predictions').replaceChildren();
   try {
-    const out = await post('/v1/classify-image?top=5&attention=1', file, { 'content-type': 'application/octet-stream' });
+    const out = await post('/v1/classify-image?top=5&attention=1', file, {
+      'content-type': 'application/octet-stream',
+    });
     showPredictions($('image-predictions'), out.predictions);
     $('image-heatmap').src = out.attention;
     $('image-heatmap').hidden = false;

@@ -10,7 +10,11 @@ export interface ClassifyImageOptions {
   batchSize: number;
 }
 
-export async function classifyImageCommand(files: string[], opts: ClassifyImageOptions, ctx: Context): Promise<number> {
+export async function classifyImageCommand(
+  files: string[],
+  opts: ClassifyImageOptions,
+  ctx: Context,
+): Promise<number> {
   if (files.length === 0) throw new UsageError('no image files given');
   await ctx.backend();
   const model = await loadImageClassifier(resolveModel(opts.model, 'image-classification'));

@@ -15,7 +15,11 @@ async function* stdinTexts(ctx: Context): AsyncGenerator<string> {
   for await (const line of readLines(ctx.io.stdin)) if (line.text.trim()) yield line.text;
 }
 
-export async function classifyTextCommand(texts: string[], opts: ClassifyTextOptions, ctx: Context): Promise<number> {
+export async function classifyTextCommand(
+  texts: string[],
+  opts: ClassifyTextOptions,
+  ctx: Context,
+): Promise<number> {
   await ctx.backend();
   const model = await loadTextClassifier(resolveModel(opts.model, 'text-classification'));
   let failed = 0;

@@ -37,7 +37,8 @@ export function parseEmbedLine(line: Line): Item {
     throw new EmbedInputError(`line ${line.number}: not valid JSON (${(e as Error).message})`);
   }
   const { id, text } = obj as { id?: unknown; text?: unknown };
-  if (typeof text !== 'string') throw new EmbedInputError(`line ${line.number}: JSON object has no string "text" field`);
+  if (typeof text !== 'string')
+    throw new EmbedInputError(`line ${line.number}: JSON object has no string "text" field`);
   return { id: id ?? line.number, text };
 }
 
@@ -87,7 +88,10 @@ export async function embedCommand(opts: EmbedCommandOptions, ctx: Context): Pro
       if (items.length === 0) continue;
       const vectors = await model.embed(items.map((it) => it.text));
       for (const [i, item] of items.entries()) {
-        await writeLine(ctx.io.stdout, `{"id":${JSON.stringify(item.id)},"embedding":${formatVector(vectors[i])}}`);
+        await writeLine(
+          ctx.io.stdout,
+          `{"id":${JSON.stringify(item.id)},"embedding":${formatVector(vectors[i])}}`,
+        );
       }
       done += items.length;
       const rate = Math.round(done / ((performance.now() - started) / 1000));

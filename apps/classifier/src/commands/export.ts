@@ -32,10 +32,15 @@ export async function exportCommand(format: string, opts: ExportOptions, ctx: Co
   const pkg = await packageFor(config.model_type ?? 'unknown');
   const exportOnnx = pkg.exportOnnx as Exporter | undefined;
   if (typeof exportOnnx !== 'function') {
-    throw new ExportUnavailableError(`ONNX export is not available: @attn/${config.model_type} has no exportOnnx yet`);
+    throw new ExportUnavailableError(
+      `ONNX export is not available: @attn/${config.model_type} has no exportOnnx yet`,
+    );
   }
   await ctx.backend();
   await exportOnnx(dir, opts.out);
-  await writeLine(ctx.io.stdout, ctx.json ? JSON.stringify({ input: dir, out: opts.out }) : `wrote ${opts.out}`);
+  await writeLine(
+    ctx.io.stdout,
+    ctx.json ? JSON.stringify({ input: dir, out: opts.out }) : `wrote ${opts.out}`,
+  );
   return 0;
 }

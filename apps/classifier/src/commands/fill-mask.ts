@@ -19,7 +19,10 @@ export async function fillMaskCommand(text: string, opts: FillMaskOptions, ctx: 
       await writeLine(ctx.io.stdout, JSON.stringify({ input: text, predictions: rounded }));
     } else {
       for (const p of predictions) {
-        await writeLine(ctx.io.stdout, `${p.label.padEnd(14)} ${(p.score * 100).toFixed(1).padStart(5)}%  ${p.sequence}`);
+        await writeLine(
+          ctx.io.stdout,
+          `${p.label.padEnd(14)} ${(p.score * 100).toFixed(1).padStart(5)}%  ${p.sequence}`,
+        );
       }
     }
   } finally {

@@ -16,7 +16,11 @@ function escapeXml(s: string): string {
 }
 
 /** `weights` is [tokens, tokens], each row a probability distribution; colours are scaled to the largest weight. */
-export function tokenHeatmapSvg(tokens: string[], weights: number[][], options: TokenHeatmapOptions = {}): string {
+export function tokenHeatmapSvg(
+  tokens: string[],
+  weights: number[][],
+  options: TokenHeatmapOptions = {},
+): string {
   const n = tokens.length;
   if (weights.length !== n || weights.some((row) => row.length !== n)) {
     throw new RangeError(`attention weights must be [${n}, ${n}] for ${n} tokens`);
@@ -33,7 +37,8 @@ export function tokenHeatmapSvg(tokens: string[], weights: number[][], options: 
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="DejaVu Sans, sans-serif" font-size="${fontSize}">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
   ];
-  if (options.title) parts.push(`<text x="4" y="${fontSize * 1.4}" font-weight="bold">${escapeXml(options.title)}</text>`);
+  if (options.title)
+    parts.push(`<text x="4" y="${fontSize * 1.4}" font-weight="bold">${escapeXml(options.title)}</text>`);
   for (let i = 0; i < n; i++) {
     const tok = escapeXml(tokens[i]);
     const y = top + i * cell;
@@ -42,7 +47,9 @@ export function tokenHeatmapSvg(tokens: string[], weights: number[][], options: 
     parts.push(`<text transform="translate(${x + cell * 0.7},${top - 4}) rotate(-90)">${tok}</text>`);
     for (let j = 0; j < n; j++) {
       const [r, g, b] = viridis(weights[i][j] / max);
-      parts.push(`<rect x="${label + j * cell}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${r},${g},${b})"/>`);
+      parts.push(
+        `<rect x="${label + j * cell}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${r},${g},${b})"/>`,
+      );
     }
   }
   parts.push('</svg>');
@@ -54,5 +61,7 @@ export async function renderTokenHeatmap(
   weights: number[][],
   options: TokenHeatmapOptions = {},
 ): Promise<Buffer> {
-  return sharp(Buffer.from(tokenHeatmapSvg(tokens, weights, options))).png().toBuffer();
+  return sharp(Buffer.from(tokenHeatmapSvg(tokens, weights, options)))
+    .png()
+    .toBuffer();
 }

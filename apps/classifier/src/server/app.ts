@@ -73,7 +73,10 @@ const MIME: Record<string, string> = {
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const json = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+  });
   res.end(json);
 }
 
@@ -85,7 +88,8 @@ function topK(url: URL, fallback = 5): number {
   const raw = url.searchParams.get('top');
   if (raw === null) return fallback;
   const k = Number(raw);
-  if (!Number.isInteger(k) || k < 1 || k > 1000) throw new HttpError(400, `top must be an integer from 1 to 1000, got "${raw}"`);
+  if (!Number.isInteger(k) || k < 1 || k > 1000)
+    throw new HttpError(400, `top must be an integer from 1 to 1000, got "${raw}"`);
   return k;
 }
 
@@ -94,7 +98,11 @@ function dataUrl(png: Uint8Array): string {
 }
 
 /** `{"text"}` / `{"texts"}` / text/plain → a non-empty list of strings, or 400 naming the problem. */
-async function readTexts(req: IncomingMessage, limit: number, maxTexts: number): Promise<{ texts: string[]; many: boolean }> {
+async function readTexts(
+  req: IncomingMessage,
+  limit: number,
+  maxTexts: number,
+): Promise<{ texts: string[]; many: boolean }> {
   const type = req.headers['content-type'] ?? '';
   if (type.startsWith('text/plain')) {
     const text = (await readRaw(req, limit)).toString('utf8');
@@ -103,8 +111,14 @@ async function readTexts(req: IncomingMessage, limit: number, maxTexts: number):
   }
   const body = (await readJson(req, limit)) as { text?: unknown; texts?: unknown } | null;
   if (body && typeof body.text === 'string') return { texts: [body.text], many: false };
-  if (body && Array.isArray(body.texts) && body.texts.length > 0 && body.texts.every((t) => typeof t === 'string')) {
-    if (body.texts.length > maxTexts) throw new HttpError(413, `at most ${maxTexts} texts per request, got ${body.texts.length}`);
+  if (
+    body &&
+    Array.isArray(body.texts) &&
+    body.texts.length > 0 &&
+    body.texts.every((t) => typeof t === 'string')
+  ) {
+    if (body.texts.length > maxTexts)
+      throw new HttpError(413, `at most ${maxTexts} texts per request, got ${body.texts.length}`);
     return { texts: body.texts as string[], many: true };
   }
   throw new HttpError(400, 'body must be {"text": string} or {"texts": [string, …]} (non-empty)');
@@ -121,7 +135,10 @@ async function modelCall<T>(call: Promise<T>): Promise<T> {
   }
 }
 
-export function createApp(engines: Engines, opts: ServerOptions): { server: Server; batchers: Record<string, MicroBatcher<unknown, unknown>> } {
+export function createApp(
+  engines: Engines,
+  opts: ServerOptions,
+): { server: Server; batchers: Record<string, MicroBatcher<unknown, unknown>> } {
   const batch = { maxBatch: opts.maxBatch, windowMs: opts.windowMs, maxQueue: opts.maxQueue };
   const maxTexts = opts.maxTexts ?? 64;
   const imageQueue = new MicroBatcher<{ bytes: Uint8Array; k: number }, Prediction[]>({
@@ -146,7 +163,10 @@ export function createApp(engines: Engines, opts: ServerOptions): { server: Serv
       return out.map((p, i) => p.slice(0, items[i].k));
     },
   });
-  const embedQueue = new MicroBatcher<string, Float32Array>({ ...batch, run: (texts) => engines.embedder.embed(texts) });
+  const embedQueue = new MicroBatcher<string, Float32Array>({
+    ...batch,
+    run: (texts) => engines.embedder.embed(texts),
+  });
   const engine = (model: string) => ({ where: 'server', backend: describeBackend(opts.backend), model });
   const pages = Object.fromEntries(
     [...new Set(Object.values(STATIC))].map((f) => [f, readFileSync(resolve(appRoot, 'web', f))]),
@@ -160,7 +180,10 @@ export function createApp(engines: Engines, opts: ServerOptions): { server: Serv
       : await readRaw(req, opts.maxBodyBytes);
     if (bytes.length === 0) throw new HttpError(400, 'empty body: send the image bytes or a multipart file');
     const predictions = await modelCall(imageQueue.submit({ bytes, k }));
-    const attention = url.searchParams.get('attention') === '1' ? dataUrl(await engines.image.attentionPng(bytes)) : undefined;
+    const attention =
+      url.searchParams.get('attention') === '1'
+        ? dataUrl(await engines.image.attentionPng(bytes))
+        : undefined;
     send(res, 200, { predictions, attention, engine: engine(engines.names.image) });
   }
 
@@ -169,13 +192,18 @@ export function createApp(engines: Engines, opts: ServerOptions): { server: Serv
     const { texts, many } = await readTexts(req, opts.maxBodyBytes, maxTexts);
     const results = await modelCall(Promise.all(texts.map((text) => textQueue.submit({ text, k }))));
     if (many) {
-      send(res, 200, { results: texts.map((input, i) => ({ input, predictions: results[i] })), engine: engine(engines.names.text) });
+      send(res, 200, {
+        results: texts.map((input, i) => ({ input, predictions: results[i] })),
+        engine: engine(engines.names.text),
+      });
       return;
     }
     let attention: string | undefined;
     if (url.searchParams.get('attention') === '1') {
       const att = await modelCall(engines.text.attention(texts[0]));
-      attention = dataUrl(await renderTokenHeatmap(att.tokens, att.weights, { title: `layer ${att.layer}, mean over heads` }));
+      attention = dataUrl(
+        await renderTokenHeatmap(att.tokens, att.weights, { title: `layer ${att.layer}, mean over heads` }),
+      );
     }
     send(res, 200, { predictions: results[0], attention, engine: engine(engines.names.text) });
   }
@@ -183,7 +211,11 @@ export function createApp(engines: Engines, opts: ServerOptions): { server: Serv
   async function embed(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { texts } = await readTexts(req, opts.maxBodyBytes, maxTexts);
     const vectors = await modelCall(Promise.all(texts.map((t) => embedQueue.submit(t))));
-    send(res, 200, { embeddings: vectors.map((v) => Array.from(v)), dim: vectors[0].length, engine: engine(engines.names.text) });
+    send(res, 200, {
+      embeddings: vectors.map((v) => Array.from(v)),
+      dim: vectors[0].length,
+      engine: engine(engines.names.text),
+    });
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -222,7 +254,8 @@ export function createApp(engines: Engines, opts: ServerOptions): { server: Serv
       if (status === 500) console.error(`attn serve: ${req.method} ${req.url}: ${errorLine(e)}`);
       // An unread oversize body: answer, then close the connection rather than read the rest.
       if (status === 413) res.setHeader('connection', 'close');
-      if (!res.headersSent) send(res, status, { error: status === 500 ? 'internal error' : (e as Error).message });
+      if (!res.headersSent)
+        send(res, status, { error: status === 500 ? 'internal error' : (e as Error).message });
       else res.end();
     });
   });

@@ -70,7 +70,10 @@ export class MicroBatcher<I, O> {
       );
       this.stats.batches++;
       this.stats.items += batch.length;
-      outcomes.forEach((o, i) => (o.ok ? batch[i].resolve(o.value) : batch[i].reject(o.error)));
+      for (const [i, o] of outcomes.entries()) {
+        if (o.ok) batch[i].resolve(o.value);
+        else batch[i].reject(o.error);
+      }
     } finally {
       this.running = false;
       this.schedule();

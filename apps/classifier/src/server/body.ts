@@ -50,30 +50,39 @@ export function readMultipartFile(
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (declared > limit + 64 * 1024) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (e: HttpError) => {
+      if (settled) return;
+      settled = true;
+      req.unpipe();
+      req.resume(); // drain what is still coming, so the answer can be read
+      reject(e);
+    };
     let parser: busboy.Busboy;
     try {
       parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: limit, fields: 20 } });
     } catch (e) {
-      reject(new HttpError(400, `bad multipart request: ${(e as Error).message}`));
+      fail(new HttpError(400, `bad multipart request: ${(e as Error).message}`));
       return;
     }
     const fields: Record<string, string> = {};
-    let file: Promise<Buffer> | undefined;
+    const parts: Buffer[] = [];
+    let sawFile = false;
     parser.on('field', (name, value) => {
       fields[name] = value;
     });
     parser.on('file', (_name, stream) => {
-      file ??= new Promise<Buffer>((done, fail) => {
-        const parts: Buffer[] = [];
-        stream.on('data', (d: Buffer) => parts.push(d));
-        stream.on('limit', () => fail(tooLarge(limit)));
-        stream.on('end', () => done(Buffer.concat(parts)));
-      });
+      sawFile = true;
+      stream.on('data', (d: Buffer) => parts.push(d));
+      stream.on('limit', () => fail(tooLarge(limit)));
     });
-    parser.on('error', (e) => reject(new HttpError(400, `bad multipart request: ${(e as Error).message}`)));
+    parser.on('error', (e) => fail(new HttpError(400, `bad multipart request: ${(e as Error).message}`)));
     parser.on('close', () => {
-      if (!file) reject(new HttpError(400, 'multipart request has no file'));
-      else file.then((bytes) => resolve({ bytes, fields }), reject);
+      if (!sawFile) fail(new HttpError(400, 'multipart request has no file'));
+      else if (!settled) {
+        settled = true;
+        resolve({ bytes: Buffer.concat(parts), fields });
+      }
     });
     req.pipe(parser);
   });

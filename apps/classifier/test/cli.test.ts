@@ -1,0 +1,207 @@
+/**
+ * The CLI end to end (commander included, in-process) on the Hugging Face fixture models: every number is
+ * checked against the transformers 4.31 goldens.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, tf } from '@attn/core-tensor';
+import { expectNoLeaks, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTextClassifier } from '../src/engines.js';
+import { expectClose, golden, ranked, runCli } from './helpers.js';
+
+type Pred = { label: string; score: number };
+// biome-ignore lint/suspicious/noExplicitAny: golden JSON of many shapes, read field by field
+type Gold = Record<string, any>;
+const tmp = mkdtempSync(join(tmpdir(), 'attn-cli-'));
+
+describe.skipIf(!haveFixtures('classifier CLI tests'))('attn CLI on the fixture models', () => {
+  const vit = fixturePath('vit-tiny-random');
+  const bert = fixturePath('bert-tiny-random');
+  const vitGold = golden<{ images: { image: string; logits: number[][] }[] }>('vit-tiny-random.json').images;
+  const bertGold = golden<{ inputs: Gold[] }>('bert-tiny-random.json').inputs;
+  const vitLabels = ['cat', 'dog', 'car', 'cup', 'rocket'];
+  const bertLabels = ['negative', 'neutral', 'positive'];
+  beforeAll(() => initBackend('wasm'));
+
+  for (const backend of ['cpu', 'wasm']) {
+    it(`classify-image gives Hugging Face's labels and scores (${backend})`, async () => {
+      const cases = [vitGold[0], vitGold[1], vitGold[5]]; // gradient, checkerboard, noise (downscaled)
+      const files = cases.map((c) => fixturePath('golden', c.image));
+      const r = await runCli([
+        '--backend',
+        backend,
+        '--json',
+        'classify-image',
+        '--model',
+        vit,
+        '--top',
+        '5',
+        ...files,
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const lines = r.json() as { input: string; predictions: Pred[] }[];
+      expect(lines.map((l) => l.input)).toEqual(files);
+      for (const [i, c] of cases.entries()) {
+        const want = ranked(c.logits[0], vitLabels, 5);
+        expect(lines[i].predictions.map((p) => p.label)).toEqual(want.map((p) => p.label));
+        expectClose(
+          lines[i].predictions.map((p) => p.score),
+          want.map((p) => p.score),
+          1e-4,
+          c.image,
+        );
+      }
+    });
+
+    it(`classify-text gives Hugging Face's labels and scores, padded batch included (${backend})`, async () => {
+      const batch = bertGold[5];
+      const stdin = `${bertGold[0].text}\n${batch.texts.join('\n')}\n`;
+      const r = await runCli(
+        ['--backend', backend, '--json', 'classify-text', '--model', bert, '--top', '3'],
+        stdin,
+      );
+      expect(r.code).toBe(0);
+      const lines = r.json() as { input: string; predictions: Pred[] }[];
+      const logits = [bertGold[0].seq_cls_logits[0], ...batch.seq_cls_logits];
+      expect(lines.map((l) => l.input)).toEqual([bertGold[0].text, ...batch.texts]);
+      for (const [i, l] of lines.entries()) {
+        const want = ranked(logits[i], bertLabels, 3);
+        expect(l.predictions.map((p) => p.label)).toEqual(want.map((p) => p.label));
+        expectClose(
+          l.predictions.map((p) => p.score),
+          want.map((p) => p.score),
+          1e-4,
+          l.input,
+        );
+      }
+    });
+  }
+
+  it('classify-image reports a bad file on one line, exits 1, and still classifies the others', async () => {
+    const fake = join(tmp, 'not-an-image.png');
+    writeFileSync(fake, 'this is text, not a PNG');
+    const good = fixturePath('golden', vitGold[2].image);
+    const r = await runCli(['--backend', 'wasm', 'classify-image', '--model', vit, fake, good]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(fake);
+    expect(r.stdout).toContain(`${good}  ${ranked(vitGold[2].logits[0], vitLabels, 1)[0].label} (`);
+  });
+
+  it('fill-mask ranks the tokens as Hugging Face does', async () => {
+    const g = bertGold[1]; // "Paris is the [MASK] of France."
+    const pos = g.input_ids[0].indexOf(103);
+    const r = await runCli([
+      '--backend',
+      'wasm',
+      '--json',
+      'fill-mask',
+      '--model',
+      bert,
+      '--top',
+      '5',
+      g.text,
+    ]);
+    expect(r.code).toBe(0);
+    const [line] = r.json() as { predictions: (Pred & { tokenId: number; sequence: string })[] }[];
+    expect(line.predictions.map((p) => p.tokenId)).toEqual(g.mlm.top5_ids[0][pos]);
+    const lse = g.mlm.logsumexp[0][pos];
+    expectClose(
+      line.predictions.map((p) => p.score),
+      g.mlm.top5_logits[0][pos].map((l: number) => Math.exp(l - lse)),
+      1e-4,
+      'fill-mask scores',
+    );
+    expect(line.predictions[0].sequence).toMatch(/^paris is the .+ of france\.$/);
+  });
+
+  it('tokenize prints the golden tokens and ids', async () => {
+    const g = bertGold[2]; // accents, emoji, CJK
+    const r = await runCli(['--json', 'tokenize', '--model', bert, g.text]);
+    expect(r.json()).toEqual([{ input: g.text, tokens: g.tokens[0], ids: g.input_ids[0] }]);
+    const plain = await runCli(['tokenize', '--model', bert, g.text]);
+    expect(plain.stdout).toBe(`tokens: ${g.tokens[0].join(' ')}\nids:    ${g.input_ids[0].join(' ')}\n`);
+  });
+
+  it('embed streams JSONL: mean pooling over real tokens, and normalised CLS, as computed from the gold', async () => {
+    const batch = bertGold[5];
+    const stdin = `${batch.texts[0]}\n\n{"id": "b", "text": ${JSON.stringify(batch.texts[1])}}\n${batch.texts[2]}\n`;
+    const mean = await runCli(['--backend', 'wasm', 'embed', '--model', bert, '--batch-size', '2'], stdin);
+    expect(mean.code).toBe(0);
+    const rows = mean.json() as { id: unknown; embedding: number[] }[];
+    expect(rows.map((r) => r.id)).toEqual([1, 'b', 4]); // plain lines: their line number; blank lines skipped
+    for (const [i, row] of rows.entries()) {
+      const hidden: number[][] = batch.last_hidden_state[i];
+      const mask: number[] = batch.attention_mask[i];
+      const n = mask.reduce((a, b) => a + b, 0);
+      const want = hidden[0].map((_, h) => hidden.reduce((s, tok, t) => s + tok[h] * mask[t], 0) / n);
+      expectClose(row.embedding, want, 1e-4, `mean embedding ${i}`);
+    }
+    const cls = await runCli(
+      ['embed', '--model', bert, '--pooling', 'cls', '--normalize'],
+      `${batch.texts[0]}\n`,
+    );
+    const [v] = cls.json() as { embedding: number[] }[];
+    const c: number[] = batch.last_hidden_state[0][0];
+    const norm = Math.hypot(...c);
+    expectClose(
+      v.embedding,
+      c.map((x) => x / norm),
+      1e-4,
+      'normalised CLS',
+    );
+  });
+
+  it('embed reports a bad JSONL line, exits 1, and embeds the rest', async () => {
+    const r = await runCli(
+      ['embed', '--model', bert],
+      '{"id": 1, "text": "ok"}\n{not json\n{"id": 3}\nfine\n',
+    );
+    expect(r.code).toBe(1);
+    expect((r.json() as { id: unknown }[]).map((x) => x.id)).toEqual([1, 4]);
+    expect(r.stderr).toMatch(/EmbedInputError: line 2: not valid JSON/);
+    expect(r.stderr).toMatch(/EmbedInputError: line 3: JSON object has no string "text" field/);
+  });
+
+  it('attention for text: the last layer averaged over heads, drawn as a labelled token × token PNG', async () => {
+    const g = bertGold[0];
+    const model = await loadTextClassifier(bert);
+    const att = await expectNoLeaks(() => model.attention(g.text), 'text attention');
+    model.dispose();
+    expect(att.tokens).toEqual(g.tokens[0]);
+    expect(att.layer).toBe(1);
+    const heads: number[][][] = g.attentions_all_layers[1][0]; // [heads, t, t] of the last layer
+    const want = heads[0].map((row, i) =>
+      row.map((_, j) => heads.reduce((s, h) => s + h[i][j], 0) / heads.length),
+    );
+    expectClose(att.weights.flat(), want.flat(), 1e-5, 'mean attention');
+
+    const out = join(tmp, 'text-attention.png');
+    const r = await runCli(['--backend', 'wasm', 'attention', '--model', bert, '--out', out, g.text]);
+    expect(r.code).toBe(0);
+    const meta = await sharp(readFileSync(out)).metadata();
+    expect(meta.format).toBe('png');
+    expect(meta.width).toBeGreaterThan(12 * 22);
+  });
+
+  it('bad calls exit non-zero with one line: no [MASK] (usage, 2), unknown model (1)', async () => {
+    const noMask = await runCli(['fill-mask', '--model', bert, 'no mask here']);
+    expect(noMask.code).toBe(2);
+    expect(noMask.stderr).toBe('attn: UsageError: text has no [MASK] token: "no mask here"\n');
+    const unknown = await runCli(['classify-text', '--model', 'no-such-model', 'hi']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unknown.stderr).toMatch(/ModelNotFoundError: model "no-such-model"/);
+  });
+
+  it('leaves no tensors behind across commands', async () => {
+    const before = tf.memory().numTensors;
+    await runCli(['classify-text', '--model', bert, 'hello']);
+    await runCli(['classify-image', '--model', vit, fixturePath('golden', vitGold[0].image)]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

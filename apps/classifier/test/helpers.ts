@@ -1,0 +1,77 @@
+/** Test helpers: run the CLI in-process with captured streams, and read the Hugging Face goldens. */
+import { readFileSync } from 'node:fs';
+import { PassThrough, Readable } from 'node:stream';
+import { fixturePath } from '@attn/core-tensor/testing';
+import { buildProgram } from '../src/cli.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON lines (with --json). */
+  json: () => Record<string, unknown>[];
+}
+
+function sink(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const parts: Buffer[] = [];
+  stream.on('data', (d: Buffer) => parts.push(d));
+  return { stream, text: () => Buffer.concat(parts).toString('utf8') };
+}
+
+/** Runs `attn <args>` in this process (commander and all), feeding `stdin`. */
+export async function runCli(args: string[], stdin = ''): Promise<CliResult> {
+  const out = sink();
+  const err = sink();
+  let code = 0;
+  const program = buildProgram(
+    { stdin: Readable.from([Buffer.from(stdin)]), stdout: out.stream, stderr: err.stream },
+    (c) => {
+      code = c;
+    },
+  );
+  try {
+    await program.parseAsync(['node', 'attn', ...args]);
+  } catch (e) {
+    code = (e as { exitCode?: number }).exitCode ?? 1;
+  }
+  await new Promise((r) => setImmediate(r));
+  const stdout = out.text();
+  return {
+    code,
+    stdout,
+    stderr: err.text(),
+    json: () =>
+      stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+  };
+}
+
+export function golden<T = Record<string, unknown>>(name: string): T {
+  return JSON.parse(readFileSync(fixturePath('golden', name), 'utf8')) as T;
+}
+
+export function softmax(logits: number[]): number[] {
+  const m = Math.max(...logits);
+  const e = logits.map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+}
+
+/** Labels with softmax scores, best first: what classify-* should print for these logits. */
+export function ranked(logits: number[], labels: string[], k: number): { label: string; score: number }[] {
+  return softmax(logits)
+    .map((score, i) => ({ label: labels[i], score }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k);
+}
+
+export function expectClose(actual: number[], expected: number[], tol: number, what: string): void {
+  if (actual.length !== expected.length)
+    throw new Error(`${what}: length ${actual.length} ≠ ${expected.length}`);
+  const worst = Math.max(0, ...actual.map((a, i) => Math.abs(a - expected[i])));
+  if (!(worst <= tol)) throw new Error(`${what}: max |diff| ${worst} > ${tol}`);
+}

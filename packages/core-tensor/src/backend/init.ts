@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendName, BackendUnavailableError } from './errors.js';
+import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { provideWebGPU } from './webgpu.js';
+
+export type BackendPreference = 'auto' | BackendName;
+
+export interface BackendInfo {
+  name: BackendName;
+  /** GPU adapter description, for webgpu. */
+  adapter?: string;
+  /** Why `auto` did not get a faster backend. */
+  fallbackReason?: string;
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+const NAMES: readonly string[] = ['auto', 'webgpu', 'wasm', 'cpu'];
+
+async function activate(name: BackendName): Promise<Omit<BackendInfo, 'fallbackReason'>> {
+  // The CPU backend is always registered: wasm forwards its missing training kernels to it.
+  await import('@tensorflow/tfjs-backend-cpu');
+  let adapter: string | undefined;
+  if (name === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    if (isNode) wasm.setWasmPaths(await nodeWasmDir());
+    registerWasmTrainingKernels();
+  } else if (name === 'webgpu') {
+    adapter = await provideWebGPU();
+    await import('@tensorflow/tfjs-backend-webgpu');
+  }
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+  } catch (e) {
+    throw new BackendUnavailableError(name, `tfjs could not initialise it: ${(e as Error).message}`);
+  }
+  if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it');
+  await tf.ready();
+  return adapter ? { name, adapter } : { name };
+}
+
+/** In Node the .wasm binaries are read from the installed package rather than fetched from a CDN. */
+async function nodeWasmDir(): Promise<string> {
+  const { createRequire } = await import('node:module');
+  const { dirname } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const dir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  return `${pathToFileURL(dir).pathname}/dist/`;
+}
+
+/**
+ * Chooses and activates a tfjs backend. `auto` tries WebGPU, then WASM, then CPU.
+ * The environment variable ATTN_BACKEND overrides the preference.
+ * A backend asked for by name that cannot start throws BackendUnavailableError (never a silent fallback).
+ */
+export async function initBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
+  const env = isNode ? process.env.ATTN_BACKEND : undefined;
+  const wanted = env || preference;
+  if (!NAMES.includes(wanted))
+    throw new Error(
+      `unknown backend "${wanted}"${env ? ' (from ATTN_BACKEND)' : ''}: use ${NAMES.join(', ')}`,
+    );
+  if (wanted !== 'auto') return activate(wanted as BackendName);
+  const reasons: string[] = [];
+  for (const name of ['webgpu', 'wasm', 'cpu'] as const) {
+    try {
+      const info = await activate(name);
+      return reasons.length ? { ...info, fallbackReason: reasons.join('; ') } : info;
+    } catch (e) {
+      reasons.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`no backend could start: ${reasons.join('; ')}`);
+}
