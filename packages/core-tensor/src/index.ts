@@ -1,7 +1,15 @@
 /** The one tfjs-core instance of the workspace: every attn package imports tf from here. */
 export * as tf from '@tensorflow/tfjs-core';
-export type { BackendInfo, BackendName, BackendPreference } from './backend.js';
-export { BackendUnavailableError, initBackend } from './backend.js';
+
+import './gradients.js';
+
+export type { BackendInfo, BackendName, BackendPreference } from './backend/index.js';
+export {
+  BackendUnavailableError,
+  initBackend,
+  registerWasmTrainingKernels,
+  WASM_FORWARDED_KERNELS,
+} from './backend/index.js';
 export * from './hub/index.js';
 export type { FileData } from './io/atomic-write.js';
 export { atomicWriteFile } from './io/atomic-write.js';

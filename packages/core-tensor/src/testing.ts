@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import type { BackendName } from './backend/errors.js';
+import { provideWebGPU } from './backend/webgpu.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 
@@ -37,4 +39,32 @@ export async function expectNoLeaks<T>(fn: () => T | Promise<T>, label = 'call')
   const after = tf.memory().numTensors;
   if (after !== before) throw new Error(`${label} leaked ${after - before} tensor(s) (${before} → ${after})`);
   return out;
+}
+
+let underTest: Promise<BackendName[]> | undefined;
+
+/**
+ * The backends every numerical test runs on: cpu and wasm always, webgpu when an adapter exists
+ * (Dawn on SwiftShader in CI). $ATTN_TEST_BACKENDS (e.g. "cpu,webgpu") narrows the list.
+ * Under CI=true with ATTN_REQUIRE_WEBGPU=1 a missing webgpu is an error, never a silent skip.
+ * Use with top-level await: `describe.each(await backendsUnderTest())(...)`.
+ */
+export function backendsUnderTest(): Promise<BackendName[]> {
+  underTest ??= (async () => {
+    const only = process.env.ATTN_TEST_BACKENDS?.split(',').map((s) => s.trim());
+    const names: BackendName[] = ['cpu', 'wasm'];
+    if (only && !only.includes('webgpu')) return names.filter((n) => only.includes(n));
+    try {
+      const adapter = await provideWebGPU();
+      names.push('webgpu');
+      console.info(`[attn] webgpu adapter: ${adapter}`);
+    } catch (e) {
+      const msg = `webgpu unavailable, its tests are skipped: ${(e as Error).message}`;
+      if (process.env.CI === 'true' && process.env.ATTN_REQUIRE_WEBGPU === '1')
+        throw new Error(`${msg} — under CI=true with ATTN_REQUIRE_WEBGPU=1 webgpu is required`);
+      console.warn(`\n[attn] ${msg}\n`);
+    }
+    return only ? names.filter((n) => only.includes(n)) : names;
+  })();
+  return underTest;
 }

@@ -1,0 +1,60 @@
+import { BackendUnavailableError } from './errors.js';
+
+/** The part of the WebGPU API we touch here (no dependency on @webgpu/types). */
+interface GPULike {
+  requestAdapter(opts?: { powerPreference?: string }): Promise<{
+    info: { description?: string; vendor?: string; architecture?: string; device?: string };
+  } | null>;
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+/**
+ * Makes `navigator.gpu` available and returns a description of the adapter tfjs will get.
+ * Browser: the page's own `navigator.gpu`. Node: Dawn from the optional npm package `webgpu`, whose
+ * globals (GPUBufferUsage, …) tfjs-backend-webgpu expects to find on globalThis.
+ */
+export async function provideWebGPU(): Promise<string> {
+  const nav = (globalThis as { navigator?: { gpu?: GPULike } }).navigator;
+  let gpu = nav?.gpu;
+  if (!gpu && isNode) gpu = await nodeGPU();
+  if (!gpu)
+    throw new BackendUnavailableError('webgpu', 'navigator.gpu is undefined (this browser has no WebGPU)');
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter)
+    throw new BackendUnavailableError(
+      'webgpu',
+      isNode
+        ? 'Dawn found no GPU adapter (without a GPU, install libvulkan1 + chromium and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)'
+        : 'navigator.gpu.requestAdapter() returned null',
+    );
+  const info = adapter.info;
+  return (
+    info.description ||
+    [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') ||
+    'unknown adapter'
+  );
+}
+
+let dawn: GPULike | undefined;
+
+async function nodeGPU(): Promise<GPULike> {
+  if (dawn) return dawn;
+  let mod: { create(flags: string[]): unknown; globals: object };
+  try {
+    // A computed specifier, so browser bundlers do not try to bundle the Node-only package.
+    const name = 'webgpu';
+    mod = await import(/* @vite-ignore */ name);
+  } catch (e) {
+    throw new BackendUnavailableError(
+      'webgpu',
+      `the optional npm package "webgpu" (Dawn) cannot be loaded: ${(e as Error).message}`,
+    );
+  }
+  Object.assign(globalThis, mod.globals);
+  dawn = mod.create([]) as unknown as GPULike;
+  const g = globalThis as { navigator?: object };
+  g.navigator ??= {}; // Node 20 has no navigator; Node ≥ 21 has one without gpu
+  Object.defineProperty(g.navigator, 'gpu', { value: dawn, configurable: true });
+  return dawn;
+}
