@@ -2,6 +2,11 @@
  * What the app needs from a model, as small interfaces. The commands and the server see only these;
  * `load*` below wires them to @attn/vit, @attn/bert and @attn/text-tokenizer (the app never computes a model itself).
  */
+
+import { pipeline as bertPipeline } from '@attn/bert';
+import { resolvePretrainedDir, tf } from '@attn/core-tensor';
+import { BertTokenizer } from '@attn/text-tokenizer';
+import { ViTForImageClassification, ViTImageProcessor } from '@attn/vit';
 import type { Prediction } from './io.js';
 
 /** A file path or the encoded bytes of a PNG / JPEG / WebP / GIF. */
@@ -52,4 +57,100 @@ export interface EmbedOptions {
 export interface Tokenized {
   tokens: string[];
   ids: number[];
+}
+
+// ---- adapters over the packages ----------------------------------------------------------------------
+
+/** Text classification: @attn/bert's pipeline; attention from the same model with outputAttentions. */
+export async function loadTextClassifier(spec: string): Promise<TextClassifier> {
+  const pipe = await bertPipeline('text-classification', spec);
+  const config = pipe.model.config;
+  const labels = Object.keys(config.id2label)
+    .sort((a, b) => Number(a) - Number(b))
+    .map((k) => config.id2label[k]);
+  return {
+    labels,
+    classify: (texts, topK) => pipe.call(texts, { topK }),
+    async attention(text, layer) {
+      const enc = pipe.tokenizer.encode(text, undefined, { maxLength: pipe.maxLength, truncation: true });
+      const last = config.num_hidden_layers - 1;
+      const l = layer ?? last;
+      if (!Number.isInteger(l) || l < 0 || l > last)
+        throw new RangeError(`layer must be 0..${last}, got ${layer}`);
+      const mean = tf.tidy(() => {
+        const { attentions } = pipe.model.forward(
+          { inputIds: [enc.inputIds], attentionMask: [enc.attentionMask], tokenTypeIds: [enc.tokenTypeIds] },
+          { outputAttentions: true },
+        );
+        const m = tf.mean(tf.squeeze(attentions![l], [0]), 0); // [heads, t, t] → [t, t]
+        tf.dispose(attentions); // the encoder tf.keep()s them for its caller, so tidy alone would not free them
+        return m;
+      });
+      const weights = (await mean.array()) as number[][];
+      mean.dispose();
+      return { tokens: enc.tokens, weights, layer: l };
+    },
+    dispose: () => pipe.dispose(),
+  };
+}
+
+export async function loadMaskFiller(spec: string): Promise<MaskFiller> {
+  const pipe = await bertPipeline('fill-mask', spec);
+  return {
+    async fill(text, topK) {
+      const [first] = await pipe.call(text, { topK });
+      return first.map((p) => ({
+        label: p.tokenStr,
+        score: p.score,
+        tokenId: p.token,
+        sequence: p.sequence,
+      }));
+    },
+    dispose: () => pipe.dispose(),
+  };
+}
+
+export async function loadEmbedder(spec: string, opts: EmbedOptions): Promise<Embedder> {
+  const pipe = await bertPipeline('feature-extraction', spec);
+  return { embed: (texts) => pipe.call(texts, opts), dispose: () => pipe.dispose() };
+}
+
+/** The tokenizer alone (no model, no tensors). */
+export async function loadTokenizer(spec: string): Promise<(text: string) => Tokenized> {
+  const tokenizer = await BertTokenizer.fromPretrained(await resolvePretrainedDir(spec));
+  return (text) => {
+    const enc = tokenizer.encode(text);
+    return { tokens: enc.tokens, ids: enc.inputIds };
+  };
+}
+
+/** Image classification: @attn/vit's processor (HF-identical pixels) and ViTForImageClassification. */
+export async function loadImageClassifier(spec: string): Promise<ImageClassifier> {
+  const dir = await resolvePretrainedDir(spec);
+  const processor = await ViTImageProcessor.fromPretrained(dir);
+  const model = await ViTForImageClassification.fromPretrained(dir);
+  const id2label = model.config.fields.id2label;
+  const labels = Object.keys(id2label)
+    .sort((a, b) => Number(a) - Number(b))
+    .map((k) => id2label[k]);
+  return {
+    labels,
+    async classify(images, topK) {
+      const { pixelValues } = await processor.preprocess(images);
+      const probs = tf.tidy(() => tf.softmax(model.forward(pixelValues).logits));
+      pixelValues.dispose();
+      const rows = (await probs.array()) as number[][];
+      probs.dispose();
+      return rows.map((row) =>
+        row
+          .map((score, i) => ({ label: labels[i], score }))
+          .sort((a, b) => b.score - a.score)
+          .slice(0, topK),
+      );
+    },
+    async attentionPng() {
+      throw new Error('attention rollout: waiting for @attn/vit');
+    },
+    dispose: () => model.dispose(),
+  };
 }
