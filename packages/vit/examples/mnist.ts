@@ -1,0 +1,128 @@
+/**
+ * Trains a small ViT on MNIST from scratch and saves it as a Hugging Face model folder.
+ *
+ *   pnpm --filter @attn/vit mnist            (or: npx tsx --conditions=@attn/source packages/vit/examples/mnist.ts)
+ *
+ * Options: --epochs N (default 20), --out DIR (default packages/vit/examples/out/mnist-vit),
+ *          --backend cpu|wasm (default wasm), --seed N (default 0), --limit N (train on N images only).
+ * The data is the npm `mnist` package (10,000 digits): per digit, the first 85 % train, the last 15 % test.
+ */
+import { createRequire } from 'node:module';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { initBackend, setSeed } from '@attn/core-tensor';
+import {
+  type EpochStats,
+  type ImageDataset,
+  randomTranslate,
+  toRgb,
+  trainImageClassifier,
+  ViTConfig,
+  ViTForImageClassification,
+  ViTImageProcessor,
+  writeTrainingCurves,
+} from '../src/index.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    epochs: { type: 'string', default: '20' },
+    out: { type: 'string', default: join(here, 'out', 'mnist-vit') },
+    backend: { type: 'string', default: 'wasm' },
+    seed: { type: 'string', default: '0' },
+    limit: { type: 'string' },
+  },
+});
+const out = resolve(args.out);
+const seed = Number(args.seed);
+
+// MNIST statistics; a white digit on a black background, like the training data.
+const MEAN = 0.1307;
+const STD = 0.3081;
+const processor = new ViTImageProcessor({
+  do_resize: true,
+  size: { height: 28, width: 28 },
+  resample: 2,
+  image_mean: [MEAN, MEAN, MEAN],
+  image_std: [STD, STD, STD],
+});
+
+/** The npm `mnist` digits (floats 0..1, 3 decimals) → uint8 grey → exactly what ViTImageProcessor makes of a PNG. */
+function loadMnist(): { train: ImageDataset; test: ImageDataset } {
+  const digits = createRequire(import.meta.url)('mnist') as { raw: number[]; length: number }[];
+  const split = { train: [] as [number[], number, number][], test: [] as [number[], number, number][] };
+  for (let d = 0; d < 10; d++) {
+    const n = digits[d].length;
+    const nTrain = Math.round(n * 0.85);
+    for (let i = 0; i < n; i++) (i < nTrain ? split.train : split.test).push([digits[d].raw, i, d]);
+  }
+  const build = (items: [number[], number, number][]): ImageDataset => {
+    const per = 3 * 28 * 28;
+    const pixels = new Float32Array(items.length * per);
+    const labels = new Int32Array(items.length);
+    items.forEach(([raw, i, d], k) => {
+      const grey = Uint8Array.from(raw.slice(i * 784, (i + 1) * 784), (v) => Math.round(v * 255));
+      processor.processRgb(toRgb({ data: grey, width: 28, height: 28, channels: 1 }, 'mnist'), pixels.subarray(k * per, (k + 1) * per));
+      labels[k] = d;
+    });
+    return { pixels, labels, shape: [3, 28, 28] };
+  };
+  return { train: build(split.train), test: build(split.test) };
+}
+
+const backend = await initBackend(args.backend as 'cpu' | 'wasm');
+setSeed(seed);
+const data = loadMnist();
+if (args.limit) {
+  const n = Number(args.limit);
+  data.train = { ...data.train, pixels: data.train.pixels.slice(0, n * 3 * 784), labels: data.train.labels.slice(0, n) };
+}
+const config = ViTConfig.from({
+  architectures: ['ViTForImageClassification'],
+  hidden_size: 64,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  intermediate_size: 128,
+  image_size: 28,
+  patch_size: 7,
+  num_channels: 3,
+  initializer_range: 0.02,
+  id2label: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), String(i)])),
+});
+const model = new ViTForImageClassification(config);
+const nParams = model.parameters().reduce((s, p) => s + p.variable.size, 0);
+console.log(
+  `backend ${backend.name}; train ${data.train.labels.length}, test ${data.test.labels.length}; ${nParams} parameters; → ${out}`,
+);
+await processor.save(out);
+
+const started = Date.now();
+const seen: EpochStats[] = [];
+const history = await trainImageClassifier(model, data, {
+  epochs: Number(args.epochs),
+  batchSize: 128,
+  lr: 2e-3,
+  weightDecay: 0.05,
+  labelSmoothing: 0.1,
+  augment: randomTranslate(2, [-MEAN / STD, -MEAN / STD, -MEAN / STD]),
+  seed,
+  checkpointDir: out,
+  progressEvery: 20,
+  onStep: (p) => console.log(`  step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)}`),
+  onEpoch: async (s) => {
+    console.log(
+      `epoch ${s.epoch}: train loss ${s.trainLoss.toFixed(4)} acc ${(100 * s.trainAccuracy).toFixed(2)}% | test acc ${(100 * (s.testAccuracy ?? 0)).toFixed(2)}% | ${s.seconds.toFixed(0)} s`,
+    );
+    seen.push(s);
+    await writeFile(join(out, 'training_history.json'), `${JSON.stringify(seen, null, 1)}\n`);
+  },
+});
+await writeTrainingCurves(history, join(out, 'training_curves.png'), `ViT on MNIST (${nParams} parameters)`);
+await writeFile(join(out, 'training_history.json'), `${JSON.stringify(history, null, 1)}\n`);
+const last = history[history.length - 1];
+console.log(
+  `done in ${((Date.now() - started) / 1000).toFixed(0)} s: test accuracy ${(100 * (last.testAccuracy ?? 0)).toFixed(2)}%; saved to ${out}`,
+);
+model.dispose();
