@@ -19,3 +19,4 @@ export { initNormal, setSeed } from './nn/init.js';
 export type { LinearOptions } from './nn/layers.js';
 export { Dropout, Embedding, gelu, LayerNorm, Linear } from './nn/layers.js';
 export * from './safetensors/index.js';
+export * from './optim/index.js';

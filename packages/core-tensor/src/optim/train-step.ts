@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Module } from '../module.js';
+import type { GradientAccumulator } from './accumulate.js';
+import type { AdamW, Grads } from './adamw.js';
+import { clipByGlobalNorm } from './clip.js';
+
+export interface TrainStepOptions {
+  /** Clip the gradients to this global L2 norm before the update. */
+  clipNorm?: number;
+  /** Accumulate micro-batches: the optimizer steps only when the accumulator is full. */
+  accumulator?: GradientAccumulator;
+}
+
+export interface TrainStepResult {
+  loss: number;
+  /** Whether the optimizer updated the weights (false while accumulating). */
+  stepped: boolean;
+  /** Global gradient norm before clipping, when clipNorm is set and the optimizer stepped. */
+  gradNorm?: number;
+}
+
+/**
+ * One training step: loss and gradients of the module's trainable parameters (tf.variableGrads), optional
+ * accumulation and clipping, the optimizer update. Every tensor it creates is disposed; `lossFn` must
+ * return a scalar and may create tensors freely (they are tidied). The module should be in train mode.
+ */
+export async function trainStep(
+  module: Module,
+  lossFn: () => tf.Scalar,
+  optimizer: AdamW,
+  opts: TrainStepOptions = {},
+): Promise<TrainStepResult> {
+  const { value, grads } = tf.variableGrads(
+    lossFn,
+    module
+      .parameters()
+      .filter((p) => p.trainable)
+      .map((p) => p.variable),
+  );
+  let update: Grads = grads;
+  if (opts.accumulator) {
+    opts.accumulator.add(grads);
+    tf.dispose(Object.values(grads));
+    if (!opts.accumulator.ready) {
+      const loss = (await value.data())[0]!;
+      value.dispose();
+      return { loss, stepped: false };
+    }
+    update = opts.accumulator.take();
+  }
+  let norm: tf.Scalar | undefined;
+  if (opts.clipNorm !== undefined) {
+    const clipped = clipByGlobalNorm(update, opts.clipNorm);
+    tf.dispose(update instanceof Map ? [...update.values()] : Object.values(update));
+    update = clipped.grads;
+    norm = clipped.norm;
+  }
+  optimizer.step(update);
+  tf.dispose(update instanceof Map ? [...update.values()] : Object.values(update));
+  const [loss, gradNorm] = await Promise.all([value.data(), norm?.data()]);
+  tf.dispose([value, ...(norm ? [norm] : [])]);
+  return gradNorm
+    ? { loss: loss[0]!, stepped: true, gradNorm: gradNorm[0]! }
+    : { loss: loss[0]!, stepped: true };
+}
