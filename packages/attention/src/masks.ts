@@ -22,7 +22,7 @@ export function paddingMask(attentionMask: tf.Tensor): tf.Tensor4D {
   const [b, tk] = attentionMask.shape;
   return tf.tidy(() => {
     const keep = tf.cast(attentionMask, 'float32');
-    return tf.reshape(tf.mul(tf.sub(1, keep), MASKED), [b, 1, 1, tk]) as tf.Tensor4D;
+    return tf.reshape(tf.mul(tf.sub(keep, 1), -MASKED), [b, 1, 1, tk]) as tf.Tensor4D; // +0 or MASKED
   });
 }
 
@@ -35,7 +35,7 @@ export function causalMask(t: number): tf.Tensor4D {
     throw new AttentionShapeError('causalMask: t', `expected a positive integer, got ${t}`);
   return tf.tidy(() => {
     const lower = tf.linalg.bandPart(tf.ones([t, t]), -1, 0); // 1 where key ≤ query
-    return tf.reshape(tf.mul(tf.sub(1, lower), MASKED), [1, 1, t, t]) as tf.Tensor4D;
+    return tf.reshape(tf.mul(tf.sub(lower, 1), -MASKED), [1, 1, t, t]) as tf.Tensor4D;
   });
 }
 
