@@ -30,7 +30,7 @@ await serveWorker<EmbedRequest, EmbedResult>(async (data) => {
   return async (req) => {
     const vectors = await extractor.call(req.texts, { pooling: req.pooling, normalize: req.normalize });
     const out = new Float32Array(vectors.length * hidden);
-    vectors.forEach((v, i) => out.set(v, i * hidden));
+    for (let i = 0; i < vectors.length; i++) out.set(vectors[i], i * hidden);
     return transferResult({ data: out, hidden }, [out.buffer]);
   };
 });
