@@ -3,7 +3,7 @@
  *
  *   pnpm --filter @attn/vit mnist            (or: npx tsx --conditions=@attn/source packages/vit/examples/mnist.ts)
  *
- * Options: --epochs N (default 20), --out DIR (default packages/vit/examples/out/mnist-vit),
+ * Options: --epochs N (default 15), --out DIR (default packages/vit/examples/out/mnist-vit),
  *          --backend cpu|wasm (default wasm), --seed N (default 0), --limit N (train on N images only).
  * The data is the npm `mnist` package (10,000 digits): per digit, the first 85 % train, the last 15 % test.
  */
@@ -28,7 +28,7 @@ import {
 const here = fileURLToPath(new URL('.', import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '20' },
+    epochs: { type: 'string', default: '15' },
     out: { type: 'string', default: join(here, 'out', 'mnist-vit') },
     backend: { type: 'string', default: 'wasm' },
     seed: { type: 'string', default: '0' },

@@ -1,6 +1,15 @@
 import { TransformerEncoder } from '@attn/attention';
-import { atomicWriteFile, LayerNorm, Linear, loadSafetensors, Module, tf, writeSafetensors } from '@attn/core-tensor';
-import { ViTConfig } from './config.js';
+import {
+  atomicWriteFile,
+  type HubOptions,
+  LayerNorm,
+  Linear,
+  loadPretrained,
+  Module,
+  tf,
+  writeSafetensors,
+} from '@attn/core-tensor';
+import { ViTConfig, ViTConfigError } from './config.js';
 import { ViTEmbeddings } from './embeddings.js';
 
 export interface ViTForwardOptions {
@@ -100,8 +109,8 @@ export class ViTModel extends Module {
     });
   }
 
-  static async fromPretrained(dir: string, opts: { addPoolingLayer?: boolean } = {}): Promise<ViTModel> {
-    const { config, tensors } = await readCheckpoint(dir);
+  static async fromPretrained(dirOrId: string, opts: HubOptions & { addPoolingLayer?: boolean } = {}): Promise<ViTModel> {
+    const { config, tensors } = await readCheckpoint(dirOrId, opts);
     // A classification checkpoint nests the backbone under `vit.`: take it from there.
     const prefixed = [...tensors.keys()].some((k) => k.startsWith('vit.'));
     const own = prefixed ? stripPrefix(tensors, 'vit.') : tensors;
@@ -148,11 +157,11 @@ export class ViTForImageClassification extends Module {
   }
 
   /**
-   * Loads an HF ViT folder (config.json + model.safetensors). A bare ViTModel checkpoint loads too; its
+   * Loads an HF ViT folder or hub id (config.json + model.safetensors). A bare ViTModel checkpoint loads too; its
    * classifier then keeps its random initialisation (reported in `missing`), as HF does.
    */
-  static async fromPretrained(dir: string): Promise<ViTForImageClassification> {
-    const { config, tensors } = await readCheckpoint(dir);
+  static async fromPretrained(dirOrId: string, opts: HubOptions = {}): Promise<ViTForImageClassification> {
+    const { config, tensors } = await readCheckpoint(dirOrId, opts);
     const model = new ViTForImageClassification(config);
     const bare = ![...tensors.keys()].some((k) => k.startsWith('vit.'));
     const named = bare ? addPrefix(tensors, 'vit.') : tensors;
@@ -173,11 +182,18 @@ export class ViTForImageClassification extends Module {
   }
 }
 
-async function readCheckpoint(dir: string): Promise<{ config: ViTConfig; tensors: Map<string, tf.Tensor> }> {
-  const { join } = await import('node:path');
-  const config = await ViTConfig.fromFile(join(dir, 'config.json'));
-  const tensors = await loadSafetensors(join(dir, 'model.safetensors'));
-  return { config, tensors };
+/** config.json + weights of a local folder or a hub id (downloaded into the cache by core-tensor). */
+async function readCheckpoint(dirOrId: string, opts: HubOptions = {}): Promise<{ config: ViTConfig; tensors: Map<string, tf.Tensor> }> {
+  const { dir, config: json, tensors } = await loadPretrained(dirOrId, opts);
+  const source = `${dir}/config.json`;
+  try {
+    if (json.model_type !== undefined && json.model_type !== 'vit')
+      throw new ViTConfigError(`${source}: model_type is "${json.model_type}", expected "vit"`);
+    return { config: ViTConfig.from(json, source), tensors };
+  } catch (e) {
+    for (const t of tensors.values()) t.dispose();
+    throw e;
+  }
 }
 
 async function saveCheckpoint(

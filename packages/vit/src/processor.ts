@@ -1,4 +1,4 @@
-import { atomicWriteFile, tf } from '@attn/core-tensor';
+import { atomicWriteFile, type HubOptions, resolvePretrainedDir, tf } from '@attn/core-tensor';
 import { type CanvasImageLike, canvasImageToRgba, isCanvasImageLike } from './image/browser.js';
 import { type DecodeOptions, decodeImage } from './image/decode.js';
 import { ImageInputError } from './image/errors.js';
@@ -57,11 +57,11 @@ export class ViTImageProcessor {
     if (image_std.some((s) => s === 0)) throw new ImageProcessorConfigError(`${source}: image_std contains 0`);
   }
 
-  /** Reads `preprocessor_config.json` from a model folder. */
-  static async fromPretrained(dir: string): Promise<ViTImageProcessor> {
+  /** Reads `preprocessor_config.json` from a model folder or hub id (Node). */
+  static async fromPretrained(dirOrId: string, opts: HubOptions = {}): Promise<ViTImageProcessor> {
     const { readFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
-    const path = join(dir, 'preprocessor_config.json');
+    const path = join(await resolvePretrainedDir(dirOrId, opts), 'preprocessor_config.json');
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(await readFile(path, 'utf8'));

@@ -2,6 +2,7 @@ import { tf } from '@attn/core-tensor';
 import type { ViTForImageClassification } from '../model.js';
 import { AdamW, warmupCosine } from './adamw.js';
 import { ensureGradients } from './gradients.js';
+import { installFastTransposedMatMul } from './wasm-matmul.js';
 
 /** Preprocessed images (ViTImageProcessor output) and their class indices, in memory. */
 export interface ImageDataset {
@@ -108,6 +109,7 @@ export async function trainImageClassifier(
   opts: TrainOptions,
 ): Promise<EpochStats[]> {
   await ensureGradients();
+  installFastTransposedMatMul();
   const { train } = data;
   const n = train.labels.length;
   const batchSize = opts.batchSize ?? 64;

@@ -1,0 +1,69 @@
+import { type HubOptions, tf } from '@attn/core-tensor';
+import type { DecodeOptions } from './image/decode.js';
+import { ViTForImageClassification } from './model.js';
+import { type ImageInput, ViTImageProcessor } from './processor.js';
+
+export interface ImageClassification {
+  label: string;
+  /** Softmax probability. */
+  score: number;
+}
+
+export interface ImageClassificationOptions extends DecodeOptions {
+  /** How many classes to return per image, best first (default 5, capped at the number of labels). */
+  topK?: number;
+}
+
+/** A loaded model + processor. Call `run`; `dispose` frees the weights. */
+export class ImageClassificationPipeline {
+  constructor(
+    readonly model: ViTForImageClassification,
+    readonly processor: ViTImageProcessor,
+    readonly defaults: ImageClassificationOptions = {},
+  ) {}
+
+  /** One image → its top-k classes; a list → one list per image. Leaves no tensors behind. */
+  async run(image: ImageInput, opts?: ImageClassificationOptions): Promise<ImageClassification[]>;
+  async run(images: ImageInput[], opts?: ImageClassificationOptions): Promise<ImageClassification[][]>;
+  async run(
+    images: ImageInput | ImageInput[],
+    opts: ImageClassificationOptions = {},
+  ): Promise<ImageClassification[] | ImageClassification[][]> {
+    const o = { ...this.defaults, ...opts };
+    const list = Array.isArray(images) ? images : [images];
+    const { data, shape } = await this.processor.preprocessToArray(list, o);
+    const probs = tf.tidy(() => tf.softmax(this.model.forward(tf.tensor4d(data, shape)).logits));
+    const p = await probs.data();
+    probs.dispose();
+    const labels = this.model.config.labels;
+    const k = Math.min(o.topK ?? 5, labels.length);
+    const results = list.map((_, n) => {
+      const row = Array.from(p.subarray(n * labels.length, (n + 1) * labels.length));
+      const order = row.map((_, i) => i).sort((a, b) => row[b] - row[a] || a - b);
+      return order.slice(0, k).map((i) => ({ label: labels[i], score: row[i] }));
+    });
+    return Array.isArray(images) ? results : results[0];
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/**
+ * Hugging Face-style factory: `await pipeline('image-classification', dirOrHubId, { topK })`.
+ * Loads the model and its `preprocessor_config.json` from the same folder (or hub id).
+ */
+export async function pipeline(
+  task: 'image-classification',
+  modelDirOrId: string,
+  opts: ImageClassificationOptions & HubOptions = {},
+): Promise<ImageClassificationPipeline> {
+  if (task !== 'image-classification') throw new RangeError(`pipeline: unsupported task "${task}" (image-classification)`);
+  const { topK, maxPixels, ...hub } = opts;
+  const [model, processor] = await Promise.all([
+    ViTForImageClassification.fromPretrained(modelDirOrId, hub),
+    ViTImageProcessor.fromPretrained(modelDirOrId, hub),
+  ]);
+  return new ImageClassificationPipeline(model, processor, { topK, maxPixels });
+}
