@@ -1,8 +1,6 @@
 /** The one tfjs-core instance of the workspace: every attn package imports tf from here. */
 export * as tf from '@tensorflow/tfjs-core';
 
-import './gradients.js';
-
 export type { BackendInfo, BackendName, BackendPreference } from './backend/index.js';
 export {
   BackendUnavailableError,
@@ -10,6 +8,7 @@ export {
   registerWasmTrainingKernels,
   WASM_FORWARDED_KERNELS,
 } from './backend/index.js';
+export { registerGradients } from './gradients.js';
 export * from './hub/index.js';
 export type { FileData } from './io/atomic-write.js';
 export { atomicWriteFile } from './io/atomic-write.js';
@@ -18,5 +17,5 @@ export { Module, Parameter, StateDictError } from './module.js';
 export { initNormal, setSeed } from './nn/init.js';
 export type { LinearOptions } from './nn/layers.js';
 export { Dropout, Embedding, gelu, LayerNorm, Linear } from './nn/layers.js';
-export * from './safetensors/index.js';
 export * from './optim/index.js';
+export * from './safetensors/index.js';

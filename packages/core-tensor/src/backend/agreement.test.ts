@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Embedding, gelu, LayerNorm, Linear } from '../nn/layers.js';
 import { backendsUnderTest, expectNoLeaks } from '../testing.js';
-import '../gradients.js';
 import { initBackend } from './init.js';
 
 /** Deterministic values in [-1, 1) from a small LCG: the same inputs on every backend. */

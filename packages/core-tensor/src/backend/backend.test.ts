@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import '../gradients.js';
 import { backendsUnderTest, expectNoLeaks } from '../testing.js';
 import { BackendUnavailableError } from './errors.js';
 import { initBackend } from './init.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { registerGradients } from '../gradients.js';
 import { type BackendName, BackendUnavailableError } from './errors.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { provideWebGPU } from './webgpu.js';
@@ -36,6 +37,7 @@ async function activate(name: BackendName): Promise<Omit<BackendInfo, 'fallbackR
   }
   if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it');
   await tf.ready();
+  await registerGradients();
   return adapter ? { name, adapter } : { name };
 }
 

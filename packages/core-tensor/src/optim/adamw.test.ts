@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import '../gradients.js';
 import { initBackend } from '../backend/init.js';
 import { Module, type Parameter } from '../module.js';
 import { readSafetensors } from '../safetensors/read.js';
