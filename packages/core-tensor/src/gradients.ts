@@ -3,7 +3,7 @@
  * training needs `@tensorflow/tfjs-core/dist/register_all_gradients.js`. That file is ESM with
  * extension-less relative imports: bundlers and vite resolve them, plain Node does not. In Node we
  * therefore install a narrow loader hook that, only for files inside tfjs-core's dist/, treats them
- * as ESM and retries a failed relative import with ".js". The gradients land in tfjs's global
+ * as ESM and retries a failed relative import with ".js" (or "/index.js"). The gradients land in tfjs's global
  * registry, shared by every copy of tfjs-core in the process.
  */
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -14,9 +14,12 @@ export async function resolve(specifier, context, next) {
   try {
     return await next(specifier, context);
   } catch (e) {
-    if (inCore(context.parentURL) && specifier.startsWith('.') && !specifier.endsWith('.js'))
-      return next(specifier + '.js', context);
-    throw e;
+    if (!inCore(context.parentURL) || !specifier.startsWith('.') || specifier.endsWith('.js')) throw e;
+    try {
+      return await next(specifier + '.js', context);
+    } catch {
+      return next(specifier + '/index.js', context);
+    }
   }
 }
 export async function load(url, context, next) {
