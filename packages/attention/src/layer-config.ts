@@ -1,4 +1,4 @@
-import type { HiddenAct } from './activations.js';
+import { activation, type HiddenAct } from './activations.js';
 import { AttentionConfigError } from './errors.js';
 
 /** Plain-data configuration of an encoder or decoder layer, with Hugging Face's meanings. */
@@ -37,6 +37,8 @@ export function resolveLayerConfig(c: TransformerLayerConfig): ResolvedLayerConf
   const naming = c.naming ?? 'bert';
   if (naming !== 'bert' && naming !== 'vit')
     throw new AttentionConfigError(`naming: expected 'bert' or 'vit', got "${naming}"`);
+  const hiddenAct = c.hiddenAct ?? 'gelu';
+  activation(hiddenAct); // throws on an unknown name now rather than at the first forward
   const norm = c.norm ?? (naming === 'vit' ? 'pre' : 'post');
   if (norm !== 'post' && norm !== 'pre')
     throw new AttentionConfigError(`norm: expected 'post' or 'pre', got "${norm}"`);
@@ -44,7 +46,7 @@ export function resolveLayerConfig(c: TransformerLayerConfig): ResolvedLayerConf
     hiddenSize: c.hiddenSize,
     numHeads: c.numHeads,
     intermediateSize: c.intermediateSize,
-    hiddenAct: c.hiddenAct ?? 'gelu',
+    hiddenAct,
     layerNormEps: c.layerNormEps ?? 1e-12,
     hiddenDropout: c.hiddenDropout ?? 0,
     attentionDropout: c.attentionDropout ?? 0,

@@ -3,17 +3,16 @@
  * TransformerEncoder, reproduce HF's hidden states and layer-0 attention probabilities.
  */
 import { readFileSync } from 'node:fs';
-import { initBackend, tf } from '@attn/core-tensor';
-import { expectNoLeaks, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
+import { initBackend, loadSafetensors, tf } from '@attn/core-tensor';
+import { backendsUnderTest, expectNoLeaks, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { paddingMask, TransformerEncoder } from '../src/index.js';
 import { flat, maxAbsDiff } from './helpers.js';
-import { readF32Safetensors } from './safetensors.js';
 
 type Json = Record<string, unknown>;
 const readJson = (...p: string[]) => JSON.parse(readFileSync(fixturePath(...p), 'utf8')) as Json;
 
-function encoderFrom(model: string, prefix: string, naming: 'bert' | 'vit') {
+async function encoderFrom(model: string, prefix: string, naming: 'bert' | 'vit') {
   const cfg = readJson(model, 'config.json') as Record<string, number & string>;
   const encoder = new TransformerEncoder(
     {
@@ -26,20 +25,25 @@ function encoderFrom(model: string, prefix: string, naming: 'bert' | 'vit') {
     },
     cfg.num_hidden_layers,
   );
-  const tensors = readF32Safetensors(fixturePath(model, 'model.safetensors'), prefix);
-  encoder.loadStateDict(tensors); // strict: every name must match HF's exactly
-  for (const t of tensors.values()) t.dispose();
+  const all = await loadSafetensors(fixturePath(model, 'model.safetensors'));
+  const mine = new Map(
+    [...all].filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t]),
+  );
+  encoder.loadStateDict(mine); // strict: every name must match HF's exactly
+  tf.dispose([...all.values()]);
   return encoder;
 }
 
-describe.skipIf(!haveFixtures('attention gold tests'))('gold: HF encoder layers', () => {
+const backends = haveFixtures('attention gold tests') ? await backendsUnderTest() : [];
+
+describe.each(backends)('gold: HF encoder layers on %s', (backend) => {
   beforeAll(async () => {
-    await initBackend('cpu');
+    await initBackend(backend);
   });
 
   it('BERT (post-LN) reproduces hidden_states and attentions_layer0 of every input', async () => {
     const gold = readJson('golden', 'bert-tiny-random.json') as { inputs: Json[] };
-    const encoder = encoderFrom('bert-tiny-random', 'bert.encoder.', 'bert');
+    const encoder = await encoderFrom('bert-tiny-random', 'bert.encoder.', 'bert');
     let withAttention = 0;
     for (const input of gold.inputs) {
       const hs = input.hidden_states as number[][][][]; // [3, B, T, 32]
@@ -71,11 +75,11 @@ describe.skipIf(!haveFixtures('attention gold tests'))('gold: HF encoder layers'
     encoder.dispose();
   });
 
-  it('BERT: padded keys get probability exactly 0', () => {
+  it('BERT: padded keys get probability exactly 0', async () => {
     const gold = readJson('golden', 'bert-tiny-random.json') as { inputs: Json[] };
     const input = gold.inputs.find((i) => (i.attention_mask as number[][]).flat().includes(0))!;
     const am = input.attention_mask as number[][];
-    const encoder = encoderFrom('bert-tiny-random', 'bert.encoder.', 'bert');
+    const encoder = await encoderFrom('bert-tiny-random', 'bert.encoder.', 'bert');
     const hs = input.hidden_states as number[][][][];
     const [B, T] = [am.length, am[0]!.length];
     const x = tf.tensor(flat(hs[0]!), [B, T, 32]);
@@ -98,7 +102,7 @@ describe.skipIf(!haveFixtures('attention gold tests'))('gold: HF encoder layers'
 
   it('ViT (pre-LN) reproduces hidden_states of every image and attentions_layer0', async () => {
     const gold = readJson('golden', 'vit-tiny-random.json') as { images: Json[] };
-    const encoder = encoderFrom('vit-tiny-random', 'vit.encoder.', 'vit');
+    const encoder = await encoderFrom('vit-tiny-random', 'vit.encoder.', 'vit');
     for (const image of gold.images) {
       const hs = image.hidden_states as number[][][][]; // [3, 1, 17, 32]
       await expectNoLeaks(() => {

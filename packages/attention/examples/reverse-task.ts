@@ -3,8 +3,8 @@
  * Trivial for a person, impossible without attention for a model that must copy by position: each output
  * step has to find the right source position, so the cross-attention maps come out as an anti-diagonal.
  */
-import { setSeed, tf } from '@attn/core-tensor';
-import { Transformer, type TransformerConfig } from '../transformer.js';
+import { AdamW, linearWarmupDecay, noDecayForBiasAndNorm, setSeed, tf, trainStep } from '@attn/core-tensor';
+import { Transformer, type TransformerConfig } from '../src/index.js';
 
 export const PAD = 0;
 export const BOS = 1;
@@ -37,7 +37,9 @@ export interface ReverseOptions {
   minLen?: number;
   maxLen?: number;
   heldOut?: number;
+  /** Peak learning rate of the linear warmup / linear decay schedule. */
   learningRate?: number;
+  warmupSteps?: number;
   /** Called every `logEvery` steps with the running mean loss. */
   onProgress?: (step: number, loss: number) => void;
   /** Called after each validation with its exact-match accuracy. */
@@ -67,12 +69,15 @@ export const modelConfig = (maxLen: number, dModel = 64, layers = 1): Transforme
   dFF: 2 * dModel,
   numEncoderLayers: layers,
   numDecoderLayers: layers,
-  maxLen: maxLen + 2,
+  maxLen: maxLen + 1, // the digits plus EOS (source) or BOS (decoder input)
   padId: PAD,
   bosId: BOS,
   eosId: EOS,
   norm: 'pre',
 });
+
+/** Digits → source ids, ending with EOS so the encoder can tell where the string stops. */
+export const encodeSource = (digits: number[]) => [...digits.map((d) => d + DIGIT0), EOS];
 
 /** Pads rows of ids to one length with PAD: [b, t]. */
 function padded(rows: number[][], length: number): tf.Tensor2D {
@@ -89,10 +94,7 @@ export function evaluate(model: Transformer, sequences: number[][], maxLen: numb
   const examples: { source: number[]; predicted: number[] }[] = [];
   for (let i = 0; i < sequences.length; i += 250) {
     const chunk = sequences.slice(i, i + 250);
-    const srcIds = padded(
-      chunk.map((s) => s.map((d) => d + DIGIT0)),
-      maxLen,
-    );
+    const srcIds = padded(chunk.map(encodeSource), maxLen + 1);
     const predicted = model.greedyDecode(srcIds);
     srcIds.dispose();
     chunk.forEach((s, j) => {
@@ -111,7 +113,7 @@ export function evaluate(model: Transformer, sequences: number[][], maxLen: numb
  */
 export async function trainReverse(opts: ReverseOptions = {}): Promise<ReverseResult> {
   const { seed = 1, steps = 3000, batchSize = 32, minLen = 3, maxLen = 8, heldOut = 500 } = opts;
-  const { learningRate = 2e-3, logEvery = 50, evalEvery = 100, targetAccuracy = 1 } = opts;
+  const { learningRate = 3e-3, logEvery = 50, evalEvery = 100, targetAccuracy = 1 } = opts;
   const random = rng(seed);
   const sample = () => {
     const len = minLen + Math.floor(random() * (maxLen - minLen + 1));
@@ -139,35 +141,42 @@ export async function trainReverse(opts: ReverseOptions = {}): Promise<ReverseRe
 
   setSeed(seed);
   const model = new Transformer(modelConfig(maxLen, opts.dModel, opts.layers));
-  const optimizer = tf.train.adam(learningRate, 0.9, 0.98, 1e-9);
-  const variables = model.parameters().map((p) => p.variable);
+  const optimizer = new AdamW(model, {
+    lr: 0,
+    betas: [0.9, 0.98],
+    weightDecay: 0.01,
+    decay: noDecayForBiasAndNorm,
+  });
+  const schedule = { warmupSteps: opts.warmupSteps ?? 100, totalSteps: steps, peakLr: learningRate };
   const lossCurve: ReverseResult['lossCurve'] = [];
   const validationCurve: ReverseResult['validationCurve'] = [];
   const started = performance.now();
   let running = 0;
   let step = 0;
   while (step < steps) {
-    step++;
     model.train();
-    const src = Array.from({ length: batchSize }, () => trainSample().map((d) => d + DIGIT0));
-    const tgt = src.map((s) => [...s].reverse());
-    const srcIds = padded(src, maxLen);
+    const digits = Array.from({ length: batchSize }, trainSample);
+    const reversed = digits.map((s) => [...s].reverse().map((d) => d + DIGIT0));
+    const srcIds = padded(digits.map(encodeSource), maxLen + 1);
     const tgtIn = padded(
-      tgt.map((t) => [BOS, ...t]),
+      reversed.map((t) => [BOS, ...t]),
       maxLen + 1,
     );
     const tgtOut = padded(
-      tgt.map((t) => [...t, EOS]),
+      reversed.map((t) => [...t, EOS]),
       maxLen + 1,
     );
-    const loss = optimizer.minimize(() => model.loss(srcIds, tgtIn, tgtOut), true, variables)!;
-    running += loss.dataSync()[0]!;
-    tf.dispose([loss, srcIds, tgtIn, tgtOut]);
+    optimizer.lr = linearWarmupDecay(step, schedule);
+    const { loss } = await trainStep(model, () => model.loss(srcIds, tgtIn, tgtOut), optimizer, {
+      clipNorm: 1,
+    });
+    tf.dispose([srcIds, tgtIn, tgtOut]);
+    step++;
+    running += loss;
     if (step % logEvery === 0) {
       lossCurve.push({ step, loss: running / logEvery });
       opts.onProgress?.(step, running / logEvery);
       running = 0;
-      await new Promise((r) => setImmediate(r)); // let progress output flush
     }
     if (step % evalEvery === 0) {
       model.eval();
