@@ -1,9 +1,12 @@
 import { BackendUnavailableError } from './errors.js';
 
+type AdapterInfo = { description?: string; vendor?: string; architecture?: string; device?: string };
+
 /** The part of the WebGPU API we touch here (no dependency on @webgpu/types). */
 interface GPULike {
   requestAdapter(opts?: { powerPreference?: string }): Promise<{
-    info: { description?: string; vendor?: string; architecture?: string; device?: string };
+    info?: AdapterInfo;
+    requestAdapterInfo?(): Promise<AdapterInfo>;
   } | null>;
 }
 
@@ -28,7 +31,8 @@ export async function provideWebGPU(): Promise<string> {
         ? 'Dawn found no GPU adapter (without a GPU, install libvulkan1 + chromium and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json)'
         : 'navigator.gpu.requestAdapter() returned null',
     );
-  const info = adapter.info;
+  // `info` is the current API; Chrome before 127 had only requestAdapterInfo().
+  const info = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {};
   return (
     info.description ||
     [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') ||

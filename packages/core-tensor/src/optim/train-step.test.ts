@@ -119,4 +119,17 @@ describe('trainStep', () => {
     }
     for (const o of [optFull, optHalf, acc]) o.dispose();
   });
+
+  it('disposes what it created when the optimizer rejects the gradients', async () => {
+    const a = setup();
+    const other = setup();
+    const wrong = new AdamW(other.lin); // owns other parameters
+    await expectNoLeaks(async () => {
+      await expect(trainStep(a.lin, a.loss(), wrong, { clipNorm: 1 })).rejects.toThrow(/unknown parameter/);
+    }, 'failed trainStep');
+    for (const s of [a, other]) {
+      s.dispose();
+      s.lin.dispose();
+    }
+  });
 });

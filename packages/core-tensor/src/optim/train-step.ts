@@ -37,29 +37,30 @@ export async function trainStep(
       .filter((p) => p.trainable)
       .map((p) => p.variable),
   );
-  let update: Grads = grads;
-  if (opts.accumulator) {
-    opts.accumulator.add(grads);
-    tf.dispose(Object.values(grads));
-    if (!opts.accumulator.ready) {
-      const loss = (await value.data())[0]!;
-      value.dispose();
-      return { loss, stepped: false };
+  // Everything created here is disposed in `finally`, also when the optimizer throws.
+  const owned: tf.Tensor[] = [value, ...Object.values(grads)];
+  const values = (g: Grads) => (g instanceof Map ? [...g.values()] : Object.values(g));
+  try {
+    let update: Grads = grads;
+    if (opts.accumulator) {
+      opts.accumulator.add(grads);
+      if (!opts.accumulator.ready) return { loss: (await value.data())[0]!, stepped: false };
+      update = opts.accumulator.take();
+      owned.push(...values(update));
     }
-    update = opts.accumulator.take();
+    let norm: tf.Scalar | undefined;
+    if (opts.clipNorm !== undefined) {
+      const clipped = clipByGlobalNorm(update, opts.clipNorm);
+      update = clipped.grads;
+      norm = clipped.norm;
+      owned.push(norm, ...values(update));
+    }
+    optimizer.step(update);
+    const [loss, gradNorm] = await Promise.all([value.data(), norm?.data()]);
+    return gradNorm
+      ? { loss: loss[0]!, stepped: true, gradNorm: gradNorm[0]! }
+      : { loss: loss[0]!, stepped: true };
+  } finally {
+    tf.dispose(owned);
   }
-  let norm: tf.Scalar | undefined;
-  if (opts.clipNorm !== undefined) {
-    const clipped = clipByGlobalNorm(update, opts.clipNorm);
-    tf.dispose(update instanceof Map ? [...update.values()] : Object.values(update));
-    update = clipped.grads;
-    norm = clipped.norm;
-  }
-  optimizer.step(update);
-  tf.dispose(update instanceof Map ? [...update.values()] : Object.values(update));
-  const [loss, gradNorm] = await Promise.all([value.data(), norm?.data()]);
-  tf.dispose([value, ...(norm ? [norm] : [])]);
-  return gradNorm
-    ? { loss: loss[0]!, stepped: true, gradNorm: gradNorm[0]! }
-    : { loss: loss[0]!, stepped: true };
 }
