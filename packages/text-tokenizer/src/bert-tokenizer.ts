@@ -44,8 +44,15 @@ class SequenceSink implements WordSink {
   readonly offsets: number[] = [];
   constructor(private readonly t: BertTokenizer) {}
 
+  asciiWord(text: string, start: number, end: number, lower: boolean): void {
+    this.push(this.t.wordPiece.asciiPieces(text, start, end, lower), start, null);
+  }
+
   word(word: string, base: number, map: Int32Array | null): void {
-    const pieces = this.t.wordPiece.pieces(word);
+    this.push(this.t.wordPiece.pieces(word), base, map);
+  }
+
+  private push(pieces: Int32Array, base: number, map: Int32Array | null): void {
     const names = this.t.idToToken;
     let start = 0;
     for (let k = 0; k < pieces.length; k += 2) {
@@ -127,7 +134,9 @@ export class BertTokenizer {
     this.vocabSize = vocab.tokens.length;
     const unk = vocab.ids.get(o.unkToken);
     if (unk === undefined) {
-      throw new VocabError(`${source}: the unknown token ${JSON.stringify(o.unkToken)} is not in the vocabulary`);
+      throw new VocabError(
+        `${source}: the unknown token ${JSON.stringify(o.unkToken)} is not in the vocabulary`,
+      );
     }
     if (!(o.modelMaxLength > 0)) throw new TokenizerConfigError(`${source}: modelMaxLength must be positive`);
     this.unkTokenId = unk;
@@ -177,12 +186,17 @@ export class BertTokenizer {
     if (typeof vocab === 'string') v = buildVocab(parseVocabText(vocab), source);
     else if (Array.isArray(vocab)) v = buildVocab(vocab as readonly string[], source);
     else if (vocab instanceof Map) v = vocabFromMap(vocab, source);
-    else throw new VocabError(`${source}: expected string[], the text of vocab.txt, or a Map<string, number>`);
+    else
+      throw new VocabError(`${source}: expected string[], the text of vocab.txt, or a Map<string, number>`);
     return new BertTokenizer(v, options, source);
   }
 
   /** From a tokenizer.json (object or text); `config` (tokenizer_config.json) overrides what it sets. */
-  static fromTokenizerJson(json: string | object, config?: string | object, source = 'tokenizer.json'): BertTokenizer {
+  static fromTokenizerJson(
+    json: string | object,
+    config?: string | object,
+    source = 'tokenizer.json',
+  ): BertTokenizer {
     const { vocab, options } = parseTokenizerJson(json, source);
     const cfg = config === undefined ? {} : optionsFromConfig(parseConfig(config, 'tokenizer_config.json'));
     return new BertTokenizer(vocab, { ...options, ...cfg }, source);
@@ -190,7 +204,10 @@ export class BertTokenizer {
 
   /** From file contents (browser-friendly): vocab.txt (+ tokenizer_config.json), or else tokenizer.json. */
   static fromFiles(files: TokenizerFiles, source = 'files'): BertTokenizer {
-    const cfg = files.tokenizerConfig === undefined ? undefined : parseConfig(files.tokenizerConfig, `${source}/tokenizer_config.json`);
+    const cfg =
+      files.tokenizerConfig === undefined
+        ? undefined
+        : parseConfig(files.tokenizerConfig, `${source}/tokenizer_config.json`);
     if (files.vocab !== undefined) {
       const options = cfg === undefined ? {} : optionsFromConfig(cfg, `${source}/tokenizer_config.json`);
       if (files.specialTokensMap !== undefined) {
@@ -236,6 +253,7 @@ export class BertTokenizer {
       text,
       {
         word: (w) => out.push(w),
+        asciiWord: (t, s, e, lower) => out.push(lower ? t.slice(s, e).toLowerCase() : t.slice(s, e)),
         char: (cp) => out.push(String.fromCodePoint(cp)),
         whole: (t) => out.push(t),
       },
@@ -253,12 +271,20 @@ export class BertTokenizer {
   }
 
   /** Encodes many texts (or [text, pair] tuples); padding 'longest' / true pads all to the longest. */
-  encodeBatch(inputs: ReadonlyArray<string | readonly [string, string]>, options: EncodeOptions = {}): Encoding[] {
+  encodeBatch(
+    inputs: ReadonlyArray<string | readonly [string, string]>,
+    options: EncodeOptions = {},
+  ): Encoding[] {
     if (!Array.isArray(inputs)) throw new TokenizerError('encodeBatch: inputs must be an array');
     const out = inputs.map((x, i) => {
       if (typeof x === 'string') return this.finish(this.sequence(x, `inputs[${i}]`), null, options);
-      if (!Array.isArray(x) || x.length !== 2) throw new TokenizerError(`encodeBatch: inputs[${i}] must be a string or [text, pair]`);
-      return this.finish(this.sequence(x[0], `inputs[${i}][0]`), this.sequence(x[1], `inputs[${i}][1]`), options);
+      if (!Array.isArray(x) || x.length !== 2)
+        throw new TokenizerError(`encodeBatch: inputs[${i}] must be a string or [text, pair]`);
+      return this.finish(
+        this.sequence(x[0], `inputs[${i}][0]`),
+        this.sequence(x[1], `inputs[${i}][1]`),
+        options,
+      );
     });
     if (options.padding === true || options.padding === 'longest') {
       const all = out.flatMap((e) => [e, ...(e.overflowing ?? [])]);
@@ -272,7 +298,8 @@ export class BertTokenizer {
   decode(ids: Iterable<number> | ArrayLike<number>, options: DecodeOptions = {}): string {
     const skip = options.skipSpecialTokens ?? false;
     const parts: string[] = [];
-    const list = Symbol.iterator in Object(ids) ? (ids as Iterable<number>) : Array.from(ids as ArrayLike<number>);
+    const list =
+      Symbol.iterator in Object(ids) ? (ids as Iterable<number>) : Array.from(ids as ArrayLike<number>);
     for (const id of list) {
       if (!Number.isInteger(id)) throw new TokenizerError(`decode: ${String(id)} is not an integer id`);
       if (skip && this.specialIds.has(id)) continue;
@@ -332,7 +359,9 @@ export class BertTokenizer {
       pad_token: this.padToken,
       cls_token: this.clsToken,
       mask_token: this.maskToken,
-      ...(this.opts.additionalSpecialTokens.length > 0 ? { additional_special_tokens: this.opts.additionalSpecialTokens } : {}),
+      ...(this.opts.additionalSpecialTokens.length > 0
+        ? { additional_special_tokens: this.opts.additionalSpecialTokens }
+        : {}),
     };
     await writeTextAtomic(dir, 'vocab.txt', `${this.idToToken.join('\n')}\n`);
     await writeTextAtomic(dir, 'tokenizer_config.json', `${JSON.stringify(this.toConfig(), null, 2)}\n`);
@@ -366,9 +395,14 @@ export class BertTokenizer {
     const add = options.addSpecialTokens ?? true;
     let { truncation, maxLength } = options;
     const padding = options.padding ?? false;
-    if (truncation === undefined && maxLength !== undefined && padding === false) truncation = 'longest_first';
+    if (truncation === undefined && maxLength !== undefined && padding === false)
+      truncation = 'longest_first';
     const strategy: TruncationStrategy | null = truncation === true ? 'longest_first' : truncation || null;
-    if (maxLength === undefined && (strategy !== null || padding === 'max_length') && Number.isFinite(this.modelMaxLength)) {
+    if (
+      maxLength === undefined &&
+      (strategy !== null || padding === 'max_length') &&
+      Number.isFinite(this.modelMaxLength)
+    ) {
       maxLength = this.modelMaxLength;
     }
     if (maxLength !== undefined && !(Number.isInteger(maxLength) && maxLength > 0)) {
@@ -385,7 +419,14 @@ export class BertTokenizer {
       }
       const cut = truncatePair(a, b, total - maxLength, strategy);
       if (options.returnOverflowing && cut.cut !== -1) {
-        windows = this.overflowWindows(a, b, cut.cut, (cut.cut === 0 ? cut.a : cut.b!).ids.length, options, add);
+        windows = this.overflowWindows(
+          a,
+          b,
+          cut.cut,
+          (cut.cut === 0 ? cut.a : cut.b!).ids.length,
+          options,
+          add,
+        );
       }
       a = cut.a;
       b = cut.b;
@@ -393,7 +434,8 @@ export class BertTokenizer {
     const enc = this.assemble(a, b, add);
     if (padding === 'max_length' && maxLength !== undefined) this.pad(enc, maxLength);
     if (windows !== undefined) {
-      if (padding === 'max_length' && maxLength !== undefined) for (const w of windows) this.pad(w, maxLength);
+      if (padding === 'max_length' && maxLength !== undefined)
+        for (const w of windows) this.pad(w, maxLength);
       enc.overflowing = windows;
     } else if (options.returnOverflowing) enc.overflowing = [];
     return enc;
@@ -411,7 +453,9 @@ export class BertTokenizer {
     const full = which === 0 ? a : b!;
     const stride = options.stride ?? 0;
     if (!(Number.isInteger(stride) && stride >= 0 && stride < kept)) {
-      throw new TokenizerError(`encode: stride must be an integer in [0, ${kept}) for this maxLength, got ${stride}`);
+      throw new TokenizerError(
+        `encode: stride must be an integer in [0, ${kept}) for this maxLength, got ${stride}`,
+      );
     }
     const step = kept - stride;
     const out: Encoding[] = [];
@@ -425,32 +469,22 @@ export class BertTokenizer {
 
   /** [CLS] A [SEP] (B [SEP]): token types 0 for the first part, 1 for the second; specials get offsets [0, 0]. */
   private assemble(a: Sequence, b: Sequence | null, add: boolean): Encoding {
-    const ids: number[] = [];
-    const types: number[] = [];
-    const tokens: string[] = [];
-    const offsets: number[] = [];
-    const special = (id: number, token: string, type: number) => {
-      ids.push(id);
-      types.push(type);
-      tokens.push(token);
-      offsets.push(0, 0);
-    };
-    const body = (s: Sequence, type: number) => {
-      for (let i = 0; i < s.ids.length; i++) {
-        ids.push(s.ids[i]);
-        types.push(type);
-        tokens.push(s.tokens[i]);
-      }
-      for (const o of s.offsets) offsets.push(o);
-    };
-    if (add) special(this.clsTokenId, this.clsToken, 0);
-    body(a, 0);
-    if (add) special(this.sepTokenId, this.sepToken, 0);
+    const cls = add ? [this.clsTokenId] : [];
+    const sep = add ? [this.sepTokenId] : [];
+    const clsT = add ? [this.clsToken] : [];
+    const sepT = add ? [this.sepToken] : [];
+    const none = add ? [0, 0] : [];
+    let ids = cls.concat(a.ids, sep);
+    let tokens = clsT.concat(a.tokens, sepT);
+    let offsets = none.concat(a.offsets, none);
+    const first = ids.length;
     if (b !== null) {
-      body(b, add ? 1 : 0);
-      if (add) special(this.sepTokenId, this.sepToken, 1);
+      ids = ids.concat(b.ids, sep);
+      tokens = tokens.concat(b.tokens, sepT);
+      offsets = offsets.concat(b.offsets, none);
     }
-    return new Encoding(ids, types, new Array(ids.length).fill(1), tokens, offsets);
+    const types = new Array<number>(ids.length).fill(0, 0, first).fill(add ? 1 : 0, first);
+    return new Encoding(ids, types, new Array<number>(ids.length).fill(1), tokens, offsets);
   }
 
   /** Right padding up to `length` ([PAD], token type 0, attention 0); longer encodings are left as they are. */
@@ -466,7 +500,8 @@ export class BertTokenizer {
 }
 
 function checkText(text: unknown, what: string): asserts text is string {
-  if (typeof text !== 'string') throw new TokenizerError(`${what} must be a string, got ${text === null ? 'null' : typeof text}`);
+  if (typeof text !== 'string')
+    throw new TokenizerError(`${what} must be a string, got ${text === null ? 'null' : typeof text}`);
 }
 
 function parseConfig(cfg: string | object, source: string): object {

@@ -87,7 +87,9 @@ export function optionsFromConfig(cfg: unknown, source = 'tokenizer_config.json'
 }
 
 /** The tokenizer_config.json transformers would write for these options. */
-export function configFromOptions(o: Required<Omit<BertTokenizerOptions, 'stripAccents'>> & BertTokenizerOptions): Json {
+export function configFromOptions(
+  o: Required<Omit<BertTokenizerOptions, 'stripAccents'>> & BertTokenizerOptions,
+): Json {
   const cfg: Json = {
     tokenizer_class: 'BertTokenizer',
     do_lower_case: o.doLowerCase,

@@ -20,10 +20,18 @@ interface Case {
   decoded?: string;
   decoded_no_cleanup?: string;
   decoded_with_special?: string;
-  tokenizer_kwargs?: { do_lower_case: boolean; tokenize_chinese_chars: boolean; strip_accents: boolean | null };
+  tokenizer_kwargs?: {
+    do_lower_case: boolean;
+    tokenize_chinese_chars: boolean;
+    strip_accents: boolean | null;
+  };
 }
 
-const VOCAB_DIR = { uncased: 'bert-base-uncased', cased: 'bert-base-cased', chinese: 'bert-base-chinese' } as const;
+const VOCAB_DIR = {
+  uncased: 'bert-base-uncased',
+  cased: 'bert-base-cased',
+  chinese: 'bert-base-chinese',
+} as const;
 
 function load(name: string): { meta: { tokenizer_kwargs: Record<string, unknown> }; cases: Case[] } {
   return JSON.parse(readFileSync(fixturePath('golden', `bert-tokenizer-${name}.json`), 'utf8'));
@@ -31,7 +39,10 @@ function load(name: string): { meta: { tokenizer_kwargs: Record<string, unknown>
 
 /** Text modulo what normalisation does: case, composition, dropped controls. */
 function fold(s: string): string {
-  return s.replace(/[\p{C}\uFFFD]/gu, '').toLowerCase().normalize('NFD');
+  return s
+    .replace(/[\p{C}\uFFFD]/gu, '')
+    .toLowerCase()
+    .normalize('NFD');
 }
 
 function checkCase(tok: BertTokenizer, c: Case): void {
@@ -67,7 +78,9 @@ function checkCase(tok: BertTokenizer, c: Case): void {
   expect(enc.tokens).toEqual(c.tokens_with_special);
   expect(tok.convertIdsToTokens(enc.inputIds)).toEqual(c.tokens_with_special);
   expect(tok.decode(enc.inputIds, { skipSpecialTokens: true })).toBe(c.decoded);
-  expect(tok.decode(enc.inputIds, { skipSpecialTokens: true, cleanUpTokenizationSpaces: false })).toBe(c.decoded_no_cleanup);
+  expect(tok.decode(enc.inputIds, { skipSpecialTokens: true, cleanUpTokenizationSpaces: false })).toBe(
+    c.decoded_no_cleanup,
+  );
   expect(tok.decode(enc.inputIds)).toBe(c.decoded_with_special);
   // Offsets: each token's span of the original text is the token (modulo case, accents, dropped controls).
   const typeOf = enc.tokenTypeIds;
@@ -80,7 +93,7 @@ function checkCase(tok: BertTokenizer, c: Case): void {
     if (token === tok.unkToken) return; // [UNK] stands for a whole word
     // A piece made of a decomposed char (Hangul jamo, a stripped accent) points at the whole source char.
     const piece = fold(token.replace(/^##/, ''));
-    if (/^[\x00-\x7f]*$/.test(span)) expect(fold(span)).toBe(piece);
+    if ([...span].every((ch) => ch.charCodeAt(0) < 128)) expect(fold(span)).toBe(piece);
     else {
       const bare = (x: string) => x.replace(/\p{Mn}/gu, '');
       const ok = fold(span).includes(piece) || bare(fold(span)).includes(bare(piece));
@@ -89,13 +102,35 @@ function checkCase(tok: BertTokenizer, c: Case): void {
   });
 }
 
-describe.skipIf(!haveFixtures('BertTokenizer golden tests'))('BertTokenizer matches transformers 4.31', () => {
-  for (const name of ['uncased', 'cased', 'chinese'] as const) {
-    it(`every case of bert-tokenizer-${name}.json`, async () => {
-      const tok = await BertTokenizer.fromPretrained(fixturePath('tokenizers', VOCAB_DIR[name]));
-      const { cases } = load(name);
-      expect(cases.length).toBeGreaterThan(60);
+describe.skipIf(!haveFixtures('BertTokenizer golden tests'))(
+  'BertTokenizer matches transformers 4.31',
+  () => {
+    for (const name of ['uncased', 'cased', 'chinese'] as const) {
+      it(`every case of bert-tokenizer-${name}.json`, async () => {
+        const tok = await BertTokenizer.fromPretrained(fixturePath('tokenizers', VOCAB_DIR[name]));
+        const { cases } = load(name);
+        expect(cases.length).toBeGreaterThan(60);
+        for (const c of cases) {
+          try {
+            checkCase(tok, c);
+          } catch (e) {
+            (e as Error).message = `${c.id}: ${(e as Error).message}`;
+            throw e;
+          }
+        }
+      });
+    }
+
+    it('every case of bert-tokenizer-uncased-variants.json (do_lower_case / strip_accents / CJK options)', async () => {
+      const { cases } = load('uncased-variants');
+      const cfg = readFileSync(
+        fixturePath('tokenizers', 'bert-base-uncased', 'tokenizer_config.json'),
+        'utf8',
+      );
+      const vocab = readFileSync(fixturePath('tokenizers', 'bert-base-uncased', 'vocab.txt'), 'utf8');
       for (const c of cases) {
+        const kw = c.tokenizer_kwargs!;
+        const tok = BertTokenizer.fromFiles({ vocab, tokenizerConfig: { ...JSON.parse(cfg), ...kw } });
         try {
           checkCase(tok, c);
         } catch (e) {
@@ -104,21 +139,5 @@ describe.skipIf(!haveFixtures('BertTokenizer golden tests'))('BertTokenizer matc
         }
       }
     });
-  }
-
-  it('every case of bert-tokenizer-uncased-variants.json (do_lower_case / strip_accents / CJK options)', async () => {
-    const { cases } = load('uncased-variants');
-    const cfg = readFileSync(fixturePath('tokenizers', 'bert-base-uncased', 'tokenizer_config.json'), 'utf8');
-    const vocab = readFileSync(fixturePath('tokenizers', 'bert-base-uncased', 'vocab.txt'), 'utf8');
-    for (const c of cases) {
-      const kw = c.tokenizer_kwargs!;
-      const tok = BertTokenizer.fromFiles({ vocab, tokenizerConfig: { ...JSON.parse(cfg), ...kw } });
-      try {
-        checkCase(tok, c);
-      } catch (e) {
-        (e as Error).message = `${c.id}: ${(e as Error).message}`;
-        throw e;
-      }
-    }
-  });
-});
+  },
+);

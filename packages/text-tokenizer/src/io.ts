@@ -14,7 +14,9 @@ async function nodeFs(): Promise<Fs> {
   try {
     return await fsPromise;
   } catch {
-    throw new TokenizerError('reading or writing files needs Node; in the browser pass a URL or use fromFiles()');
+    throw new TokenizerError(
+      'reading or writing files needs Node; in the browser pass a URL or use fromFiles()',
+    );
   }
 }
 

@@ -1,4 +1,14 @@
-import { ASCII_CLASS, CJK, charClass, EXTEND, lowerPerChar, PUNCT, REMOVE, SPACE, stripAccents } from './unicode.js';
+import {
+  ASCII_CLASS,
+  CJK,
+  charClass,
+  EXTEND,
+  lowerPerChar,
+  PUNCT,
+  REMOVE,
+  SPACE,
+  stripAccents,
+} from './unicode.js';
 
 /** Resolved options of BERT's BasicTokenizer (strip_accents already follows do_lower_case when unset). */
 export interface PreTokenizerOptions {
@@ -17,13 +27,14 @@ export interface PreTokenizerOptions {
  */
 export interface WordSink {
   word(word: string, base: number, map: Int32Array | null): void;
+  /** The ASCII word text[start, end), to be lower-cased when `lower` (lets a cache skip the substring). */
+  asciiWord(text: string, start: number, end: number, lower: boolean): void;
   /** A CJK ideograph (already NFC) found at [start, end): a word of its own. */
   char(cp: number, start: number, end: number): void;
   /** A special or never-split token, to be looked up as is. */
   whole(token: string, start: number, end: number): void;
 }
 
-const ASCII_STRINGS = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c));
 const CACHE_LIMIT = 50_000;
 
 /**
@@ -55,7 +66,8 @@ export class BertPreTokenizer {
       this.addSpecial(token.charCodeAt(0), token, false);
       // Lower-casing runs before the split, so `<S>` in the text matches a special `<s>`.
       const first = token[0].toUpperCase();
-      if (options.lowercase && first !== token[0] && first.length === 1) this.addSpecial(first.charCodeAt(0), token, true);
+      if (options.lowercase && first !== token[0] && first.length === 1)
+        this.addSpecial(first.charCodeAt(0), token, true);
     }
   }
 
@@ -155,13 +167,13 @@ export class BertPreTokenizer {
     for (let k = s; k < e; k++) {
       const c = text.charCodeAt(k);
       if (ASCII_CLASS[c] === PUNCT) {
-        if (k > ws) sink.word(asciiWord(text, ws, k, lower && upper), ws, null);
-        sink.word(ASCII_STRINGS[c], k, null);
+        if (k > ws) sink.asciiWord(text, ws, k, lower && upper);
+        sink.asciiWord(text, k, k + 1, false);
         ws = k + 1;
         upper = false;
       } else if (c >= 65 && c <= 90) upper = true;
     }
-    if (e > ws) sink.word(asciiWord(text, ws, e, lower && upper), ws, null);
+    if (e > ws) sink.asciiWord(text, ws, e, lower && upper);
   }
 
   /** A token with non-ASCII or removed chars: normalise segment by segment, keeping each unit's origin. */
@@ -232,11 +244,6 @@ export class BertPreTokenizer {
   }
 }
 
-function asciiWord(text: string, a: number, b: number, lower: boolean): string {
-  const w = text.slice(a, b);
-  return lower ? w.toLowerCase() : w;
-}
-
 /** BasicTokenizer._run_split_on_punc on a normalised token. */
 function splitOnPunct(t: string, map: Int32Array | null, sink: WordSink): void {
   let ws = 0;
@@ -244,13 +251,17 @@ function splitOnPunct(t: string, map: Int32Array | null, sink: WordSink): void {
     const cp = t.codePointAt(k)!;
     const w = cp > 0xffff ? 2 : 1;
     if ((charClass(cp) & 7) === PUNCT) {
-      if (k > ws) sink.word(t.slice(ws, k), 0, map && map.subarray(2 * ws, 2 * k));
-      sink.word(t.slice(k, k + w), 0, map && map.subarray(2 * k, 2 * (k + w)));
+      if (k > ws) sink.word(t.slice(ws, k), 0, sub(map, 2 * ws, 2 * k));
+      sink.word(t.slice(k, k + w), 0, sub(map, 2 * k, 2 * (k + w)));
       ws = k + w;
     }
     k += w;
   }
-  if (t.length > ws) sink.word(ws === 0 ? t : t.slice(ws), 0, map && map.subarray(2 * ws));
+  if (t.length > ws) sink.word(ws === 0 ? t : t.slice(ws), 0, sub(map, 2 * ws));
+}
+
+function sub(map: Int32Array | null, from: number, to?: number): Int32Array | null {
+  return map === null ? null : map.subarray(from, to);
 }
 
 /** NFC of a lone CJK ideograph: the compatibility ideographs map to unified ones. */

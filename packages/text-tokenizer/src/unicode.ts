@@ -22,7 +22,9 @@ const reM = /\p{M}/u;
 const reMn = /\p{Mn}/gu;
 
 function isAsciiPunct(cp: number): boolean {
-  return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
+  return (
+    (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)
+  );
 }
 
 /** Exactly the ranges of BasicTokenizer._is_chinese_char (which leave out e.g. Hangul and Kana on purpose). */
@@ -44,7 +46,8 @@ function computeClass(cp: number): number {
   let cls: number;
   if (cp === 0 || cp === 0xfffd) cls = REMOVE;
   else if (cp === 9 || cp === 10 || cp === 13 || cp === 0x2028 || cp === 0x2029 || reZs.test(ch)) cls = SPACE;
-  else if (reC.test(ch)) cls = REMOVE; // also lone surrogates (Cs), private use (Co), unassigned (Cn)
+  else if (reC.test(ch))
+    cls = REMOVE; // also lone surrogates (Cs), private use (Co), unassigned (Cn)
   else if (isChineseChar(cp)) cls = CJK;
   else if (isAsciiPunct(cp) || reP.test(ch)) cls = PUNCT;
   else cls = WORD;

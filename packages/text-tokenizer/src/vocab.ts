@@ -41,15 +41,22 @@ export function buildVocab(tokens: readonly string[], source: string): Vocab {
 }
 
 /** From a token → id map: the ids must be exactly 0..n-1. */
-export function vocabFromMap(map: ReadonlyMap<string, number> | Record<string, number>, source: string): Vocab {
+export function vocabFromMap(
+  map: ReadonlyMap<string, number> | Record<string, number>,
+  source: string,
+): Vocab {
   const entries = map instanceof Map ? [...map] : Object.entries(map);
   const tokens: string[] = new Array(entries.length);
   for (const [token, id] of entries) {
     if (!Number.isInteger(id) || id < 0 || id >= entries.length) {
-      throw new VocabError(`${source}: id ${id} of ${JSON.stringify(token)} is outside 0..${entries.length - 1}`);
+      throw new VocabError(
+        `${source}: id ${id} of ${JSON.stringify(token)} is outside 0..${entries.length - 1}`,
+      );
     }
     if (tokens[id] !== undefined) {
-      throw new VocabError(`${source}: id ${id} is used by both ${JSON.stringify(tokens[id])} and ${JSON.stringify(token)}`);
+      throw new VocabError(
+        `${source}: id ${id} is used by both ${JSON.stringify(tokens[id])} and ${JSON.stringify(token)}`,
+      );
     }
     tokens[id] = token;
   }

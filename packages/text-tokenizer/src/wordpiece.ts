@@ -4,8 +4,9 @@
  * word is longer than `maxInputCharsPerWord` code points.
  *
  * Speed: continuation pieces live in their own map keyed without the prefix (no string concatenation per probe),
- * probes start at the longest vocab entry instead of the word's end, and results are memoised per word in a
- * two-generation cache (recently used words survive a flush).
+ * probes start at the longest vocab entry instead of the word's end, and results are memoised per word: ASCII
+ * words straight from the text (no substring, no lower-casing on a hit) in a fixed-size 2-way hash table, other
+ * words in a two-generation Map (recently used words survive a flush).
  */
 export interface WordPieceOptions {
   unkId: number;
@@ -16,6 +17,8 @@ export interface WordPieceOptions {
 
 /** Pieces of one word, flat: [id0, end0, id1, end1, ...], where end is the UTF-16 end of the piece in the word. */
 export type Pieces = Int32Array;
+
+const ASCII_SLOTS = 1 << 16;
 
 export class WordPiece {
   readonly prefix: string;
@@ -28,6 +31,10 @@ export class WordPiece {
   private readonly cacheSize: number;
   private young = new Map<string, Pieces>();
   private old = new Map<string, Pieces>();
+  // ASCII word cache: slot → (hash, lower-cased word, pieces). A word may sit in slot h or h ^ 1.
+  private readonly asciiHashes = new Int32Array(ASCII_SLOTS);
+  private readonly asciiKeys: (string | undefined)[] = new Array(ASCII_SLOTS);
+  private readonly asciiValues: (Pieces | undefined)[] = new Array(ASCII_SLOTS);
 
   constructor(vocab: ReadonlyMap<string, number>, options: WordPieceOptions) {
     this.prefix = options.prefix ?? '##';
@@ -64,9 +71,51 @@ export class WordPiece {
     return hit;
   }
 
+  /** Pieces of the ASCII word text[start, end), lower-cased first when `lower`. */
+  asciiPieces(text: string, start: number, end: number, lower: boolean): Pieces {
+    let h = 0x811c9dc5 | 0; // FNV-1a of the lower-cased word
+    for (let k = start; k < end; k++) {
+      let c = text.charCodeAt(k);
+      if (lower && c >= 65 && c <= 90) c += 32;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    const slot = h & (ASCII_SLOTS - 1);
+    for (let probe = 0; probe < 2; probe++) {
+      const i = slot ^ probe;
+      if (this.asciiHashes[i] === h && this.sameWord(this.asciiKeys[i], text, start, end, lower))
+        return this.asciiValues[i]!;
+    }
+    let word = text.slice(start, end);
+    if (lower) word = word.toLowerCase();
+    const pieces = this.compute(word);
+    // Fill an empty slot of the two, else replace the first (a bounded cache that never needs a flush).
+    const i = this.asciiKeys[slot] === undefined || this.asciiKeys[slot ^ 1] !== undefined ? slot : slot ^ 1;
+    this.asciiHashes[i] = h;
+    this.asciiKeys[i] = word;
+    this.asciiValues[i] = pieces;
+    return pieces;
+  }
+
+  private sameWord(
+    key: string | undefined,
+    text: string,
+    start: number,
+    end: number,
+    lower: boolean,
+  ): boolean {
+    if (key === undefined || key.length !== end - start) return false;
+    for (let k = start; k < end; k++) {
+      let c = text.charCodeAt(k);
+      if (lower && c >= 65 && c <= 90) c += 32;
+      if (key.charCodeAt(k - start) !== c) return false;
+    }
+    return true;
+  }
+
   private compute(word: string): Pieces {
     const n = word.length;
-    if (n > this.maxInputCharsPerWord && codePointLength(word) > this.maxInputCharsPerWord) return Int32Array.of(this.unkId, n);
+    if (n > this.maxInputCharsPerWord && codePointLength(word) > this.maxInputCharsPerWord)
+      return Int32Array.of(this.unkId, n);
     const out: number[] = [];
     let start = 0;
     while (start < n) {
