@@ -298,8 +298,9 @@ export class BertTokenizer {
   decode(ids: Iterable<number> | ArrayLike<number>, options: DecodeOptions = {}): string {
     const skip = options.skipSpecialTokens ?? false;
     const parts: string[] = [];
-    const list =
-      Symbol.iterator in Object(ids) ? (ids as Iterable<number>) : Array.from(ids as ArrayLike<number>);
+    if (typeof ids !== 'object' || ids === null)
+      throw new TokenizerError('decode: ids must be an array of numbers');
+    const list = Symbol.iterator in ids ? (ids as Iterable<number>) : Array.from(ids as ArrayLike<number>);
     for (const id of list) {
       if (!Number.isInteger(id)) throw new TokenizerError(`decode: ${String(id)} is not an integer id`);
       if (skip && this.specialIds.has(id)) continue;
@@ -313,14 +314,18 @@ export class BertTokenizer {
   convertTokensToIds(tokens: string): number;
   convertTokensToIds(tokens: readonly string[]): number[];
   convertTokensToIds(tokens: string | readonly string[]): number | number[] {
-    return typeof tokens === 'string' ? this.tokenToId(tokens) : tokens.map((t) => this.tokenToId(t));
+    if (typeof tokens === 'string') return this.tokenToId(tokens);
+    if (!Array.isArray(tokens)) throw new TokenizerError('convertTokensToIds: expected a string or string[]');
+    return tokens.map((t) => this.tokenToId(t));
   }
 
   convertIdsToTokens(ids: number): string;
   convertIdsToTokens(ids: readonly number[]): string[];
   convertIdsToTokens(ids: number | readonly number[]): string | string[] {
     const one = (id: number) => this.idToToken[id] ?? this.unkToken;
-    return typeof ids === 'number' ? one(ids) : ids.map(one);
+    if (typeof ids === 'number') return one(ids);
+    if (!Array.isArray(ids)) throw new TokenizerError('convertIdsToTokens: expected a number or number[]');
+    return ids.map(one);
   }
 
   /** The vocabulary, id order. */
@@ -395,6 +400,11 @@ export class BertTokenizer {
     const add = options.addSpecialTokens ?? true;
     let { truncation, maxLength } = options;
     const padding = options.padding ?? false;
+    if (![false, true, 'longest', 'max_length'].includes(padding)) {
+      throw new TokenizerError(
+        `encode: padding must be true, false, 'longest' or 'max_length', got ${JSON.stringify(padding)}`,
+      );
+    }
     if (truncation === undefined && maxLength !== undefined && padding === false)
       truncation = 'longest_first';
     const strategy: TruncationStrategy | null = truncation === true ? 'longest_first' : truncation || null;

@@ -132,6 +132,12 @@ describe('bad vocabularies and inputs give typed errors', () => {
 
   it('non-string input and bad config files', () => {
     expect(() => tok.encode(42 as unknown as string)).toThrow(TokenizerError);
+    expect(() => tok.encode('a', null, { padding: 'bogus' as never })).toThrow(TokenizerError);
+    expect(() => tok.encode('a', 'b', { truncation: 'bogus' as never, maxLength: 2 })).toThrow(
+      TokenizerError,
+    );
+    expect(() => tok.decode(null as never)).toThrow(TokenizerError);
+    expect(() => tok.convertIdsToTokens('x' as never)).toThrow(TokenizerError);
     expect(() => tok.encodeBatch(['a', 3 as unknown as string])).toThrow(/inputs\[1\]/);
     expect(() => BertTokenizer.fromFiles({ vocab: VOCAB.join('\n'), tokenizerConfig: '{oops' })).toThrow(
       TokenizerConfigError,
