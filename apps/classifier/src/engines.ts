@@ -6,7 +6,14 @@
 import { pipeline as bertPipeline } from '@attn/bert';
 import { resolvePretrainedDir, tf } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
-import { ViTForImageClassification, ViTImageProcessor } from '@attn/vit';
+import {
+  attentionRollout,
+  decodeImage,
+  heatmapOverlay,
+  ViTForImageClassification,
+  ViTImageProcessor,
+} from '@attn/vit';
+import sharp from 'sharp';
 import type { Prediction } from './io.js';
 
 /** A file path or the encoded bytes of a PNG / JPEG / WebP / GIF. */
@@ -148,8 +155,19 @@ export async function loadImageClassifier(spec: string): Promise<ImageClassifier
           .slice(0, topK),
       );
     },
-    async attentionPng() {
-      throw new Error('attention rollout: waiting for @attn/vit');
+    async attentionPng(image) {
+      const { pixelValues } = await processor.preprocess([image]);
+      const { logits, attentions } = model.forward(pixelValues, { outputAttentions: true });
+      try {
+        const [map] = await attentionRollout(attentions!);
+        const overlay = heatmapOverlay(await decodeImage(image), map);
+        const { data, width, height } = overlay;
+        return await sharp(data, { raw: { width, height, channels: 3 } })
+          .png()
+          .toBuffer();
+      } finally {
+        tf.dispose([pixelValues, logits, ...attentions!]);
+      }
     },
     dispose: () => model.dispose(),
   };

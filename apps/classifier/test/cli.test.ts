@@ -9,7 +9,7 @@ import { initBackend, tf } from '@attn/core-tensor';
 import { expectNoLeaks, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadTextClassifier } from '../src/engines.js';
+import { loadImageClassifier, loadTextClassifier } from '../src/engines.js';
 import { expectClose, golden, ranked, runCli } from './helpers.js';
 
 type Pred = { label: string; score: number };
@@ -186,6 +186,20 @@ describe.skipIf(!haveFixtures('classifier CLI tests'))('attn CLI on the fixture 
     const meta = await sharp(readFileSync(out)).metadata();
     expect(meta.format).toBe('png');
     expect(meta.width).toBeGreaterThan(12 * 22);
+  });
+
+  it('attention for an image: the rollout drawn over the picture, leaving no tensors behind', async () => {
+    const file = fixturePath('golden', vitGold[0].image); // 40 × 30
+    const model = await loadImageClassifier(vit);
+    const png = await expectNoLeaks(() => model.attentionPng(file), 'image attention');
+    model.dispose();
+    const meta = await sharp(png).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 224, 168]);
+    const out = join(tmp, 'image-attention.png');
+    const r = await runCli(['--backend', 'wasm', 'attention', '--model', vit, '--out', out, file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`wrote ${out}\n`);
+    expect(readFileSync(out).equals(png)).toBe(true);
   });
 
   it('bad calls exit non-zero with one line: no [MASK] (usage, 2), unknown model (1)', async () => {
