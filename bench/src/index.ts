@@ -1,1 +1,411 @@
-export {};
+/**
+ * `pnpm bench`: attn against its peers, in one run, on the same weights (seeded random, no download).
+ *   ours (tfjs wasm / cpu) · onnxruntime-node on our ONNX export · transformers.js on the same file
+ * plus a physical reference (a large float32 MatMul in onnxruntime), training steps/s and the tokenizer.
+ * Every case runs in a child process (clean peak RSS, one backend per process).
+ *
+ * Flags: --quick (batch 1 only, short budgets), --only a,b (model names and/or matmul, train, pool,
+ * tokenizer), --no-readme (do not rewrite bench/README.md).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CaseResult, CaseSpec, Runtime } from './case.js';
+import { TRAIN_FLOPS_FACTOR } from './flops.js';
+import { MODELS, type ModelSpec, SEED } from './specs.js';
+import { formatRow, runTokenizerBench, TABLE_HEADER, type TokenizerBenchRow } from './tokenizer.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const benchDir = resolve(here, '..');
+const cacheDir = process.env.ATTN_BENCH_CACHE ?? join(benchDir, '.cache');
+const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+const caseFile = join(here, `case.${ext}`);
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyArg = args.find((a) => a.startsWith('--only'));
+const only = onlyArg
+  ? new Set((onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1]).split(','))
+  : undefined;
+const wanted = (name: string) => !only || only.has(name);
+const writeReadme = !args.includes('--no-readme') && !quick && !only;
+const budgetMs = quick ? 4000 : 12000;
+const maxIters = quick ? 8 : 20;
+
+export interface Row {
+  section: 'inference' | 'train' | 'matmul' | 'pool';
+  model: string;
+  batch: number;
+  runtime: string;
+  p50Ms: number;
+  p90Ms: number;
+  /** Items (sequences or images) per second at p50. */
+  throughput: number;
+  gflops: number;
+  /** CPU time per iteration (p50) and FLOPs per CPU-second: robust to a busy machine. */
+  cpuP50Ms: number;
+  gflopsPerCpuS: number;
+  peakRssMB: number;
+  loadMs: number;
+  iters: number;
+  info?: Record<string, unknown>;
+}
+
+const RUNTIME_LABEL: Record<string, string> = {
+  'ours-wasm': 'attn (tfjs wasm, 1 thread)',
+  'ours-cpu': 'attn (tfjs cpu)',
+  ort: 'onnxruntime-node (our ONNX)',
+  tjs: 'transformers.js (our ONNX)',
+  pipeline: 'attn pipeline, main thread (wasm)',
+  'pool-1': 'attn pool, 1 worker (wasm)',
+  'pool-2': 'attn pool, 2 workers (wasm)',
+};
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const i = (s.length - 1) * p;
+  const lo = Math.floor(i);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
+}
+
+/** Spawns `case.ts` with the same Node flags (tsx loader, conditions) and returns its result. */
+function runCase(spec: CaseSpec): Promise<CaseResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, caseFile, JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ATTN_BENCH_CACHE: cacheDir },
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code === 0 && line) resolvePromise(JSON.parse(line.slice(7)));
+      else
+        reject(
+          new Error(
+            `case ${JSON.stringify({ ...spec, spec: undefined })} failed (exit ${code}):\n${err.slice(-3000)}`,
+          ),
+        );
+    });
+  });
+}
+
+function toRow(
+  section: Row['section'],
+  model: string,
+  batch: number,
+  runtime: string,
+  flopsPerItem: number,
+  r: CaseResult,
+): Row {
+  const p50 = percentile(r.latenciesMs, 0.5);
+  return {
+    section,
+    model,
+    batch,
+    runtime,
+    p50Ms: p50,
+    p90Ms: percentile(r.latenciesMs, 0.9),
+    throughput: (batch * 1000) / p50,
+    gflops: (flopsPerItem * batch) / (p50 * 1e6),
+    cpuP50Ms: percentile(r.cpuMs, 0.5),
+    gflopsPerCpuS: (flopsPerItem * batch) / (percentile(r.cpuMs, 0.5) * 1e6),
+    peakRssMB: r.peakRssMB,
+    loadMs: r.loadMs,
+    iters: r.latenciesMs.length,
+    info: r.info,
+  };
+}
+
+/** Builds (or reuses) the model folder: config.json + model.safetensors + onnx/model.onnx. */
+async function prepared(spec: ModelSpec): Promise<string> {
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ c: spec.config, SEED }))
+    .digest('hex')
+    .slice(0, 10);
+  const dir = join(cacheDir, 'models', `${spec.name}-${hash}`);
+  if (existsSync(join(dir, 'onnx', 'model.onnx')) && existsSync(join(dir, 'model.safetensors'))) return dir;
+  log(`  preparing ${spec.name} (seeded random weights, save + ONNX export)…`);
+  const r = await runCase({ type: 'prepare', spec, dir, seed: SEED });
+  log(
+    `  prepared in ${(r.loadMs / 1000).toFixed(1)} s, ONNX ${((r.info.onnxBytes as number) / 1e6).toFixed(0)} MB`,
+  );
+  return dir;
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+
+function versions(): Record<string, string> {
+  return {
+    node: process.version,
+    'onnxruntime-node': readVersionFrom('bench', 'onnxruntime-node'),
+    '@huggingface/transformers': readVersionFrom('bench', '@huggingface/transformers'),
+    '@huggingface/tokenizers': readVersionFrom('bench', '@huggingface/tokenizers'),
+    '@tensorflow/tfjs-core': readVersionFrom('packages/core-tensor', '@tensorflow/tfjs-core'),
+    '@tensorflow/tfjs-backend-wasm': readVersionFrom('packages/core-tensor', '@tensorflow/tfjs-backend-wasm'),
+    attn: JSON.parse(readFileSync(join(benchDir, '..', 'packages/core-tensor/package.json'), 'utf8')).version,
+  };
+}
+function readVersionFrom(pkgDir: string, dep: string): string {
+  try {
+    return JSON.parse(readFileSync(join(benchDir, '..', pkgDir, 'node_modules', dep, 'package.json'), 'utf8'))
+      .version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: benchDir, encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main() {
+  const started = new Date();
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGB: Math.round(totalmem() / 2 ** 30),
+    platform: `${process.platform}/${process.arch}`,
+  };
+  const vers = versions();
+  log(
+    `attn bench — ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB} GB; ${quick ? 'quick' : 'full'} run`,
+  );
+  const rows: Row[] = [];
+  const failures: string[] = [];
+  const attempt = async (what: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      failures.push(`${what}: ${(e as Error).message.split('\n')[0]}`);
+      log(`  FAILED ${what}: ${(e as Error).message}`);
+    }
+  };
+
+  // 1. Physical reference: a large float32 MatMul.
+  if (wanted('matmul')) {
+    const n = quick ? 1024 : 2048;
+    for (const runtime of ['ort', 'ours-wasm'] as const)
+      await attempt(`matmul ${runtime}`, async () => {
+        const r = await runCase({ type: 'matmul', runtime, n, budgetMs: quick ? 2000 : 5000, maxIters: 20 });
+        const row = toRow('matmul', `MatMul ${n}×${n}×${n}`, 1, runtime, 2 * n ** 3, r);
+        rows.push(row);
+        log(
+          `  matmul ${runtime}: ${fmt(row.gflops)} GFLOP/s wall, ${fmt(row.gflopsPerCpuS)} GFLOP per CPU-s`,
+        );
+      });
+  }
+
+  // 2. Inference, every model × batch × runtime.
+  for (const spec of MODELS.filter((m) => wanted(m.name))) {
+    log(`${spec.label}`);
+    let dir: string;
+    try {
+      dir = await prepared(spec);
+    } catch (e) {
+      failures.push(`prepare ${spec.name}: ${(e as Error).message.split('\n')[0]}`);
+      log(`  FAILED prepare: ${(e as Error).message}`);
+      continue;
+    }
+    for (const batch of quick ? spec.batches.slice(0, 1) : spec.batches) {
+      const runtimes: Runtime[] = [
+        'ours-wasm',
+        ...(spec.cpu && batch === 1 ? (['ours-cpu'] as const) : []),
+        'ort',
+        'tjs',
+      ];
+      for (const runtime of runtimes)
+        await attempt(`${spec.name} b${batch} ${runtime}`, async () => {
+          const r = await runCase({ type: 'infer', runtime, spec, dir, batch, budgetMs, maxIters });
+          const row = toRow('inference', spec.name, batch, runtime, spec.flopsPerItem, r);
+          rows.push(row);
+          log(
+            `  b${batch} ${runtime}: p50 ${fmt(row.p50Ms, 0)} ms, ${fmt(row.throughput, 2)}/s, ${fmt(row.gflops)} GFLOP/s, RSS ${fmt(row.peakRssMB, 0)} MB`,
+          );
+        });
+    }
+  }
+
+  // 3. Training steps (forward + backward + AdamW) on wasm.
+  if (wanted('train')) {
+    const jobs: [string, number, number?][] = [
+      ['minilm', 8, 128],
+      ['vit-tiny', 16],
+      ...(quick ? [] : ([['bert-base', 8, 128]] as [string, number, number][])),
+    ];
+    for (const [name, batch, seq] of jobs) {
+      const spec = MODELS.find((m) => m.name === name)!;
+      await attempt(`train ${name}`, async () => {
+        const dir = await prepared(spec);
+        const r = await runCase({
+          type: 'train',
+          spec,
+          dir,
+          batch,
+          seq,
+          budgetMs: quick ? 4000 : 15000,
+          maxIters: quick ? 3 : 6,
+        });
+        const row = toRow('train', name, batch, 'ours-wasm', spec.flopsPerItem * TRAIN_FLOPS_FACTOR, r);
+        rows.push(row);
+        log(`  train ${name} b${batch}: ${fmt(row.p50Ms, 0)} ms/step, ${fmt(row.throughput, 2)} items/s`);
+      });
+    }
+  }
+
+  // 4. Throughput on every core: the feature-extraction pool vs the single-thread pipeline (MiniLM-shaped).
+  if (wanted('pool')) {
+    const spec = MODELS.find((m) => m.name === 'minilm')!;
+    const texts = quick ? 32 : 64;
+    for (const workers of [0, 1, 2])
+      await attempt(`pool ${workers}`, async () => {
+        const dir = await prepared(spec);
+        const r = await runCase({
+          type: 'pool',
+          dir,
+          workers,
+          texts,
+          batchSize: 8,
+          budgetMs: quick ? 4000 : 10000,
+          maxIters: 5,
+        });
+        const row = toRow(
+          'pool',
+          'minilm (embed IMDB docs)',
+          texts,
+          workers === 0 ? 'pipeline' : `pool-${workers}`,
+          spec.flopsPerItem,
+          r,
+        );
+        rows.push(row);
+        log(`  pool ${workers} workers: ${fmt(row.throughput, 2)} docs/s, RSS ${fmt(row.peakRssMB, 0)} MB`);
+      });
+  }
+
+  // 5. Tokenizer (the text-tokenizer engineer's bench).
+  let tokenizerRows: TokenizerBenchRow[] = [];
+  if (wanted('tokenizer'))
+    await attempt('tokenizer', async () => {
+      tokenizerRows = await runTokenizerBench({ repeats: quick ? 1 : 3, log });
+    });
+
+  const finished = new Date();
+  const result = {
+    started: started.toISOString(),
+    seconds: (finished.getTime() - started.getTime()) / 1000,
+    mode: quick ? 'quick' : 'full',
+    only: only ? [...only] : undefined,
+    machine,
+    versions: vers,
+    commit: gitCommit(),
+    backends: { ours: ['wasm (1 thread, SIMD)', 'cpu'], webgpu: 'not measured: no GPU on this machine' },
+    rows,
+    tokenizer: tokenizerRows,
+    failures,
+  };
+  mkdirSync(join(benchDir, 'results'), { recursive: true });
+  const jsonPath = join(benchDir, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
+  const md = markdown(result);
+  process.stdout.write(`${md}\n`);
+  if (writeReadme) updateReadme(md);
+  log(`results: ${jsonPath}${writeReadme ? ' and bench/README.md' : ''}`);
+}
+
+function markdown(r: {
+  started: string;
+  seconds: number;
+  mode: string;
+  machine: Record<string, unknown>;
+  versions: Record<string, string>;
+  commit: string;
+  rows: Row[];
+  tokenizer: TokenizerBenchRow[];
+  failures: string[];
+}): string {
+  const out: string[] = [];
+  out.push(
+    `Run ${r.started} (${r.mode}, ${fmt(r.seconds / 60)} min), commit ${r.commit}. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGB} GB, ${r.machine.platform}.`,
+  );
+  out.push(
+    `Versions: ${Object.entries(r.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
+  );
+  const mm = r.rows.filter((x) => x.section === 'matmul');
+  const ref = mm.find((x) => x.runtime === 'ort')?.gflops ?? Number.NaN;
+  if (mm.length) {
+    out.push('', '### Physical reference: float32 MatMul', '', '| what | GFLOP/s |', '|---|---:|');
+    for (const x of mm)
+      out.push(`| ${x.model}, ${RUNTIME_LABEL[x.runtime] ?? x.runtime} | ${fmt(x.gflops)} |`);
+  }
+  const inf = r.rows.filter((x) => x.section === 'inference' || x.section === 'pool');
+  if (inf.length) {
+    out.push(
+      '',
+      '### Inference (same weights, same inputs)',
+      '',
+      '| model | batch | runtime | p50 ms | p90 ms | items/s | GFLOP/s | % of MatMul ref | CPU-s per batch | GFLOP per CPU-s | peak RSS MB | vs transformers.js | vs onnxruntime |',
+      '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const x of inf) {
+      const peer = (rt: string) =>
+        inf.find((y) => y.model === x.model && y.batch === x.batch && y.runtime === rt)?.throughput;
+      const ratio = (rt: string) =>
+        x.runtime === rt ? '1.00×' : `${fmt(x.throughput / (peer(rt) ?? Number.NaN), 2)}×`;
+      out.push(
+        `| ${x.model} | ${x.batch} | ${RUNTIME_LABEL[x.runtime] ?? x.runtime} | ${fmt(x.p50Ms, 0)} | ${fmt(x.p90Ms, 0)} | ${fmt(x.throughput, 2)} | ${fmt(x.gflops)} | ${fmt((100 * x.gflops) / ref, 0)} % | ${fmt(x.cpuP50Ms / 1000, 2)} | ${fmt(x.gflopsPerCpuS)} | ${fmt(x.peakRssMB, 0)} | ${ratio('tjs')} | ${ratio('ort')} |`,
+      );
+    }
+  }
+  const tr = r.rows.filter((x) => x.section === 'train');
+  if (tr.length) {
+    out.push(
+      '',
+      '### Training step (forward + backward + AdamW, tfjs wasm)',
+      '',
+      '| model | batch | ms/step (p50) | items/s | GFLOP/s (≈3× forward) | peak RSS MB |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const x of tr)
+      out.push(
+        `| ${x.model} | ${x.batch} | ${fmt(x.p50Ms, 0)} | ${fmt(x.throughput, 2)} | ${fmt(x.gflops)} | ${fmt(x.peakRssMB, 0)} |`,
+      );
+  }
+  if (r.tokenizer.length) {
+    out.push('', '### Tokenizer: @attn/text-tokenizer vs @huggingface/tokenizers', '', TABLE_HEADER);
+    for (const t of r.tokenizer) out.push(formatRow(t));
+  }
+  if (r.failures.length) out.push('', '### Failed cases', '', ...r.failures.map((f) => `- ${f}`));
+  return out.join('\n');
+}
+
+function updateReadme(md: string) {
+  const path = join(benchDir, 'README.md');
+  const start = '<!-- results:start -->';
+  const end = '<!-- results:end -->';
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : `# @attn/bench\n\n${start}\n${end}\n`;
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  const next =
+    i >= 0 && j > i
+      ? `${text.slice(0, i + start.length)}\n${md}\n${text.slice(j)}`
+      : `${text}\n${start}\n${md}\n${end}\n`;
+  writeFileSync(path, next);
+}
+
+await main();

@@ -8,7 +8,7 @@
  * worker → main `{ kind: 'ready' }`, `{ kind: 'result', id, value }`, `{ kind: 'error', id?, error }`.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { type TransferListItem, Worker } from 'node:worker_threads';
 
 export class WorkerPoolError extends Error {
   override readonly name = 'WorkerPoolError';
@@ -52,7 +52,7 @@ export interface WorkerPoolOptions {
 interface Task {
   id: number;
   request: unknown;
-  transfer: Transferable[];
+  transfer: TransferListItem[];
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
@@ -91,7 +91,7 @@ export class WorkerPool<Req = unknown, Res = unknown> {
   }
 
   /** Runs one request on the next free worker. `transfer` lists ArrayBuffers to move instead of copy. */
-  run(request: Req, transfer: Transferable[] = []): Promise<Res> {
+  run(request: Req, transfer: TransferListItem[] = []): Promise<Res> {
     if (this.closed) return Promise.reject(new WorkerPoolError('the pool is closed'));
     if (this.slots.length === 0)
       return Promise.reject(new WorkerPoolError('every worker of the pool has died'));

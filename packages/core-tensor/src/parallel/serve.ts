@@ -3,17 +3,18 @@
  * reports ready, then answers each request with the handler it returned. A thrown error (sync or async)
  * goes back to the caller; the worker keeps serving.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, type TransferListItem, workerData } from 'node:worker_threads';
 import type { SerializedError, WorkerMessage } from './pool.js';
 
 /** A result whose ArrayBuffers move to the main thread instead of being copied (see `transferResult`). */
 export class Transfer<Res> {
   constructor(
     readonly value: Res,
-    readonly transfer: Transferable[],
+    readonly transfer: TransferListItem[],
   ) {}
 }
-export const transferResult = <Res>(value: Res, transfer: Transferable[]) => new Transfer(value, transfer);
+export const transferResult = <Res>(value: Res, transfer: TransferListItem[]) =>
+  new Transfer(value, transfer);
 
 export type WorkerHandler<Req, Res> = (request: Req) => Res | Transfer<Res> | Promise<Res | Transfer<Res>>;
 
@@ -22,7 +23,7 @@ export async function serveWorker<Req, Res>(
 ): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('serveWorker() must run inside a worker thread');
-  const send = (m: WorkerMessage, transfer: Transferable[] = []) => port.postMessage(m, transfer);
+  const send = (m: WorkerMessage, transfer: TransferListItem[] = []) => port.postMessage(m, transfer);
   let handler: WorkerHandler<Req, Res>;
   try {
     handler = await init(workerData);
