@@ -1,5 +1,6 @@
 export type { HiddenAct } from './activations.js';
 export { activation, geluNew } from './activations.js';
+export { formatAttentionMap } from './attention-map.js';
 export type { DecoderOutput } from './decoder.js';
 export { TransformerDecoder } from './decoder.js';
 export type { DecoderLayerOutput } from './decoder-layer.js';

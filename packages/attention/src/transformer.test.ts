@@ -81,15 +81,14 @@ describe('Transformer (encoder-decoder)', () => {
     for (const eps of [0, 0.1]) {
       let total = 0;
       let count = 0;
-      logits.forEach((row, b) =>
-        row.forEach((l, t) => {
-          if (out[b]![t] === 0) return;
+      for (const [b, row] of logits.entries())
+        for (const [t, l] of row.entries()) {
+          if (out[b]![t] === 0) continue;
           const lse = Math.log(l.reduce((s, x) => s + Math.exp(x), 0));
           const logp = l.map((x) => x - lse);
           total -= (1 - eps) * logp[out[b]![t]!]! + (eps / l.length) * logp.reduce((s, x) => s + x, 0);
           count++;
-        }),
-      );
+        }
       const loss = model.loss(src, tgtIn, tgtOut, { labelSmoothing: eps });
       expect(count).toBe(5);
       expect(loss.dataSync()[0]).toBeCloseTo(total / count, 5);

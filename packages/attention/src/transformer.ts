@@ -136,6 +136,20 @@ export class Transformer extends Module {
     });
   }
 
+  /** Cross-attention probabilities of every decoder layer, [b, heads, tt, ts] each (to draw alignments). */
+  crossAttentions(srcIds: tf.Tensor2D, tgtIds: tf.Tensor2D): tf.Tensor4D[] {
+    return tf.tidy(() => {
+      const { memory, memoryMask } = this.encode(srcIds);
+      const selfMask = combineMasks(
+        causalMask(tgtIds.shape[1]),
+        paddingMask(tf.notEqual(tgtIds, this.config.padId)),
+      );
+      const x = this.embed(this.tgtEmbed, tgtIds);
+      return this.decoder.forward(x, memory, { selfMask, memoryMask, outputAttentions: true })
+        .crossAttentions!;
+    });
+  }
+
   /**
    * Mean cross-entropy of the next-token predictions over non-padding target positions.
    * tgtIn = [BOS, y1, …, yn], tgtOut = [y1, …, yn, EOS] (both padded with padId).
