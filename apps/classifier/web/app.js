@@ -31,7 +31,7 @@ async function post(path, body, headers) {
 async function classifyImage(file) {
   $('image-error').textContent = '';
   $('preview').src = URL.createObjectURL(file);
-  $('preview').hidden = false;
+  $('image-figures').hidden = false;
   $('image-heatmap').hidden = true;
   $('image-predictions').replaceChildren();
   try {
