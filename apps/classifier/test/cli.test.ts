@@ -2,7 +2,7 @@
  * The CLI end to end (commander included, in-process) on the Hugging Face fixture models: every number is
  * checked against the transformers 4.31 goldens.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, tf } from '@attn/core-tensor';
@@ -200,6 +200,20 @@ describe.skipIf(!haveFixtures('classifier CLI tests'))('attn CLI on the fixture 
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`wrote ${out}\n`);
     expect(readFileSync(out).equals(png)).toBe(true);
+  });
+
+  it('export onnx writes the file when @attn/bert offers exportOnnx, and says it is not available otherwise', async () => {
+    const offers = typeof ((await import('@attn/bert')) as Record<string, unknown>).exportOnnx === 'function';
+    const out = join(tmp, 'bert.onnx');
+    const r = await runCli(['export', 'onnx', '--model', bert, '--out', out]);
+    if (offers) {
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(`wrote ${out} (pretraining)\n`);
+      expect(statSync(out).size).toBeGreaterThan(4_000_000); // the 30522 × 32 float32 embedding alone is 3.9 MB
+    } else {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe('attn: ExportUnavailableError: ONNX export is not available: @attn/bert has no exportOnnx yet\n');
+    }
   });
 
   it('bad calls exit non-zero with one line: no [MASK] (usage, 2), unknown model (1)', async () => {

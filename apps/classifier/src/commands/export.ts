@@ -1,9 +1,10 @@
 /**
- * `attn export onnx --model DIR --out FILE`: hands the model to its package's `exportOnnx`, when that package
- * offers one (the choice is made from config.json's model_type). Without it, a clear "not available" error.
+ * `attn export onnx --model DIR --out FILE`: loads the model with the class its config.json names and hands it
+ * to its package's `exportOnnx`, when that package offers one. Without it, a clear "not available" error.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { resolvePretrainedDir } from '@attn/core-tensor';
 import { type Context, UsageError, writeLine } from '../io.js';
 import { resolveModel } from '../models.js';
 
@@ -16,31 +17,44 @@ export class ExportUnavailableError extends Error {
   override readonly name = 'ExportUnavailableError';
 }
 
-type Exporter = (modelDir: string, out: string) => Promise<unknown>;
+interface Loadable {
+  fromPretrained(dir: string): Promise<{ dispose(): void }>;
+}
+type Exporter = (model: unknown, path: string) => { bytes?: number; task?: string };
 
-/** The package module for a model type, if it is one this app knows. */
-async function packageFor(modelType: string): Promise<Record<string, unknown>> {
-  if (modelType === 'bert') return (await import('@attn/bert')) as Record<string, unknown>;
-  if (modelType === 'vit') return (await import('@attn/vit')) as Record<string, unknown>;
-  throw new ExportUnavailableError(`no attn package handles model_type "${modelType}"`);
+/** The package module and the class to load for a model folder's config.json. */
+async function packageFor(config: { model_type?: string; architectures?: string[] }) {
+  const type = config.model_type ?? 'unknown';
+  let pkg: Record<string, unknown>;
+  if (type === 'bert') pkg = (await import('@attn/bert')) as Record<string, unknown>;
+  else if (type === 'vit') pkg = (await import('@attn/vit')) as Record<string, unknown>;
+  else throw new ExportUnavailableError(`no attn package handles model_type "${type}"`);
+  const arch = config.architectures?.[0] ?? (type === 'bert' ? 'BertModel' : 'ViTModel');
+  const cls = pkg[arch] as Loadable | undefined;
+  if (typeof cls?.fromPretrained !== 'function') throw new ExportUnavailableError(`@attn/${type} has no ${arch} to load`);
+  return { type, pkg, cls };
 }
 
 export async function exportCommand(format: string, opts: ExportOptions, ctx: Context): Promise<number> {
   if (format !== 'onnx') throw new UsageError(`unknown export format "${format}" (known: onnx)`);
-  const dir = resolveModel(opts.model, 'text-encoder');
-  const config = JSON.parse(await readFile(resolve(dir, 'config.json'), 'utf8')) as { model_type?: string };
-  const pkg = await packageFor(config.model_type ?? 'unknown');
+  const dir = await resolvePretrainedDir(resolveModel(opts.model, 'text-encoder'));
+  const config = JSON.parse(await readFile(resolve(dir, 'config.json'), 'utf8'));
+  const { type, pkg, cls } = await packageFor(config);
   const exportOnnx = pkg.exportOnnx as Exporter | undefined;
   if (typeof exportOnnx !== 'function') {
-    throw new ExportUnavailableError(
-      `ONNX export is not available: @attn/${config.model_type} has no exportOnnx yet`,
-    );
+    throw new ExportUnavailableError(`ONNX export is not available: @attn/${type} has no exportOnnx yet`);
   }
   await ctx.backend();
-  await exportOnnx(dir, opts.out);
-  await writeLine(
-    ctx.io.stdout,
-    ctx.json ? JSON.stringify({ input: dir, out: opts.out }) : `wrote ${opts.out}`,
-  );
+  const model = await cls.fromPretrained(dir);
+  try {
+    const result = exportOnnx(model, opts.out);
+    const info = { input: dir, out: opts.out, ...result };
+    await writeLine(
+      ctx.io.stdout,
+      ctx.json ? JSON.stringify(info) : `wrote ${opts.out}${result.task ? ` (${result.task})` : ''}`,
+    );
+  } finally {
+    model.dispose();
+  }
   return 0;
 }
