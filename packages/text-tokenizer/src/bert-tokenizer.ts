@@ -44,8 +44,8 @@ class SequenceSink implements WordSink {
   readonly offsets: number[] = [];
   constructor(private readonly t: BertTokenizer) {}
 
-  asciiWord(text: string, start: number, end: number, lower: boolean): void {
-    this.push(this.t.wordPiece.asciiPieces(text, start, end, lower), start, null);
+  asciiWord(text: string, start: number, end: number, lower: boolean, hash: number): void {
+    this.push(this.t.wordPiece.asciiPieces(text, start, end, lower, hash), start, null);
   }
 
   word(word: string, base: number, map: Int32Array | null): void {

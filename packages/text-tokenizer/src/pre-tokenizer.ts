@@ -3,11 +3,14 @@ import {
   CJK,
   charClass,
   EXTEND,
+  FNV_OFFSET,
+  FNV_PRIME,
   lowerPerChar,
   PUNCT,
   REMOVE,
   SPACE,
   stripAccents,
+  WORD,
 } from './unicode.js';
 
 /** Resolved options of BERT's BasicTokenizer (strip_accents already follows do_lower_case when unset). */
@@ -27,8 +30,11 @@ export interface PreTokenizerOptions {
  */
 export interface WordSink {
   word(word: string, base: number, map: Int32Array | null): void;
-  /** The ASCII word text[start, end), to be lower-cased when `lower` (lets a cache skip the substring). */
-  asciiWord(text: string, start: number, end: number, lower: boolean): void;
+  /**
+   * The ASCII word text[start, end), to be lower-cased when `lower`, with the FNV-1a hash of its (lower-cased)
+   * chars: lets a cache find it without making a substring.
+   */
+  asciiWord(text: string, start: number, end: number, lower: boolean, hash: number): void;
   /** A CJK ideograph (already NFC) found at [start, end): a word of its own. */
   char(cp: number, start: number, end: number): void;
   /** A special or never-split token, to be looked up as is. */
@@ -54,6 +60,10 @@ export class BertPreTokenizer {
   private readonly neverSplitFirst = new Set<number>();
   private readonly neverSplitNonAscii: boolean;
   private readonly segmentCache = new Map<string, string>();
+  /** 1 where a special token may start (first UTF-16 unit). */
+  private readonly specialFirst = new Uint8Array(65536);
+  /** ASCII words of the current whitespace token: [start, end, hash] each. */
+  private pending = new Int32Array(96);
 
   constructor(options: PreTokenizerOptions) {
     this.options = options;
@@ -72,6 +82,7 @@ export class BertPreTokenizer {
   }
 
   private addSpecial(first: number, token: string, lowerOnly: boolean): void {
+    this.specialFirst[first] = 1;
     const list = this.specialsByFirst.get(first) ?? [];
     list.push({ token, lowerOnly });
     this.specialsByFirst.set(first, list);
@@ -80,67 +91,120 @@ export class BertPreTokenizer {
   /**
    * Feeds the words of `text` to `sink`. `basic` reproduces `BasicTokenizer.tokenize(text, never_split=specials)`
    * called on its own: no special-token split, and lower-casing of whole tokens (so a final Σ becomes ς).
+   *
+   * One pass over the chars. ASCII words of the current whitespace token are only noted (start, end, hash) and
+   * handed out when the token ends: if the token turns out to hold other chars, it goes to slowToken() instead.
    */
   run(text: string, sink: WordSink, basic = false): void {
     const n = text.length;
     const chinese = this.options.tokenizeChineseChars;
-    const specials = basic ? undefined : this.specialsByFirst;
-    let tokStart = -1;
-    let ascii = true;
+    const lower = this.options.lowercase;
+    const specials = basic || this.specialsByFirst.size === 0 ? undefined : this.specialFirst;
+    let tokStart = -1; // start of the current whitespace token, or -1
+    let ascii = true; // the token so far is printable ASCII
+    let ws = -1; // start of the current ASCII word, or -1
+    let h = 0; // its FNV-1a hash (lower-cased when `lower`)
+    let np = 0; // this.pending entries × 3
     let i = 0;
     while (i < n) {
       const c = text.charCodeAt(i);
-      if (specials !== undefined && specials.size > 0 && specials.has(c)) {
+      if (c < 128) {
+        const cls = ASCII_CLASS[c];
+        if (cls === WORD) {
+          if (ws < 0) {
+            ws = i;
+            h = FNV_OFFSET;
+            if (tokStart < 0) tokStart = i;
+          }
+          h = Math.imul(h ^ (lower && c >= 65 && c <= 90 ? c + 32 : c), FNV_PRIME);
+          i++;
+          continue;
+        }
+        if (specials !== undefined && specials[c] === 1) {
+          const token = this.matchSpecial(text, i, c);
+          if (token !== undefined) {
+            if (ws >= 0) np = this.pend(np, ws, i, h);
+            if (tokStart >= 0) this.flush(text, tokStart, i, ascii, np, sink, basic);
+            ws = tokStart = -1;
+            np = 0;
+            ascii = true;
+            sink.whole(token, i, i + token.length);
+            i += token.length;
+            continue;
+          }
+        }
+        if (ws >= 0) np = this.pend(np, ws, i, h);
+        ws = -1;
+        if (cls === SPACE) {
+          if (tokStart >= 0) this.flush(text, tokStart, i, ascii, np, sink, basic);
+          tokStart = -1;
+          np = 0;
+          ascii = true;
+        } else {
+          if (tokStart < 0) tokStart = i;
+          if (cls === PUNCT) np = this.pend(np, i, i + 1, Math.imul(FNV_OFFSET ^ c, FNV_PRIME));
+          else ascii = false; // a control char: the token needs _clean_text
+        }
+        i++;
+        continue;
+      }
+      // Not ASCII: a whole code point.
+      let cp = c;
+      let width = 1;
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+        const d = text.charCodeAt(i + 1);
+        if (d >= 0xdc00 && d <= 0xdfff) {
+          cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+          width = 2;
+        }
+      }
+      if (specials !== undefined && specials[c] === 1) {
         const token = this.matchSpecial(text, i, c);
         if (token !== undefined) {
-          if (tokStart >= 0) this.flush(text, tokStart, i, ascii, sink, basic);
-          tokStart = -1;
+          if (ws >= 0) np = this.pend(np, ws, i, h);
+          if (tokStart >= 0) this.flush(text, tokStart, i, ascii, np, sink, basic);
+          ws = tokStart = -1;
+          np = 0;
+          ascii = true;
           sink.whole(token, i, i + token.length);
           i += token.length;
           continue;
         }
       }
-      let cls: number;
-      let width = 1;
-      if (c < 128) cls = ASCII_CLASS[c];
-      else {
-        let cp = c;
-        if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
-          const d = text.charCodeAt(i + 1);
-          if (d >= 0xdc00 && d <= 0xdfff) {
-            cp = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
-            width = 2;
-          }
-        }
-        cls = charClass(cp) & 7;
-        if (cls === CJK) {
-          if (chinese) {
-            if (tokStart >= 0) this.flush(text, tokStart, i, ascii, sink, basic);
-            tokStart = -1;
-            sink.char(nfcChar(cp), i, i + width);
-            i += width;
-            continue;
-          }
-          cls = 0;
-        }
-      }
-      if (cls === SPACE) {
-        if (tokStart >= 0) this.flush(text, tokStart, i, ascii, sink, basic);
+      const cls = charClass(cp) & 7;
+      if (ws >= 0) np = this.pend(np, ws, i, h); // ends an ASCII word before a space or CJK char
+      ws = -1;
+      if (cls === SPACE || (cls === CJK && chinese)) {
+        if (tokStart >= 0) this.flush(text, tokStart, i, ascii, np, sink, basic);
         tokStart = -1;
+        np = 0;
+        ascii = true;
+        if (cls === CJK) sink.char(nfcChar(cp), i, i + width);
       } else {
-        if (tokStart < 0) {
-          tokStart = i;
-          ascii = true;
-        }
-        if (c >= 128 || cls === REMOVE) ascii = false;
+        if (tokStart < 0) tokStart = i;
+        ascii = false;
       }
       i += width;
     }
-    if (tokStart >= 0) this.flush(text, tokStart, n, ascii, sink, basic);
+    if (ws >= 0) np = this.pend(np, ws, n, h);
+    if (tokStart >= 0) this.flush(text, tokStart, n, ascii, np, sink, basic);
+  }
+
+  /** Notes the ASCII word [s, e) with hash h; returns the new entry count. */
+  private pend(np: number, s: number, e: number, h: number): number {
+    if (np + 3 > this.pending.length) {
+      const grown = new Int32Array(this.pending.length * 2);
+      grown.set(this.pending);
+      this.pending = grown;
+    }
+    this.pending[np] = s;
+    this.pending[np + 1] = e;
+    this.pending[np + 2] = h;
+    return np + 3;
   }
 
   private matchSpecial(text: string, i: number, c: number): string | undefined {
-    for (const { token, lowerOnly } of this.specialsByFirst.get(c)!) {
+    for (const { token, lowerOnly } of this.specialsByFirst.get(c) ?? []) {
       if (!lowerOnly) {
         if (text.startsWith(token, i)) return token;
       } else if (lowerPerChar(text.slice(i, i + token.length)) === token) return token;
@@ -148,8 +212,16 @@ export class BertPreTokenizer {
     return undefined;
   }
 
-  /** One whitespace-delimited token [s, e) of the cleaned text. */
-  private flush(text: string, s: number, e: number, ascii: boolean, sink: WordSink, basic: boolean): void {
+  /** One whitespace-delimited token [s, e) of the cleaned text, whose ASCII words are pending[0, np). */
+  private flush(
+    text: string,
+    s: number,
+    e: number,
+    ascii: boolean,
+    np: number,
+    sink: WordSink,
+    basic: boolean,
+  ): void {
     if (!ascii) {
       this.slowToken(text, s, e, sink, basic);
       return;
@@ -162,18 +234,8 @@ export class BertPreTokenizer {
       }
     }
     const lower = this.options.lowercase;
-    let ws = s;
-    let upper = false;
-    for (let k = s; k < e; k++) {
-      const c = text.charCodeAt(k);
-      if (ASCII_CLASS[c] === PUNCT) {
-        if (k > ws) sink.asciiWord(text, ws, k, lower && upper);
-        sink.asciiWord(text, k, k + 1, false);
-        ws = k + 1;
-        upper = false;
-      } else if (c >= 65 && c <= 90) upper = true;
-    }
-    if (e > ws) sink.asciiWord(text, ws, e, lower && upper);
+    const p = this.pending;
+    for (let k = 0; k < np; k += 3) sink.asciiWord(text, p[k], p[k + 1], lower, p[k + 2]);
   }
 
   /** A token with non-ASCII or removed chars: normalise segment by segment, keeping each unit's origin. */

@@ -109,3 +109,7 @@ export function lowerPerChar(s: string): string {
   for (const ch of s) out += ch.toLowerCase();
   return out;
 }
+
+/** FNV-1a over UTF-16 units, the hash of the ASCII word cache: h = imul(h ^ unit, FNV_PRIME) from FNV_OFFSET. */
+export const FNV_OFFSET = 0x811c9dc5 | 0;
+export const FNV_PRIME = 0x01000193;

@@ -71,14 +71,8 @@ export class WordPiece {
     return hit;
   }
 
-  /** Pieces of the ASCII word text[start, end), lower-cased first when `lower`. */
-  asciiPieces(text: string, start: number, end: number, lower: boolean): Pieces {
-    let h = 0x811c9dc5 | 0; // FNV-1a of the lower-cased word
-    for (let k = start; k < end; k++) {
-      let c = text.charCodeAt(k);
-      if (lower && c >= 65 && c <= 90) c += 32;
-      h = Math.imul(h ^ c, 0x01000193);
-    }
+  /** Pieces of the ASCII word text[start, end), lower-cased first when `lower`; `h` is its FNV-1a hash. */
+  asciiPieces(text: string, start: number, end: number, lower: boolean, h: number): Pieces {
     const slot = h & (ASCII_SLOTS - 1);
     for (let probe = 0; probe < 2; probe++) {
       const i = slot ^ probe;
