@@ -56,7 +56,9 @@ export class OnnxWeights {
 
 /** Reads a field by its HF name (`hidden_size`) or its camelCase twin (`hiddenSize`). */
 export function configField<T>(config: object, snake: string, fallback?: T): T {
-  const c = config as Record<string, unknown>;
+  // Plain HF data, or a config class that serialises to it (e.g. ViTConfig.toJSON()).
+  const json = (config as { toJSON?: () => unknown }).toJSON;
+  const c = (typeof json === 'function' ? json.call(config) : config) as Record<string, unknown>;
   const camel = snake.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase());
   const v = c[snake] ?? c[camel] ?? fallback;
   if (v === undefined) throw new OnnxGraphError(`config has no "${snake}"`);

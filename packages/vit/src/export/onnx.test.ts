@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, loadSafetensors, tf } from '@attn/core-tensor';
 import { expectNoLeaks, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
+import { AutoModelForImageClassification, env, Tensor } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ViTForImageClassification } from '../model.js';
 import { exportOnnx } from './onnx.js';
 
 interface GoldenImage {
@@ -114,5 +116,33 @@ describe.skipIf(!haveFixtures('ViT ONNX export'))('ViT ONNX export → onnxrunti
     expect(
       maxAbsDiff(out.last_hidden_state.data as Float32Array, golden[0].last_hidden_state.flat(2)),
     ).toBeLessThan(1e-4);
+  });
+
+  it('our ViTForImageClassification exports; transformers.js loads the folder and agrees with our logits', async () => {
+    const model = await ViTForImageClassification.fromPretrained(fixturePath('vit-tiny-random'));
+    const folder = join(dir, 'vit-tjs');
+    mkdirSync(join(folder, 'onnx'), { recursive: true });
+    await model.save(folder);
+    copyFileSync(
+      fixturePath('vit-tiny-random', 'preprocessor_config.json'),
+      join(folder, 'preprocessor_config.json'),
+    );
+    exportOnnx(model, join(folder, 'onnx', 'model.onnx'));
+    env.allowRemoteModels = false;
+    env.localModelPath = dir;
+    const tjs = await AutoModelForImageClassification.from_pretrained('vit-tjs', { dtype: 'fp32' });
+    const golden: GoldenImage[] = JSON.parse(
+      readFileSync(fixturePath('golden', 'vit-tiny-random.json'), 'utf8'),
+    ).images;
+    for (const x of golden) {
+      const px = Float32Array.from(x.pixel_values!.flat(3));
+      const ours = tf.tidy(() => model.forward(tf.tensor4d(px, [1, 3, 32, 32])).logits);
+      const oursLogits = [...(ours.dataSync() as Float32Array)];
+      ours.dispose();
+      const { logits } = await tjs({ pixel_values: new Tensor('float32', px, [1, 3, 32, 32]) });
+      expect(maxAbsDiff(logits.data as Float32Array, oursLogits)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(logits.data as Float32Array, x.logits.flat())).toBeLessThan(1e-4);
+    }
+    model.dispose();
   });
 });
