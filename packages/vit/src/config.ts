@@ -83,12 +83,17 @@ export class ViTConfig {
         `${source}: hidden_size ${f.hidden_size} is not a multiple of num_attention_heads ${f.num_attention_heads}`,
       );
     if (!['gelu', 'relu', 'gelu_new'].includes(f.hidden_act))
-      throw new ViTConfigError(`${source}: hidden_act "${f.hidden_act}" is not supported (gelu, relu, gelu_new)`);
+      throw new ViTConfigError(
+        `${source}: hidden_act "${f.hidden_act}" is not supported (gelu, relu, gelu_new)`,
+      );
     // Labels: id2label wins; a bare num_labels gives LABEL_i names, as HF does.
     if (!json.id2label && typeof json.num_labels === 'number')
-      f.id2label = Object.fromEntries(Array.from({ length: json.num_labels }, (_, i) => [String(i), `LABEL_${i}`]));
+      f.id2label = Object.fromEntries(
+        Array.from({ length: json.num_labels }, (_, i) => [String(i), `LABEL_${i}`]),
+      );
     f.id2label = normaliseId2label(f.id2label, source);
-    if (!json.label2id || json.id2label) f.label2id = Object.fromEntries(Object.entries(f.id2label).map(([i, n]) => [n, Number(i)]));
+    if (!json.label2id || json.id2label)
+      f.label2id = Object.fromEntries(Object.entries(f.id2label).map(([i, n]) => [n, Number(i)]));
     return new ViTConfig(f, extra);
   }
 

@@ -80,23 +80,30 @@ export class ViTEmbeddings extends Module {
     const numPatches = Math.floor(image_size / patch_size) ** 2;
     this.clsToken = this.param('cls_token', initNormal([1, 1, H], std));
     this.positionEmbeddings = this.param('position_embeddings', initNormal([1, numPatches + 1, H], std));
-    this.patchEmbeddings = this.module('patch_embeddings', new PatchEmbeddings(num_channels, patch_size, H, std));
+    this.patchEmbeddings = this.module(
+      'patch_embeddings',
+      new PatchEmbeddings(num_channels, patch_size, H, std),
+    );
     this.dropout = this.module('dropout', new Dropout(config.hidden_dropout_prob));
   }
 
   /** pixels [b, C, H, W] → tokens [b, 1 + patches, hidden]. */
   forward(pixels: tf.Tensor, opts: { interpolatePosEncoding?: boolean } = {}): tf.Tensor3D {
     const { num_channels, image_size } = this.config;
-    if (pixels.rank !== 4) throw new ViTInputError(`pixelValues: expected [batch, ${num_channels}, H, W], got [${pixels.shape}]`);
+    if (pixels.rank !== 4)
+      throw new ViTInputError(`pixelValues: expected [batch, ${num_channels}, H, W], got [${pixels.shape}]`);
     const [b, c, h, w] = pixels.shape;
     if (c !== num_channels)
-      throw new ViTInputError(`pixelValues: ${c} channels, but the model expects num_channels=${num_channels}`);
+      throw new ViTInputError(
+        `pixelValues: ${c} channels, but the model expects num_channels=${num_channels}`,
+      );
     if (!opts.interpolatePosEncoding && (h !== image_size || w !== image_size))
       throw new ViTInputError(
         `pixelValues: input image size (${h}*${w}) doesn't match model (${image_size}*${image_size}); pass interpolatePosEncoding: true`,
       );
     const P = this.config.patch_size;
-    if (h < P || w < P) throw new ViTInputError(`pixelValues: image ${h}×${w} is smaller than one ${P}×${P} patch`);
+    if (h < P || w < P)
+      throw new ViTInputError(`pixelValues: image ${h}×${w} is smaller than one ${P}×${P} patch`);
     return tf.tidy(() => {
       const patches = this.patchEmbeddings.forward(pixels as tf.Tensor4D);
       const cls = tf.tile(this.clsToken.value, [b, 1, 1]);

@@ -39,7 +39,8 @@ describe.skipIf(!haveFixtures('ViT model goldens'))('ViT vs Hugging Face (random
           expect(model.config.labels[logits.indexOf(Math.max(...logits))]).toBe(g.predicted_label);
           const hs = tf.stack(out.hiddenStates!);
           expect(maxAbsDiff(hs, g.hidden_states), `${g.image} hidden`).toBeLessThan(1e-4);
-          if (g.attentions_layer0) expect(maxAbsDiff(out.attentions![0], g.attentions_layer0)).toBeLessThan(1e-4);
+          if (g.attentions_layer0)
+            expect(maxAbsDiff(out.attentions![0], g.attentions_layer0)).toBeLessThan(1e-4);
           tf.dispose([pixelValues, out.logits, hs, ...out.hiddenStates!, ...out.attentions!]);
         }
       }, 'forward');
@@ -55,9 +56,16 @@ describe.skipIf(!haveFixtures('ViT model goldens'))('ViT vs Hugging Face (random
       const files = gold.images.map((g: { image: string }) => fixturePath('golden', g.image));
       const { pixelValues } = await proc.preprocess(files); // one batch: HF checked batch = single
       const out = model.forward(pixelValues, { outputAttentions: true, outputHiddenStates: true });
-      expect(maxAbsDiff(out.logits, gold.images.map((g: { logits: number[][] }) => g.logits[0]))).toBeLessThan(1e-4);
+      expect(
+        maxAbsDiff(
+          out.logits,
+          gold.images.map((g: { logits: number[][] }) => g.logits[0]),
+        ),
+      ).toBeLessThan(1e-4);
       const first = tf.slice(out.attentions![0], [0, 0, 0, 0], [1, -1, -1, -1]);
-      expect(maxAbsDiff(first, readJson('golden', 'vit-tiny-random-224-attn0.json').attentions_layer0)).toBeLessThan(1e-4);
+      expect(
+        maxAbsDiff(first, readJson('golden', 'vit-tiny-random-224-attn0.json').attentions_layer0),
+      ).toBeLessThan(1e-4);
       const hs0 = tf.stack(out.hiddenStates!.map((h) => tf.slice(h, [0, 0, 0], [1, -1, -1])));
       expect(maxAbsDiff(hs0, gold.images[0].hidden_states)).toBeLessThan(1e-4);
       tf.dispose([pixelValues, out.logits, first, hs0, ...out.attentions!, ...out.hiddenStates!]);
@@ -71,7 +79,9 @@ describe.skipIf(!haveFixtures('ViT model goldens'))('ViT vs Hugging Face (random
     const model = await ViTModel.fromPretrained(dir);
     expect(model.pooler).toBeUndefined();
     const gold = readJson('golden', 'vit-tiny-random.json').images[2];
-    const { pixelValues } = await (await ViTImageProcessor.fromPretrained(dir)).preprocess(fixturePath('golden', gold.image));
+    const { pixelValues } = await (await ViTImageProcessor.fromPretrained(dir)).preprocess(
+      fixturePath('golden', gold.image),
+    );
     const out = model.forward(pixelValues);
     expect(maxAbsDiff(out.lastHiddenState, gold.last_hidden_state)).toBeLessThan(1e-4);
     tf.dispose([pixelValues, out.lastHiddenState]);
@@ -104,7 +114,16 @@ describe.skipIf(!haveFixtures('ViT model goldens'))('ViT vs Hugging Face (random
 
   it('wrong input sizes and channels are typed errors naming pixelValues', async () => {
     await initBackend('cpu');
-    const model = new ViTForImageClassification(ViTConfig.from({ hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, image_size: 16, patch_size: 8 }));
+    const model = new ViTForImageClassification(
+      ViTConfig.from({
+        hidden_size: 8,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        intermediate_size: 16,
+        image_size: 16,
+        patch_size: 8,
+      }),
+    );
     const x = tf.zeros([1, 3, 24, 24]);
     expect(() => model.forward(x)).toThrow(ViTInputError);
     expect(() => model.forward(x)).toThrow(/pixelValues.*interpolatePosEncoding/);

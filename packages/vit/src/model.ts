@@ -91,7 +91,8 @@ export class ViTModel extends Module {
       ),
     );
     this.layernorm = this.module('layernorm', new LayerNorm(f.hidden_size, f.layer_norm_eps));
-    if (opts.addPoolingLayer ?? true) this.pooler = this.module('pooler', new ViTPooler(f.hidden_size, f.initializer_range));
+    if (opts.addPoolingLayer ?? true)
+      this.pooler = this.module('pooler', new ViTPooler(f.hidden_size, f.initializer_range));
   }
 
   /** pixelValues [b, C, H, W] (from ViTImageProcessor). Every returned tensor belongs to the caller. */
@@ -109,12 +110,17 @@ export class ViTModel extends Module {
     });
   }
 
-  static async fromPretrained(dirOrId: string, opts: HubOptions & { addPoolingLayer?: boolean } = {}): Promise<ViTModel> {
+  static async fromPretrained(
+    dirOrId: string,
+    opts: HubOptions & { addPoolingLayer?: boolean } = {},
+  ): Promise<ViTModel> {
     const { config, tensors } = await readCheckpoint(dirOrId, opts);
     // A classification checkpoint nests the backbone under `vit.`: take it from there.
     const prefixed = [...tensors.keys()].some((k) => k.startsWith('vit.'));
     const own = prefixed ? stripPrefix(tensors, 'vit.') : tensors;
-    const model = new ViTModel(config, { addPoolingLayer: opts.addPoolingLayer ?? own.has('pooler.dense.weight') });
+    const model = new ViTModel(config, {
+      addPoolingLayer: opts.addPoolingLayer ?? own.has('pooler.dense.weight'),
+    });
     try {
       model.loadStateDict(own, { strict: !prefixed });
     } finally {
@@ -183,7 +189,10 @@ export class ViTForImageClassification extends Module {
 }
 
 /** config.json + weights of a local folder or a hub id (downloaded into the cache by core-tensor). */
-async function readCheckpoint(dirOrId: string, opts: HubOptions = {}): Promise<{ config: ViTConfig; tensors: Map<string, tf.Tensor> }> {
+async function readCheckpoint(
+  dirOrId: string,
+  opts: HubOptions = {},
+): Promise<{ config: ViTConfig; tensors: Map<string, tf.Tensor> }> {
   const { dir, config: json, tensors } = await loadPretrained(dirOrId, opts);
   const source = `${dir}/config.json`;
   try {

@@ -59,7 +59,8 @@ export async function pipeline(
   modelDirOrId: string,
   opts: ImageClassificationOptions & HubOptions = {},
 ): Promise<ImageClassificationPipeline> {
-  if (task !== 'image-classification') throw new RangeError(`pipeline: unsupported task "${task}" (image-classification)`);
+  if (task !== 'image-classification')
+    throw new RangeError(`pipeline: unsupported task "${task}" (image-classification)`);
   const { topK, maxPixels, ...hub } = opts;
   const [model, processor] = await Promise.all([
     ViTForImageClassification.fromPretrained(modelDirOrId, hub),

@@ -5,7 +5,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from './image/decode.js';
 import { ViTImageProcessor } from './processor.js';
 
-const IMAGES = ['gradient_40x30', 'checkerboard_64x64', 'solid_17x23', 'rgba_24x20', 'grayscale_33x33', 'noise_300x250'];
+const IMAGES = [
+  'gradient_40x30',
+  'checkerboard_64x64',
+  'solid_17x23',
+  'rgba_24x20',
+  'grayscale_33x33',
+  'noise_300x250',
+];
 const readJson = (...p: string[]) => JSON.parse(readFileSync(fixturePath(...p), 'utf8'));
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -43,7 +50,9 @@ describe.skipIf(!haveFixtures('ViT pixel goldens'))('ViTImageProcessor vs Huggin
     const proc = await ViTImageProcessor.fromPretrained(fixturePath('models', 'vit-tiny-tinyimagenet'));
     for (const name of ['val_68', 'val_23', 'val_130']) {
       const g = readJson('golden', `vit-tiny-tinyimagenet-pixels-${name}.json`);
-      const { data } = await proc.preprocessToArray(fixturePath('data', 'tiny-imagenet-val-200', `${name}.JPEG`));
+      const { data } = await proc.preprocessToArray(
+        fixturePath('data', 'tiny-imagenet-val-200', `${name}.JPEG`),
+      );
       expect(maxAbsDiff(data, g.pixel_values.flat(3)), name).toBe(0);
     }
   });

@@ -2,7 +2,7 @@ import { atomicWriteFile, type HubOptions, resolvePretrainedDir, tf } from '@att
 import { type CanvasImageLike, canvasImageToRgba, isCanvasImageLike } from './image/browser.js';
 import { type DecodeOptions, decodeImage } from './image/decode.js';
 import { ImageInputError } from './image/errors.js';
-import { PilResample, type RawImage, pilResize } from './image/resample.js';
+import { PilResample, pilResize, type RawImage } from './image/resample.js';
 import { isRgbaLike, type RgbaLike, rgbaLikeToRgb } from './image/rgb.js';
 
 /** `preprocessor_config.json` of a Hugging Face `ViTImageProcessor` (unknown fields are kept on save). */
@@ -48,13 +48,17 @@ const DEFAULTS: ImageProcessorConfig = {
 export class ViTImageProcessor {
   readonly config: ImageProcessorConfig;
 
-  constructor(config: Partial<ImageProcessorConfig> & { size?: unknown } = {}, source = 'preprocessor config') {
+  constructor(
+    config: Partial<ImageProcessorConfig> & { size?: unknown } = {},
+    source = 'preprocessor config',
+  ) {
     const size = normaliseSize(config.size ?? DEFAULTS.size, source);
     this.config = { ...DEFAULTS, ...config, size };
     const { image_mean, image_std } = this.config;
     if (image_mean.length !== 3 || image_std.length !== 3)
       throw new ImageProcessorConfigError(`${source}: image_mean and image_std must have 3 values`);
-    if (image_std.some((s) => s === 0)) throw new ImageProcessorConfigError(`${source}: image_std contains 0`);
+    if (image_std.some((s) => s === 0))
+      throw new ImageProcessorConfigError(`${source}: image_std contains 0`);
   }
 
   /** Reads `preprocessor_config.json` from a model folder or hub id (Node). */
@@ -92,7 +96,11 @@ export class ViTImageProcessor {
     if (isRgbaLike(image)) return rgbaLikeToRgb(image);
     if (image instanceof Uint8Array) return decodeImage(image, opts);
     if (isCanvasImageLike(image)) return rgbaLikeToRgb(canvasImageToRgba(image), '<canvas image>');
-    throw new ImageInputError('unsupported', String(image), 'not a path, encoded bytes, ImageData or ImageBitmap');
+    throw new ImageInputError(
+      'unsupported',
+      String(image),
+      'not a path, encoded bytes, ImageData or ImageBitmap',
+    );
   }
 
   /** Resize, rescale, normalise one decoded RGB image into `out` (CHW) — synchronous and tensor-free. */
@@ -130,14 +138,21 @@ export class ViTImageProcessor {
     for (let n = 1; n < list.length; n++) {
       const rgb = await this.loadRgb(list[n], opts);
       if (!this.config.do_resize && (rgb.width !== width || rgb.height !== height))
-        throw new ImageInputError('unsupported', describe(list[n]), 'images of different sizes need do_resize');
+        throw new ImageInputError(
+          'unsupported',
+          describe(list[n]),
+          'images of different sizes need do_resize',
+        );
       this.processRgb(rgb, data.subarray(n * per, (n + 1) * per));
     }
     return { data, shape: [list.length, 3, height, width] };
   }
 
   /** `{ pixelValues: [N, 3, H, W] float32 }`, as `processor(images, return_tensors='pt')`. */
-  async preprocess(images: ImageInput | ImageInput[], opts: DecodeOptions = {}): Promise<{ pixelValues: tf.Tensor4D }> {
+  async preprocess(
+    images: ImageInput | ImageInput[],
+    opts: DecodeOptions = {},
+  ): Promise<{ pixelValues: tf.Tensor4D }> {
     const { data, shape } = await this.preprocessToArray(images, opts);
     return { pixelValues: tf.tensor4d(data, shape, 'float32') };
   }
@@ -151,7 +166,10 @@ function normaliseSize(size: unknown, source: string): { height: number; width: 
   // Old configs store a single int, or {shortest_edge}; ViT resizes to a square in both cases.
   if (typeof size === 'number') return { height: size, width: size };
   const s = size as { height?: number; width?: number; shortest_edge?: number };
-  if (typeof s?.height === 'number' && typeof s?.width === 'number') return { height: s.height, width: s.width };
+  if (typeof s?.height === 'number' && typeof s?.width === 'number')
+    return { height: s.height, width: s.width };
   if (typeof s?.shortest_edge === 'number') return { height: s.shortest_edge, width: s.shortest_edge };
-  throw new ImageProcessorConfigError(`${source}: size must be {height, width} or a number, got ${JSON.stringify(size)}`);
+  throw new ImageProcessorConfigError(
+    `${source}: size must be {height, width} or a number, got ${JSON.stringify(size)}`,
+  );
 }

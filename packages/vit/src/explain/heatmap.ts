@@ -1,6 +1,6 @@
 import { atomicWriteFile } from '@attn/core-tensor';
 import { decodeImage } from '../image/decode.js';
-import { PilResample, type RawImage, pilResize } from '../image/resample.js';
+import { PilResample, pilResize, type RawImage } from '../image/resample.js';
 import { isRgbaLike, type RgbaLike, rgbaLikeToRgb } from '../image/rgb.js';
 import type { PatchMap } from './rollout.js';
 
@@ -62,7 +62,8 @@ export function heatmapOverlay(image: RawImage, map: PatchMap, opts: HeatmapOpti
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
     const c = colour(heat[i]);
-    for (let k = 0; k < 3; k++) data[i * 3 + k] = Math.round((1 - alpha) * base.data[i * 3 + k] + alpha * c[k]);
+    for (let k = 0; k < 3; k++)
+      data[i * 3 + k] = Math.round((1 - alpha) * base.data[i * 3 + k] + alpha * c[k]);
   }
   return { data, width, height, channels: 3 };
 }
@@ -84,7 +85,9 @@ export async function renderAttentionHeatmap(
           : (image as RawImage);
   const overlay = heatmapOverlay(rgb, map, opts);
   const sharp = (await import('sharp')).default;
-  const png = await sharp(overlay.data, { raw: { width: overlay.width, height: overlay.height, channels: 3 } })
+  const png = await sharp(overlay.data, {
+    raw: { width: overlay.width, height: overlay.height, channels: 3 },
+  })
     .png()
     .toBuffer();
   await atomicWriteFile(outPath, png);

@@ -17,7 +17,8 @@ export interface RolloutOptions {
 function gridOf(tokens: number, grid?: [number, number]): [number, number] {
   if (grid) return grid;
   const g = Math.round(Math.sqrt(tokens - 1));
-  if (g * g !== tokens - 1) throw new RangeError(`${tokens - 1} patch tokens are not a square grid: pass opts.grid`);
+  if (g * g !== tokens - 1)
+    throw new RangeError(`${tokens - 1} patch tokens are not a square grid: pass opts.grid`);
   return [g, g];
 }
 
@@ -33,7 +34,10 @@ function fuseHeads(a: tf.Tensor4D, how: RolloutOptions['headFusion']): tf.Tensor
  * (R = Â_L ··· Â_1), and read the [CLS] row over the patch tokens: how much each patch flows into [CLS].
  * attentions: one [b, heads, t, t] per layer (a ViT forward with `outputAttentions`). One map per image.
  */
-export async function attentionRollout(attentions: tf.Tensor4D[], opts: RolloutOptions = {}): Promise<PatchMap[]> {
+export async function attentionRollout(
+  attentions: tf.Tensor4D[],
+  opts: RolloutOptions = {},
+): Promise<PatchMap[]> {
   if (attentions.length === 0) throw new RangeError('attentionRollout: no attention layers given');
   const [b, , t] = attentions[0].shape;
   const [gh, gw] = gridOf(t, opts.grid);
@@ -43,7 +47,7 @@ export async function attentionRollout(attentions: tf.Tensor4D[], opts: RolloutO
     for (const layer of attentions) {
       const mixed = tf.add(tf.mul(fuseHeads(layer, opts.headFusion), 0.5), tf.mul(eye, 0.5)) as tf.Tensor3D;
       const normed = tf.div(mixed, tf.sum(mixed, -1, true)) as tf.Tensor3D;
-      rollout = rollout ? tf.matMul(normed, rollout) : normed;
+      rollout = rollout ? (tf.matMul(normed, rollout) as tf.Tensor3D) : normed;
     }
     return tf.slice(rollout!, [0, 0, 1], [b, 1, t - 1]); // [b, 1, patches]
   });

@@ -22,7 +22,8 @@ export function isCanvasImageLike(x: unknown): x is CanvasImageLike {
 export function canvasImageToRgba(x: CanvasImageLike): RgbaLike {
   const width = 'naturalWidth' in x ? x.naturalWidth : x.width;
   const height = 'naturalHeight' in x ? x.naturalHeight : x.height;
-  if (!(width > 0 && height > 0)) throw new ImageInputError('empty', '<canvas image>', `image is ${width}×${height}`);
+  if (!(width > 0 && height > 0))
+    throw new ImageInputError('empty', '<canvas image>', `image is ${width}×${height}`);
   const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d');
   if (!ctx) throw new ImageInputError('unreadable', '<canvas image>', 'no 2d canvas context');

@@ -69,7 +69,15 @@ describe('decodeImage: bad input gives typed errors naming the file', () => {
   });
 
   it('a truncated JPEG', async () => {
-    const jpeg = await sharp({ create: { width: 64, height: 64, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } })
+    const jpeg = await sharp({
+      create: {
+        width: 64,
+        height: 64,
+        channels: 3,
+        background: '#808080',
+        noise: { type: 'gaussian', mean: 128, sigma: 40 },
+      },
+    })
       .jpeg()
       .toBuffer();
     const f = join(dir, 'cut.jpg');
@@ -84,7 +92,11 @@ describe('decodeImage: bad input gives typed errors naming the file', () => {
     await writeFile(f, pngHeaderOnly(0, 0));
     const e = await errorOf(decodeImage(f));
     expect(e.message).toContain('zero.png');
-    const one = await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 9, g: 99, b: 199 } } }).png().toBuffer();
+    const one = await sharp({
+      create: { width: 1, height: 1, channels: 3, background: { r: 9, g: 99, b: 199 } },
+    })
+      .png()
+      .toBuffer();
     const rgb = await decodeImage(one);
     expect([rgb.width, rgb.height, ...rgb.data]).toEqual([1, 1, 9, 99, 199]);
   });
@@ -104,7 +116,9 @@ describe('decodeImage: bad input gives typed errors naming the file', () => {
 
 describe('decodeImage: conversions like PIL .convert("RGB")', () => {
   it('16-bit grey PNG: PIL mode "I" clips each value to 255', async () => {
-    const png = await sharp(new Uint16Array([0, 100, 255, 256, 1000, 65535]), { raw: { width: 3, height: 2, channels: 1 } })
+    const png = await sharp(new Uint16Array([0, 100, 255, 256, 1000, 65535]), {
+      raw: { width: 3, height: 2, channels: 1 },
+    })
       .toColourspace('grey16')
       .png()
       .toBuffer();
@@ -114,7 +128,9 @@ describe('decodeImage: conversions like PIL .convert("RGB")', () => {
   });
 
   it('16-bit RGB PNG: the high byte of each sample', async () => {
-    const png = await sharp(new Uint16Array([0, 1000, 65535, 300, 40000, 513]), { raw: { width: 2, height: 1, channels: 3 } })
+    const png = await sharp(new Uint16Array([0, 1000, 65535, 300, 40000, 513]), {
+      raw: { width: 2, height: 1, channels: 3 },
+    })
       .toColourspace('rgb16')
       .png()
       .toBuffer();
@@ -124,9 +140,16 @@ describe('decodeImage: conversions like PIL .convert("RGB")', () => {
 
   it("CMYK JPEG: PIL's ink formula, no colour management", async () => {
     // cmyk2rgb by hand: R = 255 − K − C·(255 − K)/255 (rounded like PIL's MULDIV255)
-    const px = cmykToRgb({ data: new Uint8Array([0, 255, 255, 0, 255, 0, 0, 0, 0, 0, 0, 255, 128, 64, 0, 51]), width: 4, height: 1, channels: 4 });
+    const px = cmykToRgb({
+      data: new Uint8Array([0, 255, 255, 0, 255, 0, 0, 0, 0, 0, 0, 255, 128, 64, 0, 51]),
+      width: 4,
+      height: 1,
+      channels: 4,
+    });
     expect(Array.from(px.data)).toEqual([255, 0, 0, 0, 255, 255, 0, 0, 0, 102, 153, 204]);
-    const jpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 230, g: 20, b: 20 } } })
+    const jpeg = await sharp({
+      create: { width: 8, height: 8, channels: 3, background: { r: 230, g: 20, b: 20 } },
+    })
       .toColourspace('cmyk')
       .jpeg({ quality: 100 })
       .toBuffer();
@@ -140,8 +163,11 @@ describe('decodeImage: conversions like PIL .convert("RGB")', () => {
 
   it('animated GIF: the first frame', async () => {
     const frames = new Uint8Array(2 * 4 * 4 * 4);
-    for (let i = 0; i < frames.length; i += 4) frames.set(i < 64 ? [200, 10, 10, 255] : [10, 10, 200, 255], i);
-    const gif = await sharp(frames, { raw: { width: 4, height: 8, channels: 4, pageHeight: 4 } }).gif().toBuffer();
+    for (let i = 0; i < frames.length; i += 4)
+      frames.set(i < 64 ? [200, 10, 10, 255] : [10, 10, 200, 255], i);
+    const gif = await sharp(frames, { raw: { width: 4, height: 8, channels: 4, pageHeight: 4 } })
+      .gif()
+      .toBuffer();
     expect((await sharp(gif).metadata()).pages).toBe(2);
     const rgb = await decodeImage(gif);
     expect([rgb.width, rgb.height]).toEqual([4, 4]);
@@ -149,13 +175,17 @@ describe('decodeImage: conversions like PIL .convert("RGB")', () => {
   });
 
   it('EXIF orientation is applied (as ImageOps.exif_transpose); WebP decodes losslessly', async () => {
-    const jpeg = await sharp(new Uint8Array([255, 0, 0, 0, 0, 255]), { raw: { width: 2, height: 1, channels: 3 } })
+    const jpeg = await sharp(new Uint8Array([255, 0, 0, 0, 0, 255]), {
+      raw: { width: 2, height: 1, channels: 3 },
+    })
       .jpeg({ quality: 100 })
       .withMetadata({ orientation: 6 })
       .toBuffer();
     const rgb = await decodeImage(jpeg);
     expect([rgb.width, rgb.height]).toEqual([1, 2]); // rotated 90°
-    const webp = await sharp(new Uint8Array([10, 20, 30, 40, 50, 60]), { raw: { width: 2, height: 1, channels: 3 } })
+    const webp = await sharp(new Uint8Array([10, 20, 30, 40, 50, 60]), {
+      raw: { width: 2, height: 1, channels: 3 },
+    })
       .webp({ lossless: true })
       .toBuffer();
     expect(Array.from((await decodeImage(webp)).data)).toEqual([10, 20, 30, 40, 50, 60]);

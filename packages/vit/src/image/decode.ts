@@ -31,7 +31,13 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const sharp = await loadSharp();
   const open = () =>
-    sharp(input, { autoOrient: true, ignoreIcc: true, failOn: 'truncated', limitInputPixels: false, pages: 1 });
+    sharp(input, {
+      autoOrient: true,
+      ignoreIcc: true,
+      failOn: 'truncated',
+      limitInputPixels: false,
+      pages: 1,
+    });
 
   let meta: Awaited<ReturnType<ReturnType<Sharp>['metadata']>>;
   try {
@@ -42,7 +48,11 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
     throw new ImageInputError(code, source, `not a readable image (${msg})`);
   }
   if (!meta.format || !FORMATS.has(meta.format))
-    throw new ImageInputError('unsupported', source, `format "${meta.format}" (supported: png, jpeg, webp, gif)`);
+    throw new ImageInputError(
+      'unsupported',
+      source,
+      `format "${meta.format}" (supported: png, jpeg, webp, gif)`,
+    );
   const width = meta.width ?? 0;
   const height = meta.pageHeight ?? meta.height ?? 0;
   if (width < 1 || height < 1) throw new ImageInputError('empty', source, `image is ${width}×${height}`);
@@ -60,7 +70,10 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
     }
     if (meta.depth === 'ushort' && (meta.channels ?? 0) === 1) {
       // 16-bit grey opens in PIL as mode "I"; convert('RGB') clips each value to 0..255.
-      const { data, info } = await open().toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+      const { data, info } = await open()
+        .toColourspace('grey16')
+        .raw({ depth: 'ushort' })
+        .toBuffer({ resolveWithObject: true });
       const v = new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2);
       const grey = new Uint8Array(info.width * info.height);
       for (let i = 0; i < grey.length; i++) grey[i] = Math.min(v[i * info.channels], 255);

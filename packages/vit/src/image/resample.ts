@@ -108,11 +108,17 @@ function precomputeCoeffs(inSize: number, outSize: number, filter: Filter): Coef
 
 const clip8 = (ss: number) => {
   const v = Math.floor(ss / ONE);
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.min(255, Math.max(0, v));
 };
 
 /** Horizontal pass over rows [rowOffset, rowOffset + outHeight). */
-function resampleHorizontal(src: RawImage, outWidth: number, rowOffset: number, outHeight: number, c: Coeffs): RawImage {
+function resampleHorizontal(
+  src: RawImage,
+  outWidth: number,
+  rowOffset: number,
+  outHeight: number,
+  c: Coeffs,
+): RawImage {
   const ch = src.channels;
   const out = new Uint8Array(outWidth * outHeight * ch);
   for (let yy = 0; yy < outHeight; yy++) {
@@ -162,7 +168,8 @@ function resizeNearest(src: RawImage, width: number, height: number): RawImage {
   for (let y = 0; y < height; y++, yo += a4) {
     const yi = Math.min(Math.trunc(yo), src.height - 1);
     for (let x = 0; x < width; x++)
-      for (let b = 0; b < ch; b++) out[(y * width + x) * ch + b] = src.data[(yi * src.width + xin[x]) * ch + b];
+      for (let b = 0; b < ch; b++)
+        out[(y * width + x) * ch + b] = src.data[(yi * src.width + xin[x]) * ch + b];
   }
   return { data: out, width, height, channels: ch };
 }

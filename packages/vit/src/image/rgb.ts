@@ -33,7 +33,7 @@ export function cmykToRgb(img: RawImage): RawImage {
     const nk = 255 - img.data[i * 4 + 3];
     for (let c = 0; c < 3; c++) {
       const v = nk - muldiv255(img.data[i * 4 + c], nk);
-      out[i * 3 + c] = v < 0 ? 0 : v > 255 ? 255 : v;
+      out[i * 3 + c] = Math.min(255, Math.max(0, v));
     }
   }
   return { data: out, width: img.width, height: img.height, channels: 3 };
@@ -63,7 +63,12 @@ export function rgbaLikeToRgb(x: RgbaLike, source = '<ImageData>'): RawImage {
   if (!(width > 0 && height > 0)) throw new ImageInputError('empty', source, `image is ${width}×${height}`);
   const channels = x.data.length / (width * height);
   if (!Number.isInteger(channels) || channels < 1 || channels > 4)
-    throw new ImageInputError('corrupt', source, `${x.data.length} bytes do not fit ${width}×${height} pixels`);
-  const data = x.data instanceof Uint8Array ? x.data : new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.length);
+    throw new ImageInputError(
+      'corrupt',
+      source,
+      `${x.data.length} bytes do not fit ${width}×${height} pixels`,
+    );
+  const data =
+    x.data instanceof Uint8Array ? x.data : new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.length);
   return toRgb({ data, width, height, channels }, source);
 }

@@ -9,15 +9,26 @@ export function trainingCurvesSvg(history: EpochStats[], title = 'training'): st
   const ph = H - pad.t - pad.b;
   const epochs = history.map((h) => h.epoch);
   const maxEpoch = Math.max(1, ...epochs);
-  const panel = (x0: number, name: string, series: { label: string; color: string; values: (number | undefined)[] }[], lo: number, hi: number) => {
+  const panel = (
+    x0: number,
+    name: string,
+    series: { label: string; color: string; values: (number | undefined)[] }[],
+    lo: number,
+    hi: number,
+  ) => {
     const sx = (e: number) => x0 + (e / maxEpoch) * panelW;
     const sy = (v: number) => pad.t + ph - ((v - lo) / (hi - lo || 1)) * ph;
     const ticks = [lo, (lo + hi) / 2, hi]
-      .map((v) => `<text x="${x0 - 6}" y="${sy(v) + 4}" text-anchor="end" font-size="11">${v.toFixed(hi <= 1 ? 3 : 2)}</text>`)
+      .map(
+        (v) =>
+          `<text x="${x0 - 6}" y="${sy(v) + 4}" text-anchor="end" font-size="11">${v.toFixed(hi <= 1 ? 3 : 2)}</text>`,
+      )
       .join('');
     const lines = series
       .map((s, k) => {
-        const pts = s.values.map((v, i) => (v === undefined ? '' : `${sx(epochs[i])},${sy(v)}`)).filter(Boolean);
+        const pts = s.values
+          .map((v, i) => (v === undefined ? '' : `${sx(epochs[i])},${sy(v)}`))
+          .filter(Boolean);
         return (
           `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.join(' ')}"/>` +
           `<text x="${x0 + panelW - 4}" y="${pad.t + 16 + 14 * k}" text-anchor="end" font-size="12" fill="${s.color}">${s.label}</text>`
@@ -39,7 +50,13 @@ export function trainingCurvesSvg(history: EpochStats[], title = 'training'): st
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">` +
     `<rect width="100%" height="100%" fill="white"/>` +
     `<text x="${W / 2}" y="16" text-anchor="middle" font-size="14" font-weight="bold">${title}</text>` +
-    panel(pad.l, 'train loss', [{ label: 'train loss', color: '#d62728', values: losses }], 0, Math.max(...losses)) +
+    panel(
+      pad.l,
+      'train loss',
+      [{ label: 'train loss', color: '#d62728', values: losses }],
+      0,
+      Math.max(...losses),
+    ) +
     panel(
       pad.l * 2 + pad.r + panelW,
       'accuracy',
@@ -55,9 +72,15 @@ export function trainingCurvesSvg(history: EpochStats[], title = 'training'): st
 }
 
 /** Writes the curves as a PNG (atomically). */
-export async function writeTrainingCurves(history: EpochStats[], outPath: string, title?: string): Promise<void> {
+export async function writeTrainingCurves(
+  history: EpochStats[],
+  outPath: string,
+  title?: string,
+): Promise<void> {
   const sharp = (await import('sharp')).default;
   const { atomicWriteFile } = await import('@attn/core-tensor');
-  const png = await sharp(Buffer.from(trainingCurvesSvg(history, title))).png().toBuffer();
+  const png = await sharp(Buffer.from(trainingCurvesSvg(history, title)))
+    .png()
+    .toBuffer();
   await atomicWriteFile(outPath, png);
 }

@@ -32,7 +32,8 @@ export async function fineTuneImageClassifier(
   data: { train: ImageDataset; test?: ImageDataset },
   opts: TrainOptions,
 ): Promise<{ model: ViTForImageClassification; history: EpochStats[] }> {
-  const base = typeof pretrained === 'string' ? await ViTForImageClassification.fromPretrained(pretrained) : pretrained;
+  const base =
+    typeof pretrained === 'string' ? await ViTForImageClassification.fromPretrained(pretrained) : pretrained;
   const model = withNewLabels(base, labels);
   if (typeof pretrained === 'string') base.dispose();
   const history = await trainImageClassifier(model, data, opts);

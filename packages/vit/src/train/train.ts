@@ -14,7 +14,12 @@ export interface ImageDataset {
 }
 
 /** Changes a batch in place before the step (training only): `pixels` is [n, C, H, W] flattened. */
-export type AugmentFn = (pixels: Float32Array, shape: [number, number, number], n: number, random: () => number) => void;
+export type AugmentFn = (
+  pixels: Float32Array,
+  shape: [number, number, number],
+  n: number,
+  random: () => number,
+) => void;
 
 export interface StepProgress {
   epoch: number;
@@ -78,7 +83,11 @@ function gather(data: ImageDataset, idx: ArrayLike<number>): { x: Float32Array; 
 }
 
 /** Top-1 accuracy of the model (eval mode) on a dataset. */
-export async function evaluateAccuracy(model: ViTForImageClassification, data: ImageDataset, batchSize = 256): Promise<number> {
+export async function evaluateAccuracy(
+  model: ViTForImageClassification,
+  data: ImageDataset,
+  batchSize = 256,
+): Promise<number> {
   const n = data.labels.length;
   const wasTraining = model.training;
   model.eval();
@@ -144,10 +153,18 @@ export async function trainImageClassifier(
           const pixels = tf.tensor4d(x, [idx.length, ...train.shape]);
           const target = tf.oneHot(tf.tensor1d(y, 'int32'), numLabels);
           let logits: tf.Tensor | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            logits = tf.keep(model.forward(pixels).logits); // variableGrads would dispose it
-            return tf.losses.softmaxCrossEntropy(target, logits, undefined, opts.labelSmoothing ?? 0) as tf.Scalar;
-          }, params.map((p) => p.variable));
+          const { value, grads } = tf.variableGrads(
+            () => {
+              logits = tf.keep(model.forward(pixels).logits); // variableGrads would dispose it
+              return tf.losses.softmaxCrossEntropy(
+                target,
+                logits,
+                undefined,
+                opts.labelSmoothing ?? 0,
+              ) as tf.Scalar;
+            },
+            params.map((p) => p.variable),
+          );
           const list = params.map((p) => grads[p.variable.name]);
           optimizer.step(clipByGlobalNorm(list, opts.clipNorm ?? 1), lr);
           const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits!, -1), tf.tensor1d(y, 'int32')), 'int32'));

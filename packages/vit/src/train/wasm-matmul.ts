@@ -33,8 +33,12 @@ export function installFastTransposedMatMul(): void {
       };
       const a = transposeA ? swapLast(inputs.a as tf.TensorInfo) : inputs.a;
       const b = transposeB ? swapLast(inputs.b as tf.TensorInfo) : inputs.b;
-      const out = matmul.kernelFunc({ inputs: { a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } });
-      for (const t of temps) backend.disposeData(t.dataId);
+      const out = matmul.kernelFunc({
+        inputs: { a, b },
+        backend,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      });
+      for (const t of temps) (backend as tf.KernelBackend).disposeData(t.dataId);
       return out;
     },
   });
