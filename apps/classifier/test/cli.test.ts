@@ -212,7 +212,9 @@ describe.skipIf(!haveFixtures('classifier CLI tests'))('attn CLI on the fixture 
       expect(statSync(out).size).toBeGreaterThan(4_000_000); // the 30522 × 32 float32 embedding alone is 3.9 MB
     } else {
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe('attn: ExportUnavailableError: ONNX export is not available: @attn/bert has no exportOnnx yet\n');
+      expect(r.stderr).toBe(
+        'attn: ExportUnavailableError: ONNX export is not available: @attn/bert has no exportOnnx yet\n',
+      );
     }
   });
 

@@ -31,7 +31,8 @@ async function packageFor(config: { model_type?: string; architectures?: string[
   else throw new ExportUnavailableError(`no attn package handles model_type "${type}"`);
   const arch = config.architectures?.[0] ?? (type === 'bert' ? 'BertModel' : 'ViTModel');
   const cls = pkg[arch] as Loadable | undefined;
-  if (typeof cls?.fromPretrained !== 'function') throw new ExportUnavailableError(`@attn/${type} has no ${arch} to load`);
+  if (typeof cls?.fromPretrained !== 'function')
+    throw new ExportUnavailableError(`@attn/${type} has no ${arch} to load`);
   return { type, pkg, cls };
 }
 
