@@ -68,7 +68,11 @@ export class BertPreTokenizer {
   constructor(options: PreTokenizerOptions) {
     this.options = options;
     this.neverSplit = new Set(options.neverSplit.filter((t) => t.length > 0));
-    for (const t of this.neverSplit) this.neverSplitFirst.add(t.charCodeAt(0));
+    for (const t of this.neverSplit) {
+      this.neverSplitFirst.add(t.charCodeAt(0));
+      // The text is lower-cased before the check, so "[Foo]" in the text can match "[foo]".
+      if (options.lowercase) this.neverSplitFirst.add(t[0].toUpperCase().charCodeAt(0));
+    }
     this.neverSplitNonAscii = [...this.neverSplit].some((t) => t.charCodeAt(0) >= 128);
     const sorted = [...new Set(options.specialTokens)].filter((s) => s.length > 0);
     sorted.sort((a, b) => b.length - a.length); // longest match first
@@ -227,7 +231,9 @@ export class BertPreTokenizer {
       return;
     }
     if (this.neverSplitFirst.has(text.charCodeAt(s))) {
-      const token = text.slice(s, e);
+      let token = text.slice(s, e);
+      // In tokenize() transformers lower-cases the text before BasicTokenizer compares tokens with never_split.
+      if (this.options.lowercase && !basic) token = token.toLowerCase();
       if (this.neverSplit.has(token)) {
         sink.whole(token, s, e);
         return;
@@ -261,8 +267,11 @@ export class BertPreTokenizer {
       k += w;
     }
     if (segs.length === 0) return;
-    if (this.neverSplitNonAscii || this.neverSplitFirst.has(segs[0].charCodeAt(0))) {
-      const token = segs.join('').normalize('NFC');
+    const preLower = this.options.lowercase && !basic;
+    const first = (preLower ? lowerPerChar(segs[0]) : segs[0]).charCodeAt(0);
+    if (this.neverSplitNonAscii || this.neverSplitFirst.has(first)) {
+      const joined = segs.join('');
+      const token = (preLower ? lowerPerChar(joined) : joined).normalize('NFC');
       if (this.neverSplit.has(token)) {
         sink.whole(token, s, e);
         return;

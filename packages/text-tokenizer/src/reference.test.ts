@@ -26,6 +26,8 @@ interface RefOptions {
   lower: boolean;
   strip: boolean;
   specials: string[];
+  /** never_split: the specials and the user's list. */
+  never: string[];
   vocab: ReadonlyMap<string, number>;
 }
 
@@ -48,7 +50,7 @@ function basic(text: string, o: RefOptions, wholeLower: boolean): string[] {
   );
   const out: string[] = [];
   for (let t of tokens.filter(Boolean)) {
-    if (o.specials.includes(t)) {
+    if (o.never.includes(t)) {
       out.push(t);
       continue;
     }
@@ -100,8 +102,9 @@ function referenceTokenize(text: string, o: RefOptions): string[] {
   for (const chunk of text.split(new RegExp(`(${alt})`))) {
     if (o.specials.includes(chunk)) out.push(chunk);
     else
+      // BertTokenizer._tokenize keeps the user's never_split whole; specials go through WordPiece (all in vocab).
       for (const w of basic(chunk, o, true))
-        out.push(...(o.specials.includes(w) ? [w] : wordpiece(w, o.vocab)));
+        out.push(...(o.never.includes(w) && !o.specials.includes(w) ? [w] : wordpiece(w, o.vocab)));
   }
   return out;
 }
@@ -142,6 +145,12 @@ const PIECES = [
   '\x07',
   '\ud800',
   '\udc00',
+  '[MA',
+  'SK]',
+  '[FOO]',
+  '[foo]',
+  'keep.me',
+  'KEEP.ME',
   '😀',
   '👍🏽',
   'İ',
@@ -155,6 +164,8 @@ const PIECES = [
   '#',
   "n't",
 ];
+
+const NEVER_SPLIT = ['[FOO]', 'keep.me'];
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -225,11 +236,12 @@ describe('one-pass tokenizer = literal port of transformers, on random strings',
     ['uncased, keep accents', { doLowerCase: true, stripAccents: false }],
   ] as const) {
     it(name, () => {
-      const tok = BertTokenizer.fromVocab(vocab, opts);
+      const tok = BertTokenizer.fromVocab(vocab, { ...opts, neverSplit: NEVER_SPLIT });
       const ref: RefOptions = {
         lower: tok.doLowerCase,
         strip: tok.stripAccents ?? tok.doLowerCase,
         specials: [...tok.allSpecialTokens],
+        never: [...tok.allSpecialTokens, ...NEVER_SPLIT],
         vocab: new Map(vocab.map((t, i) => [t, i])),
       };
       const rand = rng(name.length);
