@@ -11,6 +11,7 @@ const { values } = parseArgs({
     lines: { type: 'string', default: '100000' },
     backend: { type: 'string', default: 'wasm' },
     'batch-size': { type: 'string', default: '32' },
+    model: { type: 'string' },
   },
 });
 const app = new URL('..', import.meta.url).pathname;
@@ -43,6 +44,7 @@ const child = spawn(
     input,
     '--batch-size',
     values['batch-size'],
+    ...(values.model ? ['--model', values.model] : []),
   ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
@@ -70,7 +72,7 @@ const seconds = (performance.now() - t0) / 1000;
 const peak = Math.max(...samples.map((s) => s.rss));
 const at = (frac) => samples.find((s) => s.lines >= n * frac);
 console.log(
-  `attn embed over ${n} lines, backend ${values.backend}, batch ${values['batch-size']}: exit ${code}`,
+  `attn embed over ${n} lines, model ${values.model ?? 'spam-bert'}, backend ${values.backend}, batch ${values['batch-size']}: exit ${code}`,
 );
 console.log(
   `${done} embeddings in ${seconds.toFixed(1)} s = ${(done / seconds).toFixed(0)} lines/s (including model load)`,

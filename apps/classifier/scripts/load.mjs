@@ -12,6 +12,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     backend: { type: 'string', default: 'wasm' },
     port: { type: 'string', default: '8791' },
+    'image-model': { type: 'string' },
+    'text-model': { type: 'string' },
   },
 });
 const app = new URL('..', import.meta.url).pathname;
@@ -19,7 +21,12 @@ const base = `http://127.0.0.1:${values.port}`;
 
 const server = spawn(
   process.execPath,
-  [`${app}dist/cli.js`, '--backend', values.backend, 'serve', '--port', values.port, '--max-queue', '1024'],
+  [
+    `${app}dist/cli.js`,
+    ...['--backend', values.backend, 'serve', '--port', values.port, '--max-queue', '1024'],
+    ...(values['image-model'] ? ['--image-model', values['image-model']] : []),
+    ...(values['text-model'] ? ['--text-model', values['text-model']] : []),
+  ],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );
 let serverExit;
@@ -72,7 +79,7 @@ try {
   ];
   const after = await (await fetch(`${base}/healthz`)).json();
   console.log(
-    `\nbackend ${health.backend}, ${values.connections} connections, ${values.duration} s per endpoint, node ${process.version}\n`,
+    `\nmodels ${JSON.stringify(health.models)}, backend ${health.backend}, ${values.connections} connections, ${values.duration} s per endpoint, node ${process.version}\n`,
   );
   console.log(
     '| endpoint | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | 2xx | 4xx | 5xx | errors |',
