@@ -10,7 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CaseResult, CaseSpec, Runtime } from './case.js';
@@ -31,7 +31,7 @@ const only = onlyArg
   ? new Set((onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1]).split(','))
   : undefined;
 const wanted = (name: string) => !only || only.has(name);
-const writeReadme = !args.includes('--no-readme') && !quick && !only;
+const writeReadme = args.includes('--readme') || (!args.includes('--no-readme') && !quick && !only);
 const budgetMs = quick ? 4000 : 12000;
 const maxIters = quick ? 8 : 20;
 
@@ -187,6 +187,31 @@ async function main() {
   );
   const rows: Row[] = [];
   const failures: string[] = [];
+  let tokenizerRows: TokenizerBenchRow[] = [];
+  mkdirSync(join(benchDir, 'results'), { recursive: true });
+  const jsonPath = join(benchDir, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  /** Writes the JSON (and README) after every case, so an interrupted run still leaves its numbers. */
+  const save = (final = false) => {
+    const result = {
+      started: started.toISOString(),
+      seconds: (Date.now() - started.getTime()) / 1000,
+      complete: final,
+      mode: quick ? 'quick' : 'full',
+      only: only ? [...only] : undefined,
+      machine,
+      versions: vers,
+      commit: gitCommit(),
+      loadAverage: loadavg(),
+      backends: { ours: ['wasm (1 thread, SIMD)', 'cpu'], webgpu: 'not measured: no GPU on this machine' },
+      rows,
+      tokenizer: tokenizerRows,
+      failures,
+    };
+    writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
+    const md = markdown(result);
+    if (writeReadme) updateReadme(md);
+    if (final) process.stdout.write(`${md}\n`);
+  };
   const attempt = async (what: string, fn: () => Promise<void>) => {
     try {
       await fn();
@@ -204,48 +229,24 @@ async function main() {
         const r = await runCase({ type: 'matmul', runtime, n, budgetMs: quick ? 2000 : 5000, maxIters: 20 });
         const row = toRow('matmul', `MatMul ${n}×${n}×${n}`, 1, runtime, 2 * n ** 3, r);
         rows.push(row);
+        save();
         log(
           `  matmul ${runtime}: ${fmt(row.gflops)} GFLOP/s wall, ${fmt(row.gflopsPerCpuS)} GFLOP per CPU-s`,
         );
       });
   }
 
-  // 2. Inference, every model × batch × runtime.
-  for (const spec of MODELS.filter((m) => wanted(m.name))) {
-    log(`${spec.label}`);
-    let dir: string;
-    try {
-      dir = await prepared(spec);
-    } catch (e) {
-      failures.push(`prepare ${spec.name}: ${(e as Error).message.split('\n')[0]}`);
-      log(`  FAILED prepare: ${(e as Error).message}`);
-      continue;
-    }
-    for (const batch of quick ? spec.batches.slice(0, 1) : spec.batches) {
-      const runtimes: Runtime[] = [
-        'ours-wasm',
-        ...(spec.cpu && batch === 1 ? (['ours-cpu'] as const) : []),
-        'ort',
-        'tjs',
-      ];
-      for (const runtime of runtimes)
-        await attempt(`${spec.name} b${batch} ${runtime}`, async () => {
-          const r = await runCase({ type: 'infer', runtime, spec, dir, batch, budgetMs, maxIters });
-          const row = toRow('inference', spec.name, batch, runtime, spec.flopsPerItem, r);
-          rows.push(row);
-          log(
-            `  b${batch} ${runtime}: p50 ${fmt(row.p50Ms, 0)} ms, ${fmt(row.throughput, 2)}/s, ${fmt(row.gflops)} GFLOP/s, RSS ${fmt(row.peakRssMB, 0)} MB`,
-          );
-        });
-    }
-  }
+  // 2. Tokenizer (the text-tokenizer engineer's bench).
+  if (wanted('tokenizer'))
+    await attempt('tokenizer', async () => {
+      tokenizerRows = await runTokenizerBench({ repeats: quick ? 1 : 3, log });
+    });
 
   // 3. Training steps (forward + backward + AdamW) on wasm.
   if (wanted('train')) {
     const jobs: [string, number, number?][] = [
       ['minilm', 8, 128],
       ['vit-tiny', 16],
-      ...(quick ? [] : ([['bert-base', 8, 128]] as [string, number, number][])),
     ];
     for (const [name, batch, seq] of jobs) {
       const spec = MODELS.find((m) => m.name === name)!;
@@ -262,6 +263,7 @@ async function main() {
         });
         const row = toRow('train', name, batch, 'ours-wasm', spec.flopsPerItem * TRAIN_FLOPS_FACTOR, r);
         rows.push(row);
+        save();
         log(`  train ${name} b${batch}: ${fmt(row.p50Ms, 0)} ms/step, ${fmt(row.throughput, 2)} items/s`);
       });
     }
@@ -292,43 +294,53 @@ async function main() {
           r,
         );
         rows.push(row);
+        save();
         log(`  pool ${workers} workers: ${fmt(row.throughput, 2)} docs/s, RSS ${fmt(row.peakRssMB, 0)} MB`);
       });
   }
 
-  // 5. Tokenizer (the text-tokenizer engineer's bench).
-  let tokenizerRows: TokenizerBenchRow[] = [];
-  if (wanted('tokenizer'))
-    await attempt('tokenizer', async () => {
-      tokenizerRows = await runTokenizerBench({ repeats: quick ? 1 : 3, log });
-    });
+  // 5. Inference, every model × batch × runtime: the small models first, so an interrupted run keeps them.
+  for (const spec of [...MODELS]
+    .sort((a, b) => a.flopsPerItem - b.flopsPerItem)
+    .filter((m) => wanted(m.name))) {
+    log(`${spec.label}`);
+    let dir: string;
+    try {
+      dir = await prepared(spec);
+    } catch (e) {
+      failures.push(`prepare ${spec.name}: ${(e as Error).message.split('\n')[0]}`);
+      log(`  FAILED prepare: ${(e as Error).message}`);
+      continue;
+    }
+    for (const batch of quick ? spec.batches.slice(0, 1) : spec.batches) {
+      const runtimes: Runtime[] = [
+        'ours-wasm',
+        ...(spec.cpu && batch === 1 ? (['ours-cpu'] as const) : []),
+        'ort',
+        'tjs',
+      ];
+      for (const runtime of runtimes)
+        await attempt(`${spec.name} b${batch} ${runtime}`, async () => {
+          const r = await runCase({ type: 'infer', runtime, spec, dir, batch, budgetMs, maxIters });
+          const row = toRow('inference', spec.name, batch, runtime, spec.flopsPerItem, r);
+          rows.push(row);
+          save();
+          log(
+            `  b${batch} ${runtime}: p50 ${fmt(row.p50Ms, 0)} ms, ${fmt(row.throughput, 2)}/s, ${fmt(row.gflops)} GFLOP/s (${fmt(row.gflopsPerCpuS)} per CPU-s), RSS ${fmt(row.peakRssMB, 0)} MB`,
+          );
+        });
+    }
+  }
 
-  const finished = new Date();
-  const result = {
-    started: started.toISOString(),
-    seconds: (finished.getTime() - started.getTime()) / 1000,
-    mode: quick ? 'quick' : 'full',
-    only: only ? [...only] : undefined,
-    machine,
-    versions: vers,
-    commit: gitCommit(),
-    backends: { ours: ['wasm (1 thread, SIMD)', 'cpu'], webgpu: 'not measured: no GPU on this machine' },
-    rows,
-    tokenizer: tokenizerRows,
-    failures,
-  };
-  mkdirSync(join(benchDir, 'results'), { recursive: true });
-  const jsonPath = join(benchDir, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
-  const md = markdown(result);
-  process.stdout.write(`${md}\n`);
-  if (writeReadme) updateReadme(md);
+  save(true);
   log(`results: ${jsonPath}${writeReadme ? ' and bench/README.md' : ''}`);
 }
 
 function markdown(r: {
   started: string;
   seconds: number;
+  complete: boolean;
+  loadAverage: number[];
   mode: string;
   machine: Record<string, unknown>;
   versions: Record<string, string>;
@@ -339,7 +351,7 @@ function markdown(r: {
 }): string {
   const out: string[] = [];
   out.push(
-    `Run ${r.started} (${r.mode}, ${fmt(r.seconds / 60)} min), commit ${r.commit}. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGB} GB, ${r.machine.platform}.`,
+    `Run ${r.started} (${r.mode}${r.complete ? '' : ', IN PROGRESS or interrupted'}, ${fmt(r.seconds / 60)} min), commit ${r.commit}. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGB} GB, ${r.machine.platform}; load average at the last case ${r.loadAverage.map((x) => x.toFixed(1)).join(' / ')}.`,
   );
   out.push(
     `Versions: ${Object.entries(r.versions)
@@ -349,9 +361,17 @@ function markdown(r: {
   const mm = r.rows.filter((x) => x.section === 'matmul');
   const ref = mm.find((x) => x.runtime === 'ort')?.gflops ?? Number.NaN;
   if (mm.length) {
-    out.push('', '### Physical reference: float32 MatMul', '', '| what | GFLOP/s |', '|---|---:|');
+    out.push(
+      '',
+      '### Physical reference: float32 MatMul',
+      '',
+      '| what | GFLOP/s (wall) | GFLOP per CPU-s |',
+      '|---|---:|---:|',
+    );
     for (const x of mm)
-      out.push(`| ${x.model}, ${RUNTIME_LABEL[x.runtime] ?? x.runtime} | ${fmt(x.gflops)} |`);
+      out.push(
+        `| ${x.model}, ${RUNTIME_LABEL[x.runtime] ?? x.runtime} | ${fmt(x.gflops)} | ${fmt(x.gflopsPerCpuS)} |`,
+      );
   }
   const inf = r.rows.filter((x) => x.section === 'inference' || x.section === 'pool');
   if (inf.length) {
@@ -378,12 +398,12 @@ function markdown(r: {
       '',
       '### Training step (forward + backward + AdamW, tfjs wasm)',
       '',
-      '| model | batch | ms/step (p50) | items/s | GFLOP/s (≈3× forward) | peak RSS MB |',
-      '|---|---:|---:|---:|---:|---:|',
+      '| model | batch | ms/step (p50) | items/s | GFLOP/s (≈3× forward) | GFLOP per CPU-s | peak RSS MB |',
+      '|---|---:|---:|---:|---:|---:|---:|',
     );
     for (const x of tr)
       out.push(
-        `| ${x.model} | ${x.batch} | ${fmt(x.p50Ms, 0)} | ${fmt(x.throughput, 2)} | ${fmt(x.gflops)} | ${fmt(x.peakRssMB, 0)} |`,
+        `| ${x.model} | ${x.batch} | ${fmt(x.p50Ms, 0)} | ${fmt(x.throughput, 2)} | ${fmt(x.gflops)} | ${fmt(x.gflopsPerCpuS)} | ${fmt(x.peakRssMB, 0)} |`,
       );
   }
   if (r.tokenizer.length) {
