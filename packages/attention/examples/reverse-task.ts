@@ -113,7 +113,7 @@ export function evaluate(model: Transformer, sequences: number[][], maxLen: numb
  */
 export async function trainReverse(opts: ReverseOptions = {}): Promise<ReverseResult> {
   const { seed = 1, steps = 3000, batchSize = 32, minLen = 3, maxLen = 8, heldOut = 500 } = opts;
-  const { learningRate = 3e-3, logEvery = 50, evalEvery = 100, targetAccuracy = 1 } = opts;
+  const { learningRate = 2e-3, logEvery = 50, evalEvery = 100, targetAccuracy = 1 } = opts;
   const random = rng(seed);
   const sample = () => {
     const len = minLen + Math.floor(random() * (maxLen - minLen + 1));

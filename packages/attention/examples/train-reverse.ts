@@ -20,7 +20,7 @@ const backend = await initBackend((process.env.BACKEND as 'wasm' | 'cpu' | undef
 const seed = Number(process.env.SEED ?? 1);
 const result = await trainReverse({
   seed,
-  steps: Number(process.env.STEPS ?? 2000),
+  steps: Number(process.env.STEPS ?? 1500),
   targetAccuracy: 0.995,
   onProgress: (step, loss) =>
     console.log(`step ${step}  loss ${loss.toFixed(4)}  (${cpuSeconds().toFixed(0)} s CPU)`),

@@ -129,7 +129,11 @@ describe('learned and token embeddings', () => {
     const got = out.arraySync() as number[][][];
     for (let j = 0; j < 16; j++) expect(got[1]![0]![j]).toBeCloseTo(w[6]![j]! * 4, 6);
     expect(got[0]![0]).toEqual(got[1]![1]);
-    tf.dispose([ids, out]);
+    // Training mode takes the one-hot · W path (a matmul gradient): exactly the same numbers.
+    emb.train();
+    const trained = emb.forward(ids);
+    expect(Array.from(trained.dataSync())).toEqual(Array.from(out.dataSync()));
+    tf.dispose([ids, out, trained]);
     emb.dispose();
   });
 });
