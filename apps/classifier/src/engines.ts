@@ -6,13 +6,7 @@
 import { pipeline as bertPipeline } from '@attn/bert';
 import { resolvePretrainedDir, tf } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
-import {
-  attentionRollout,
-  decodeImage,
-  heatmapOverlay,
-  ViTForImageClassification,
-  ViTImageProcessor,
-} from '@attn/vit';
+import { attentionRollout, decodeImage, heatmapOverlay, pipeline as vitPipeline } from '@attn/vit';
 import sharp from 'sharp';
 import type { Prediction } from './io.js';
 
@@ -131,37 +125,19 @@ export async function loadTokenizer(spec: string): Promise<(text: string) => Tok
   };
 }
 
-/** Image classification: @attn/vit's processor (HF-identical pixels) and ViTForImageClassification. */
+/** Image classification: @attn/vit's pipeline; the attention rollout from the same model with outputAttentions. */
 export async function loadImageClassifier(spec: string): Promise<ImageClassifier> {
-  const dir = await resolvePretrainedDir(spec);
-  const processor = await ViTImageProcessor.fromPretrained(dir);
-  const model = await ViTForImageClassification.fromPretrained(dir);
-  const id2label = model.config.fields.id2label;
-  const labels = Object.keys(id2label)
-    .sort((a, b) => Number(a) - Number(b))
-    .map((k) => id2label[k]);
+  const pipe = await vitPipeline('image-classification', spec);
+  const { model, processor } = pipe;
   return {
-    labels,
-    async classify(images, topK) {
-      const { pixelValues } = await processor.preprocess(images);
-      const probs = tf.tidy(() => tf.softmax(model.forward(pixelValues).logits));
-      pixelValues.dispose();
-      const rows = (await probs.array()) as number[][];
-      probs.dispose();
-      return rows.map((row) =>
-        row
-          .map((score, i) => ({ label: labels[i], score }))
-          .sort((a, b) => b.score - a.score)
-          .slice(0, topK),
-      );
-    },
+    labels: model.config.labels,
+    classify: (images, topK) => pipe.run(images, { topK }),
     async attentionPng(image) {
       const { pixelValues } = await processor.preprocess([image]);
       const { logits, attentions } = model.forward(pixelValues, { outputAttentions: true });
       try {
         const [map] = await attentionRollout(attentions!);
-        const overlay = heatmapOverlay(await decodeImage(image), map);
-        const { data, width, height } = overlay;
+        const { data, width, height } = heatmapOverlay(await decodeImage(image), map);
         return await sharp(data, { raw: { width, height, channels: 3 } })
           .png()
           .toBuffer();
@@ -169,6 +145,6 @@ export async function loadImageClassifier(spec: string): Promise<ImageClassifier
         tf.dispose([pixelValues, logits, ...attentions!]);
       }
     },
-    dispose: () => model.dispose(),
+    dispose: () => pipe.dispose(),
   };
 }
