@@ -6,9 +6,10 @@
  *   pnpm --filter @attn/attention train:example        (env STEPS, SEED, BACKEND to override)
  */
 import { fileURLToPath } from 'node:url';
-import { atomicWriteFile, initBackend } from '@attn/core-tensor';
+import { formatAttentionMap } from '@attn/attention';
+import { atomicWriteFile, initBackend, tf } from '@attn/core-tensor';
 import { lossPlotSvg } from './loss-plot.js';
-import { trainReverse } from './reverse-task.js';
+import { BOS, DIGIT0, encodeSource, trainReverse } from './reverse-task.js';
 
 /** CPU time of this process: on a shared machine it says more about the cost than the wall clock. */
 const cpuSeconds = () => {
@@ -26,6 +27,24 @@ const result = await trainReverse({
     console.log(`step ${step}  loss ${loss.toFixed(4)}  (${cpuSeconds().toFixed(0)} s CPU)`),
   onValidation: (step, acc) => console.log(`step ${step}  validation exact match ${(acc * 100).toFixed(1)}%`),
 });
+
+// Where does each output digit look? The last decoder layer's cross-attention, averaged over heads.
+const digits = [3, 1, 4, 1, 5, 9, 2];
+const reversed = [...digits].reverse();
+const [src, tgt] = [
+  tf.tensor2d([encodeSource(digits)], undefined, 'int32'),
+  tf.tensor2d([[BOS, ...reversed.map((d) => d + DIGIT0)]], undefined, 'int32'),
+];
+const maps = result.model.crossAttentions(src, tgt);
+const averaged = tf.tidy(() => tf.mean(maps.at(-1)!, 1).arraySync() as number[][][]);
+tf.dispose([src, tgt, ...maps]);
+const alignment = formatAttentionMap(
+  averaged[0]!,
+  ['<bos>', ...reversed.map(String)].map((q, i) => `${q}→${i < reversed.length ? reversed[i] : '<eos>'}`),
+  [...digits.map(String), '<eos>'],
+);
+console.log(`\ncross-attention (query = decoder input → its prediction, key = source):\n${alignment}\n`);
+result.model.dispose();
 const summary = {
   backend: backend.name,
   seed,
@@ -36,10 +55,10 @@ const summary = {
   accuracy: result.accuracy,
   finalLoss: result.lossCurve.at(-1)?.loss,
   examples: result.examples,
+  alignment,
   lossCurve: result.lossCurve,
   validationCurve: result.validationCurve,
 };
-result.model.dispose();
 await atomicWriteFile(`${docs}reverse-training.json`, `${JSON.stringify(summary, null, 1)}\n`);
 const title = `Reversing digit strings: ${(result.accuracy * 100).toFixed(1)}% exact match on ${result.heldOut} held-out strings`;
 await atomicWriteFile(
