@@ -3,12 +3,13 @@
  *
  *   pnpm --filter @attn/vit mnist            (or: npx tsx --conditions=@attn/source packages/vit/examples/mnist.ts)
  *
- * Options: --epochs N (default 15), --out DIR (default packages/vit/examples/out/mnist-vit),
+ * Options: --epochs N (default 10), --batch N (default 32), --lr X (default 1e-3), --out DIR (default packages/vit/examples/out/mnist-vit),
  *          --backend cpu|wasm (default wasm), --seed N (default 0), --limit N (train on N images only).
- * The data is the npm `mnist` package (10,000 digits): per digit, the first 85 % train, the last 15 % test.
+ * The data is the npm `mnist` package (10,000 digits): per digit, the first 90 % train, the last 10 % test.
  */
-import { createRequire } from 'node:module';
+
 import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,7 +29,9 @@ import {
 const here = fileURLToPath(new URL('.', import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    epochs: { type: 'string', default: '15' },
+    epochs: { type: 'string', default: '10' },
+    batch: { type: 'string', default: '32' },
+    lr: { type: 'string', default: '1e-3' },
     out: { type: 'string', default: join(here, 'out', 'mnist-vit') },
     backend: { type: 'string', default: 'wasm' },
     seed: { type: 'string', default: '0' },
@@ -55,7 +58,7 @@ function loadMnist(): { train: ImageDataset; test: ImageDataset } {
   const split = { train: [] as [number[], number, number][], test: [] as [number[], number, number][] };
   for (let d = 0; d < 10; d++) {
     const n = digits[d].length;
-    const nTrain = Math.round(n * 0.85);
+    const nTrain = Math.round(n * 0.9);
     for (let i = 0; i < n; i++) (i < nTrain ? split.train : split.test).push([digits[d].raw, i, d]);
   }
   const build = (items: [number[], number, number][]): ImageDataset => {
@@ -64,7 +67,10 @@ function loadMnist(): { train: ImageDataset; test: ImageDataset } {
     const labels = new Int32Array(items.length);
     items.forEach(([raw, i, d], k) => {
       const grey = Uint8Array.from(raw.slice(i * 784, (i + 1) * 784), (v) => Math.round(v * 255));
-      processor.processRgb(toRgb({ data: grey, width: 28, height: 28, channels: 1 }, 'mnist'), pixels.subarray(k * per, (k + 1) * per));
+      processor.processRgb(
+        toRgb({ data: grey, width: 28, height: 28, channels: 1 }, 'mnist'),
+        pixels.subarray(k * per, (k + 1) * per),
+      );
       labels[k] = d;
     });
     return { pixels, labels, shape: [3, 28, 28] };
@@ -77,7 +83,11 @@ setSeed(seed);
 const data = loadMnist();
 if (args.limit) {
   const n = Number(args.limit);
-  data.train = { ...data.train, pixels: data.train.pixels.slice(0, n * 3 * 784), labels: data.train.labels.slice(0, n) };
+  data.train = {
+    ...data.train,
+    pixels: data.train.pixels.slice(0, n * 3 * 784),
+    labels: data.train.labels.slice(0, n),
+  };
 }
 const config = ViTConfig.from({
   architectures: ['ViTForImageClassification'],
@@ -102,15 +112,17 @@ const started = Date.now();
 const seen: EpochStats[] = [];
 const history = await trainImageClassifier(model, data, {
   epochs: Number(args.epochs),
-  batchSize: 128,
-  lr: 2e-3,
+  batchSize: Number(args.batch),
+  lr: Number(args.lr),
+  warmupSteps: 200,
   weightDecay: 0.05,
   labelSmoothing: 0.1,
   augment: randomTranslate(2, [-MEAN / STD, -MEAN / STD, -MEAN / STD]),
   seed,
   checkpointDir: out,
-  progressEvery: 20,
-  onStep: (p) => console.log(`  step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)}`),
+  progressEvery: 50,
+  onStep: (p) =>
+    console.log(`  step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)}`),
   onEpoch: async (s) => {
     console.log(
       `epoch ${s.epoch}: train loss ${s.trainLoss.toFixed(4)} acc ${(100 * s.trainAccuracy).toFixed(2)}% | test acc ${(100 * (s.testAccuracy ?? 0)).toFixed(2)}% | ${s.seconds.toFixed(0)} s`,

@@ -20,8 +20,9 @@ export class AdamW {
     opts: AdamWOptions = {},
   ) {
     this.o = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ...opts };
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p.variable), false));
+    // tidy frees the zeros; the variables themselves survive it.
+    this.m = tf.tidy(() => params.map((p) => tf.variable(tf.zerosLike(p.variable), false)));
+    this.v = tf.tidy(() => params.map((p) => tf.variable(tf.zerosLike(p.variable), false)));
   }
 
   /** grads[i] belongs to params[i]; the gradients are not disposed. */
