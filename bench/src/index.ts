@@ -9,7 +9,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,7 +127,24 @@ function toRow(
 }
 
 /** Builds (or reuses) the model folder: config.json + model.safetensors + onnx/model.onnx. */
+/** Sizes of the prepared models, for the results (weights vs peak RSS). */
+const modelInfo = new Map<
+  string,
+  { label: string; weightsMB: number; onnxMB: number; gflopPerItem: number }
+>();
+
 async function prepared(spec: ModelSpec): Promise<string> {
+  const dir = await prepareFolder(spec);
+  modelInfo.set(spec.name, {
+    label: spec.label,
+    weightsMB: statSync(join(dir, 'model.safetensors')).size / 1e6,
+    onnxMB: statSync(join(dir, 'onnx', 'model.onnx')).size / 1e6,
+    gflopPerItem: spec.flopsPerItem / 1e9,
+  });
+  return dir;
+}
+
+async function prepareFolder(spec: ModelSpec): Promise<string> {
   const hash = createHash('sha256')
     .update(JSON.stringify({ c: spec.config, SEED }))
     .digest('hex')
@@ -204,6 +221,7 @@ async function main() {
       loadAverage: loadavg(),
       backends: { ours: ['wasm (1 thread, SIMD)', 'cpu'], webgpu: 'not measured: no GPU on this machine' },
       rows,
+      models: Object.fromEntries(modelInfo),
       tokenizer: tokenizerRows,
       failures,
     };
@@ -337,6 +355,7 @@ async function main() {
 }
 
 function markdown(r: {
+  models: Record<string, { label: string; weightsMB: number; onnxMB: number; gflopPerItem: number }>;
   started: string;
   seconds: number;
   complete: boolean;
@@ -360,6 +379,20 @@ function markdown(r: {
   );
   const mm = r.rows.filter((x) => x.section === 'matmul');
   const ref = mm.find((x) => x.runtime === 'ort')?.gflops ?? Number.NaN;
+  const models = Object.entries(r.models);
+  if (models.length) {
+    out.push(
+      '',
+      '### Models (seeded random weights)',
+      '',
+      '| name | shape | weights MB (safetensors) | ONNX MB | GFLOP per item |',
+      '|---|---|---:|---:|---:|',
+    );
+    for (const [name, m] of models)
+      out.push(
+        `| ${name} | ${m.label} | ${fmt(m.weightsMB, 0)} | ${fmt(m.onnxMB, 0)} | ${fmt(m.gflopPerItem, 2)} |`,
+      );
+  }
   if (mm.length) {
     out.push(
       '',

@@ -5,6 +5,7 @@ import { initBackend, loadSafetensors, tf } from '@attn/core-tensor';
 import { expectNoLeaks, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BertForTokenClassification } from '../classification.js';
 import { type BertOnnxTask, exportOnnx } from './onnx.js';
 
 interface GoldenInput {
@@ -174,5 +175,28 @@ describe.skipIf(!haveFixtures('BERT ONNX export'))('BERT ONNX export → onnxrun
     expect(() => exportOnnx(model, join(dir, 'x.onnx'), { task: 'base' })).toThrow(
       /would drop weights: classifier\.bias, classifier\.weight/,
     );
+  });
+
+  it('BertForTokenClassification (our class, task from its name): per-token logits equal our forward', async () => {
+    const model = await BertForTokenClassification.fromPretrained(fixturePath('bert-tiny-random'));
+    const path = join(dir, 'token-cls.onnx');
+    expect(exportOnnx(model, path)).toMatchObject({ task: 'token-classification', outputs: ['logits'] });
+    const session = await ort.InferenceSession.create(path);
+    for (const x of golden) {
+      const ours = tf.tidy(
+        () =>
+          model.forward({
+            inputIds: x.input_ids,
+            attentionMask: x.attention_mask,
+            tokenTypeIds: x.token_type_ids,
+          }).logits,
+      );
+      const want = [...(ours.dataSync() as Float32Array)];
+      ours.dispose();
+      const out = await session.run(feeds(x));
+      expect(out.logits.dims).toEqual([x.input_ids.length, x.input_ids[0].length, 3]);
+      expect(maxAbsDiff(out.logits.data as Float32Array, want)).toBeLessThan(1e-4);
+    }
+    model.dispose();
   });
 });
