@@ -53,6 +53,14 @@ child.stdout.on('data', (chunk) => {
   for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) done++;
 });
 const samples = [];
+/** CPU seconds (user + system) the child has used: throughput per CPU-second does not depend on machine load. */
+let cpuSeconds = 0;
+const cpu = () => {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {}
+};
 const rssMiB = () => {
   try {
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
@@ -62,6 +70,7 @@ const rssMiB = () => {
   }
 };
 const timer = setInterval(() => {
+  cpu();
   const rss = rssMiB();
   if (rss !== undefined) samples.push({ s: (performance.now() - t0) / 1000, lines: done, rss });
 }, 1000);
@@ -76,6 +85,9 @@ console.log(
 );
 console.log(
   `${done} embeddings in ${seconds.toFixed(1)} s = ${(done / seconds).toFixed(0)} lines/s (including model load)`,
+);
+console.log(
+  `CPU time ${cpuSeconds.toFixed(0)} s (sampled each second) = ${(done / cpuSeconds).toFixed(0)} lines per CPU-second`,
 );
 console.log(`peak RSS ${peak.toFixed(0)} MiB`);
 console.log('| lines done | RSS MiB |\n| --- | --- |');

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { describeBackend } from '../backend.js';
 import { loadImageClassifier, loadTextClassifier } from '../engines.js';
-import { type Context, ellipsize, writeLine } from '../io.js';
+import { type Context, ellipsize, writeLine, writePredictions } from '../io.js';
 import { appRoot, resolveModel } from '../models.js';
 
 export interface DemoOptions {
@@ -29,20 +29,21 @@ export async function demoCommand(opts: DemoOptions, ctx: Context): Promise<numb
   await say(`attn demo: built-in models, backend ${describeBackend(backend)}`);
 
   const images = samples('.png');
+  const files = samples('.txt');
+  const width = Math.max(...[...images, ...files].map((f) => relative(process.cwd(), f).length));
   const vit = await loadImageClassifier(resolveModel('mnist-vit', 'image-classification'));
   try {
     await say('\nimages → mnist-vit (a ViT trained on MNIST digits)');
     const results = await vit.classify(images, opts.top);
     for (const [i, file] of images.entries()) {
       const name = relative(process.cwd(), file);
-      if (ctx.json) await writeLine(ctx.io.stdout, JSON.stringify({ input: name, predictions: results[i] }));
-      else await say(`  ${name.padEnd(28)} ${results[i].map(show).join('  ')}`);
+      if (ctx.json) await writePredictions(ctx, name, results[i]);
+      else await say(`  ${name.padEnd(width)}  ${results[i].map(show).join('  ')}`);
     }
   } finally {
     vit.dispose();
   }
 
-  const files = samples('.txt');
   const bert = await loadTextClassifier(resolveModel('spam-bert', 'text-classification'));
   try {
     await say('\ntexts → spam-bert (a BERT pre-trained and fine-tuned on SpamAssassin mail)');
