@@ -1,7 +1,9 @@
 import { type HubOptions, loadPretrained, type tf } from '@attn/core-tensor';
-import { type BertConfig, parseBertConfig } from './config.js';
+import { type BertConfig, type BertConfigInput, parseBertConfig } from './config.js';
 
 export interface LoadOptions extends HubOptions {
+  /** Config fields to override, as HF's `from_pretrained(dir, num_labels=2, id2label=…)`. */
+  config?: BertConfigInput;
   /** Called with what the checkpoint lacked (left at their initial values) and what it had extra. */
   onLoadingInfo?: (info: LoadingInfo) => void;
 }
@@ -21,10 +23,14 @@ export interface Checkpoint {
 }
 
 /** Reads config.json and the safetensors weights of a local folder or a Hugging Face hub id (downloaded and cached). */
-export async function readCheckpoint(dirOrId: string, opts: HubOptions = {}): Promise<Checkpoint> {
+export async function readCheckpoint(dirOrId: string, opts: LoadOptions = {}): Promise<Checkpoint> {
   const { dir, config, tensors } = await loadPretrained(dirOrId, opts);
   try {
-    return { dir, config: parseBertConfig(config, `${dir}/config.json`), tensors };
+    const overrides = { ...opts.config };
+    // A new label set replaces the old one whole (label2id follows id2label unless given).
+    if (overrides.id2label || overrides.num_labels !== undefined) delete config.label2id;
+    if (overrides.num_labels !== undefined && !overrides.id2label) delete config.id2label;
+    return { dir, config: parseBertConfig({ ...config, ...overrides }, `${dir}/config.json`), tensors };
   } catch (e) {
     for (const t of tensors.values()) t.dispose();
     throw e;

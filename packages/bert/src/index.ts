@@ -12,11 +12,39 @@ export {
   parseBertConfig,
   readBertConfig,
 } from './config.js';
+export type {
+  EncodedPair,
+  MaskingOptions,
+  NspOptions,
+  NspPair,
+  PretrainingBatch,
+  PretrainingBatchOptions,
+  SpecialTokenIds,
+} from './data/pretraining-data.js';
+export { encodePair, makeNspPairs, maskTokens, pretrainingBatches } from './data/pretraining-data.js';
+export { Random } from './data/random.js';
 export { BertEmbeddings } from './embeddings.js';
 export { BertInputError } from './errors.js';
 export { BertLMPredictionHead, BertPooler, BertPredictionHeadTransform } from './heads.js';
 export type { BertInputs, IntMatrix } from './inputs.js';
 export { crossEntropy, IGNORE_INDEX } from './losses.js';
+export type {
+  ClassificationResult,
+  FeatureExtractionOptions,
+  FillMaskPrediction,
+  PipelineOptions,
+  PipelineTask,
+} from './pipelines.js';
+export {
+  FeatureExtractionPipeline,
+  FillMaskPipeline,
+  pipeline,
+  TextClassificationPipeline,
+} from './pipelines.js';
 export { BertPreTrainedModel } from './pretrained.js';
 export type { PreTrainingInputs, PreTrainingOutput, TaskForwardOptions } from './pretraining.js';
 export { BertForMaskedLM, BertForNextSentencePrediction, BertForPreTraining } from './pretraining.js';
+export type { AdamWOptions } from './train/adamw.js';
+export { AdamW, clipByGlobalNorm, linearWarmupDecay } from './train/adamw.js';
+export type { EpochReport, TrainOptions, TrainProgress } from './train/trainer.js';
+export { train } from './train/trainer.js';

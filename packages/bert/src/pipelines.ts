@@ -6,7 +6,7 @@ import { BertForSequenceClassification } from './classification.js';
 import { numLabels } from './config.js';
 import { BertInputError } from './errors.js';
 import type { BertPreTrainedModel } from './pretrained.js';
-import { BertForMaskedLM } from './pretraining.js';
+import { BertForMaskedLM, type BertForPreTraining } from './pretraining.js';
 
 export type PipelineTask = 'fill-mask' | 'text-classification' | 'feature-extraction';
 
@@ -61,7 +61,7 @@ export interface FillMaskPrediction {
 }
 
 /** Predicts the tokens behind [MASK]: for each mask, the topK candidates by probability (HF "fill-mask"). */
-export class FillMaskPipeline extends TextPipeline<BertForMaskedLM> {
+export class FillMaskPipeline extends TextPipeline<BertForMaskedLM | BertForPreTraining> {
   /** One list per mask of the text (a text with one mask gives one list). */
   async call(text: string, opts: { topK?: number } = {}): Promise<FillMaskPrediction[][]> {
     const topK = opts.topK ?? 5;

@@ -5,6 +5,7 @@ import { BertInputError } from './errors.js';
 import { BertOnlyMLMHead, BertOnlyNSPHead, BertPreTrainingHeads } from './heads.js';
 import { type BertInputs, labelTensor, prepareInputs } from './inputs.js';
 import { crossEntropy, IGNORE_INDEX } from './losses.js';
+import { gatherRows } from './ops.js';
 import { BertPreTrainedModel } from './pretrained.js';
 
 export interface PreTrainingInputs extends BertInputs {
@@ -168,7 +169,7 @@ function mlmOutputs(
   const values = flat.dataSync();
   const where = [...values.keys()].filter((i) => values[i] !== IGNORE_INDEX);
   if (where.length === 0) return { ...(predictionLogits ? { predictionLogits } : {}), mlmLoss: tf.scalar(0) };
-  const picked = tf.gather(tf.reshape(hidden, [b * t, H]), where); // [M, H]
+  const picked = gatherRows(tf.reshape(hidden, [b * t, H]), where); // [M, H]
   const mlmLoss = crossEntropy(predictions.forward(picked), tf.gather(tf.reshape(flat, [-1]), where));
   return { ...(predictionLogits ? { predictionLogits } : {}), mlmLoss };
 }
