@@ -46,11 +46,11 @@ async function waitHealthy() {
   throw new Error('server did not become healthy in 60 s');
 }
 
-function run(title, opts) {
+function run(title, { path, ...opts }) {
   return new Promise((resolve, reject) => {
     autocannon(
       {
-        url: base,
+        url: `${base}${path}`,
         connections: Number(values.connections),
         duration: Number(values.duration),
         method: 'POST',
@@ -91,7 +91,7 @@ try {
     );
   }
   console.log(`\nbatches after the run: ${JSON.stringify(after.batches)}`);
-  const bad = runs.some(({ result: r }) => r['5xx'] > 0 || r.errors > 0) || serverExit;
+  const bad = runs.some(({ result: r }) => r['5xx'] > 0 || r.errors > 0 || r['2xx'] === 0) || serverExit;
   console.log(bad ? 'FAIL: 5xx, errors, or the server died' : 'OK: no 5xx, no errors, server alive');
   process.exitCode = bad ? 1 : 0;
 } finally {
