@@ -45,7 +45,19 @@ class SequenceSink implements WordSink {
   constructor(private readonly t: BertTokenizer) {}
 
   asciiWord(text: string, start: number, end: number, lower: boolean, hash: number): void {
-    this.push(this.t.wordPiece.asciiPieces(text, start, end, lower, hash), start, null);
+    const wp = this.t.wordPiece;
+    const at = wp.asciiPieces(text, start, end, lower, hash);
+    const pool = wp.pool; // [n, id0, end0, ...] at `at`
+    const names = this.t.idToToken;
+    let s = start;
+    for (let k = at + 1, last = at + 1 + 2 * pool[at]; k < last; k += 2) {
+      const id = pool[k];
+      const e = start + pool[k + 1];
+      this.ids.push(id);
+      this.tokens.push(names[id]);
+      this.offsets.push(s, e);
+      s = e;
+    }
   }
 
   word(word: string, base: number, map: Int32Array | null): void {

@@ -101,8 +101,8 @@ function referenceTokenize(text: string, o: RefOptions): string[] {
   const out: string[] = [];
   for (const chunk of text.split(new RegExp(`(${alt})`))) {
     if (o.specials.includes(chunk)) out.push(chunk);
+    // BertTokenizer._tokenize keeps the user's never_split whole; specials go through WordPiece (all in vocab).
     else
-      // BertTokenizer._tokenize keeps the user's never_split whole; specials go through WordPiece (all in vocab).
       for (const w of basic(chunk, o, true))
         out.push(...(o.never.includes(w) && !o.specials.includes(w) ? [w] : wordpiece(w, o.vocab)));
   }

@@ -4,9 +4,10 @@
  * word is longer than `maxInputCharsPerWord` code points.
  *
  * Speed: continuation pieces live in their own map keyed without the prefix (no string concatenation per probe),
- * probes start at the longest vocab entry instead of the word's end, and results are memoised per word: ASCII
- * words straight from the text (no substring, no lower-casing on a hit) in a fixed-size 2-way hash table, other
- * words in a two-generation Map (recently used words survive a flush).
+ * probes start at the longest vocab entry instead of the word's end, and results are memoised per word. ASCII
+ * words are looked up straight from the text (no substring, no lower-casing on a hit) in a 2-way hash table whose
+ * entries live in one flat Int32Array (a hit touches two cache lines, not five heap objects); other words go
+ * through a two-generation Map (recently used words survive a flush).
  */
 export interface WordPieceOptions {
   unkId: number;
@@ -18,7 +19,9 @@ export interface WordPieceOptions {
 /** Pieces of one word, flat: [id0, end0, id1, end1, ...], where end is the UTF-16 end of the piece in the word. */
 export type Pieces = Int32Array;
 
-const ASCII_SLOTS = 1 << 16;
+const SLOTS = 1 << 16; // slot pairs (2k, 2k + 1) share a hash bucket; each slot is [hash, pool offset]
+const POOL_SIZE = 1 << 21; // Int32s of cached records
+const MAX_CACHED = 64; // longer ASCII words are not cached
 
 export class WordPiece {
   readonly prefix: string;
@@ -31,10 +34,13 @@ export class WordPiece {
   private readonly cacheSize: number;
   private young = new Map<string, Pieces>();
   private old = new Map<string, Pieces>();
-  // ASCII word cache: slot → (hash, lower-cased word, pieces). A word may sit in slot h or h ^ 1.
-  private readonly asciiHashes = new Int32Array(ASCII_SLOTS);
-  private readonly asciiKeys: (string | undefined)[] = new Array(ASCII_SLOTS);
-  private readonly asciiValues: (Pieces | undefined)[] = new Array(ASCII_SLOTS);
+  /**
+   * ASCII word cache. A record at pool offset `at`: [len, len lower-cased chars, n, id0, end0, …, idn-1, endn-1].
+   * asciiPieces() returns the offset of `n`. When the pool is full, the whole cache is dropped.
+   */
+  pool = new Int32Array(POOL_SIZE);
+  private readonly table = new Int32Array(2 * SLOTS);
+  private used = 1; // offset 0 marks an empty slot
 
   constructor(vocab: ReadonlyMap<string, number>, options: WordPieceOptions) {
     this.prefix = options.prefix ?? '##';
@@ -71,37 +77,71 @@ export class WordPiece {
     return hit;
   }
 
-  /** Pieces of the ASCII word text[start, end), lower-cased first when `lower`; `h` is its FNV-1a hash. */
-  asciiPieces(text: string, start: number, end: number, lower: boolean, h: number): Pieces {
-    const slot = h & (ASCII_SLOTS - 1);
-    for (let probe = 0; probe < 2; probe++) {
-      const i = slot ^ probe;
-      if (this.asciiHashes[i] === h && this.sameWord(this.asciiKeys[i], text, start, end, lower))
-        return this.asciiValues[i]!;
+  /**
+   * Pieces of the ASCII word text[start, end), lower-cased first when `lower`; `h` is the FNV-1a hash of its
+   * (lower-cased) chars. Returns the offset `at` in `pool` of a record [n, id0, end0, …]: read it before the
+   * next call.
+   */
+  asciiPieces(text: string, start: number, end: number, lower: boolean, h: number): number {
+    const len = end - start;
+    const t = this.table;
+    const bucket = 2 * (h & (SLOTS - 2)); // both slots of the bucket, adjacent in `table`
+    if (len <= MAX_CACHED) {
+      for (let s = bucket; s < bucket + 4; s += 2) {
+        const at = t[s + 1];
+        if (at !== 0 && t[s] === h && this.sameWord(at, text, start, end, lower)) {
+          if (s !== bucket) {
+            // Move to the front: the other slot is the one evicted next.
+            t[s] = t[bucket];
+            t[s + 1] = t[bucket + 1];
+            t[bucket] = h;
+            t[bucket + 1] = at;
+          }
+          return at + 1 + len;
+        }
+      }
     }
     let word = text.slice(start, end);
     if (lower) word = word.toLowerCase();
     const pieces = this.compute(word);
-    // Fill an empty slot of the two, else replace the first (a bounded cache that never needs a flush).
-    const i = this.asciiKeys[slot] === undefined || this.asciiKeys[slot ^ 1] !== undefined ? slot : slot ^ 1;
-    this.asciiHashes[i] = h;
-    this.asciiKeys[i] = word;
-    this.asciiValues[i] = pieces;
-    return pieces;
+    if (len > MAX_CACHED) {
+      // Not cached: a record [n, pieces] past the used part, overwritten by the next call.
+      const at = this.reserve(1 + pieces.length);
+      this.pool[at] = pieces.length / 2;
+      this.pool.set(pieces, at + 1);
+      return at;
+    }
+    const at = this.reserve(len + 2 + pieces.length);
+    const pool = this.pool;
+    pool[at] = len;
+    for (let k = 0; k < len; k++) pool[at + 1 + k] = word.charCodeAt(k);
+    pool[at + 1 + len] = pieces.length / 2;
+    pool.set(pieces, at + 2 + len);
+    this.used += len + 2 + pieces.length;
+    t[bucket + 2] = t[bucket];
+    t[bucket + 3] = t[bucket + 1];
+    t[bucket] = h;
+    t[bucket + 1] = at;
+    return at + 1 + len;
   }
 
-  private sameWord(
-    key: string | undefined,
-    text: string,
-    start: number,
-    end: number,
-    lower: boolean,
-  ): boolean {
-    if (key === undefined || key.length !== end - start) return false;
-    for (let k = start; k < end; k++) {
+  /** Offset of `need` free Int32s in the pool; drops the whole cache when it is full. */
+  private reserve(need: number): number {
+    if (this.used + need > this.pool.length) {
+      this.table.fill(0);
+      this.used = 1;
+      if (1 + need > this.pool.length) this.pool = new Int32Array(1 + need);
+    }
+    return this.used;
+  }
+
+  private sameWord(at: number, text: string, start: number, end: number, lower: boolean): boolean {
+    const pool = this.pool;
+    if (pool[at] !== end - start) return false;
+    for (let k = start, q = at + 1; k < end; k++, q++) {
       let c = text.charCodeAt(k);
       if (lower && c >= 65 && c <= 90) c += 32;
-      if (key.charCodeAt(k - start) !== c) return false;
+      if (pool[q] !== c) return false;
     }
     return true;
   }
