@@ -1,13 +1,14 @@
 // Copies the models trained by the packages' examples into the app's built-in model folders, keeping only
 // what inference needs. Run after training:
 //   pnpm --filter @attn/vit mnist            → packages/vit/examples/out/mnist-vit
-//   pnpm --filter @attn/bert example:spam    → packages/bert/examples/out/spam-classifier
+//   pnpm --filter @attn/bert example:spam    → packages/bert/examples/out/spam-classifier and …/pretrained
 //   node apps/classifier/scripts/install-models.mjs
 import { copyFileSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const repo = new URL('../../..', import.meta.url).pathname;
 const app = new URL('..', import.meta.url).pathname;
+const tokenizerFiles = ['vocab.txt', 'tokenizer_config.json', 'tokenizer.json', 'special_tokens_map.json'];
 const models = [
   {
     name: 'mnist-vit',
@@ -23,14 +24,12 @@ const models = [
   {
     name: 'spam-bert',
     from: join(repo, 'packages/bert/examples/out/spam-classifier'),
-    files: [
-      'config.json',
-      'model.safetensors',
-      'vocab.txt',
-      'tokenizer_config.json',
-      'tokenizer.json',
-      'special_tokens_map.json',
-    ],
+    files: ['config.json', 'model.safetensors', ...tokenizerFiles],
+  },
+  {
+    name: 'spam-bert-mlm',
+    from: join(repo, 'packages/bert/examples/out/pretrained'),
+    files: ['config.json', 'model.safetensors', ...tokenizerFiles],
   },
 ];
 let failed = false;

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type Task = 'image-classification' | 'text-classification' | 'text-encoder';
+export type Task = 'image-classification' | 'text-classification' | 'text-encoder' | 'fill-mask';
 
 export interface BuiltinModel {
   name: string;
@@ -33,6 +33,12 @@ export const BUILTIN_MODELS: readonly BuiltinModel[] = [
     dir: resolve(appRoot, 'models/spam-bert'),
     description: 'a small BERT pre-trained and fine-tuned on SpamAssassin mail (labels ham / spam)',
   },
+  {
+    name: 'spam-bert-mlm',
+    task: 'fill-mask',
+    dir: resolve(appRoot, 'models/spam-bert-mlm'),
+    description: 'the same BERT after pre-training (MLM + NSP heads), before fine-tuning: for fill-mask',
+  },
 ];
 
 /** Which built-in model a command uses when `--model` is not given. Text encoding reuses the text classifier's encoder. */
@@ -40,6 +46,7 @@ const DEFAULTS: Record<Task, string> = {
   'image-classification': 'mnist-vit',
   'text-classification': 'spam-bert',
   'text-encoder': 'spam-bert',
+  'fill-mask': 'spam-bert-mlm',
 };
 
 export class ModelNotFoundError extends Error {

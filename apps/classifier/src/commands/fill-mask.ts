@@ -11,7 +11,7 @@ export interface FillMaskOptions {
 export async function fillMaskCommand(text: string, opts: FillMaskOptions, ctx: Context): Promise<number> {
   if (!text.includes('[MASK]')) throw new UsageError(`text has no [MASK] token: ${JSON.stringify(text)}`);
   await ctx.backend();
-  const model = await loadMaskFiller(resolveModel(opts.model, 'text-encoder'));
+  const model = await loadMaskFiller(resolveModel(opts.model, 'fill-mask'));
   try {
     const predictions = await model.fill(text, opts.top);
     if (ctx.json) {
