@@ -19,9 +19,9 @@ export type { ImageClassification, ImageClassificationOptions } from './pipeline
 export { ImageClassificationPipeline, pipeline } from './pipeline.js';
 export type { ImageInput, ImageProcessorConfig } from './processor.js';
 export { ImageProcessorConfigError, ViTImageProcessor } from './processor.js';
-export { AdamW, warmupCosine } from './train/adamw.js';
 export { randomTranslate } from './train/augment.js';
 export { trainingCurvesSvg, writeTrainingCurves } from './train/curves.js';
 export { fineTuneImageClassifier, withNewLabels } from './train/finetune.js';
+export { warmupCosine } from './train/schedule.js';
 export type { AugmentFn, EpochStats, ImageDataset, StepProgress, TrainOptions } from './train/train.js';
 export { evaluateAccuracy, mulberry32, trainImageClassifier } from './train/train.js';

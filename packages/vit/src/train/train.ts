@@ -1,7 +1,6 @@
-import { tf } from '@attn/core-tensor';
+import { AdamW, clipByGlobalNorm, noDecayForBiasAndNorm, registerGradients, tf } from '@attn/core-tensor';
 import type { ViTForImageClassification } from '../model.js';
-import { AdamW, warmupCosine } from './adamw.js';
-import { ensureGradients } from './gradients.js';
+import { warmupCosine } from './schedule.js';
 import { installFastTransposedMatMul } from './wasm-matmul.js';
 
 /** Preprocessed images (ViTImageProcessor output) and their class indices, in memory. */
@@ -117,7 +116,7 @@ export async function trainImageClassifier(
   data: { train: ImageDataset; test?: ImageDataset },
   opts: TrainOptions,
 ): Promise<EpochStats[]> {
-  await ensureGradients();
+  await registerGradients();
   installFastTransposedMatMul();
   const { train } = data;
   const n = train.labels.length;
@@ -128,8 +127,12 @@ export async function trainImageClassifier(
   const warmup = opts.warmupSteps ?? Math.min(200, Math.floor(totalSteps / 10));
   const numLabels = model.config.numLabels;
   const random = mulberry32(opts.seed ?? 0);
-  const params = model.parameters().filter((p) => p.trainable);
-  const optimizer = new AdamW(params, { weightDecay: opts.weightDecay ?? 0.05 });
+  // Decoupled weight decay on weights, not on biases and LayerNorm (HF Trainer's rule).
+  const optimizer = new AdamW(model, {
+    lr: peak,
+    weightDecay: opts.weightDecay ?? 0.05,
+    decay: noDecayForBiasAndNorm,
+  });
   const history: EpochStats[] = [];
   let step = 0;
   try {
@@ -153,20 +156,17 @@ export async function trainImageClassifier(
           const pixels = tf.tensor4d(x, [idx.length, ...train.shape]);
           const target = tf.oneHot(tf.tensor1d(y, 'int32'), numLabels);
           let logits: tf.Tensor | undefined;
-          const { value, grads } = tf.variableGrads(
-            () => {
-              logits = tf.keep(model.forward(pixels).logits); // variableGrads would dispose it
-              return tf.losses.softmaxCrossEntropy(
-                target,
-                logits,
-                undefined,
-                opts.labelSmoothing ?? 0,
-              ) as tf.Scalar;
-            },
-            params.map((p) => p.variable),
-          );
-          const list = params.map((p) => grads[p.variable.name]);
-          optimizer.step(clipByGlobalNorm(list, opts.clipNorm ?? 1), lr);
+          const { value, grads } = tf.variableGrads(() => {
+            logits = tf.keep(model.forward(pixels).logits); // variableGrads would dispose it
+            return tf.losses.softmaxCrossEntropy(
+              target,
+              logits,
+              undefined,
+              opts.labelSmoothing ?? 0,
+            ) as tf.Scalar;
+          }, optimizer.variables());
+          optimizer.lr = lr;
+          optimizer.step(clipByGlobalNorm(grads, opts.clipNorm ?? 1).grads);
           const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits!, -1), tf.tensor1d(y, 'int32')), 'int32'));
           logits!.dispose();
           return { loss: value, hits };
@@ -196,11 +196,4 @@ export async function trainImageClassifier(
     model.eval();
   }
   return history;
-}
-
-/** Scales the gradients so their joint L2 norm is at most maxNorm (inside the caller's tidy). */
-function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): tf.Tensor[] {
-  const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
-  const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
-  return grads.map((g) => tf.mul(g, scale));
 }
