@@ -31,8 +31,9 @@ export class AdamW {
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
     for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p.value), false));
-      this.v.set(name, tf.variable(tf.zerosLike(p.value), false));
+      // tidy disposes the zeros once copied into the (untracked) variables
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p.value), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p.value), false)));
     }
   }
 

@@ -34,6 +34,8 @@ export interface TrainOptions<B> {
   /** How many batches `batches(epoch)` yields (for the schedule and progress). */
   batchesPerEpoch: number;
   epochs: number;
+  /** Stop after this many epochs (a time-boxed session); the schedule still spans `epochs`, and a later call resumes. */
+  stopAfterEpochs?: number;
   learningRate: number;
   /** AdamW decoupled weight decay; not applied to biases and LayerNorm (as HF Trainer). Default 0.01. */
   weightDecay?: number;
@@ -85,7 +87,8 @@ export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
     state = await restore(ckpt, model, optimizer);
 
   try {
-    for (let epoch = state.epochsDone; epoch < opts.epochs; epoch++) {
+    const lastEpoch = Math.min(opts.epochs, opts.stopAfterEpochs ?? opts.epochs);
+    for (let epoch = state.epochsDone; epoch < lastEpoch; epoch++) {
       const started = Date.now();
       model.train();
       let lossSum = 0;
