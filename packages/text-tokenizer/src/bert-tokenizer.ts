@@ -61,10 +61,7 @@ class SequenceSink implements WordSink {
   }
 
   word(word: string, base: number, map: Int32Array | null): void {
-    this.push(this.t.wordPiece.pieces(word), base, map);
-  }
-
-  private push(pieces: Int32Array, base: number, map: Int32Array | null): void {
+    const pieces = this.t.wordPiece.pieces(word); // [id0, end0, ...]
     const names = this.t.idToToken;
     let start = 0;
     for (let k = 0; k < pieces.length; k += 2) {

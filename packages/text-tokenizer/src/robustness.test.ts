@@ -81,6 +81,23 @@ describe('BertTokenizer on hand-computed cases', () => {
     expect(tok.tokenize('a'.repeat(1_000_000))).toEqual(['[UNK]']);
   });
 
+  it('the word cache stays right when it fills up and starts over (100k distinct words)', () => {
+    const letters = 'abcdefghijklmnopqrstuvwxyz';
+    const t = BertTokenizer.fromVocab(['[UNK]', ...letters, ...[...letters].map((c) => `##${c}`)]);
+    const words: string[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      let w = '';
+      for (let n = i + 26 ** 7; n > 0; n = Math.floor(n / 26)) w += letters[n % 26]; // 8 letters: 26 Int32s cached
+      words.push(i % 3 === 0 ? w.toUpperCase() : w);
+    }
+    const text = words.join(' ');
+    for (let pass = 0; pass < 2; pass++) {
+      const tokens = t.tokenize(text);
+      expect(tokens.length).toBe(words.reduce((n, w) => n + w.length, 0));
+      expect(tokens.join('').replaceAll('##', '')).toBe(words.join('').toLowerCase());
+    }
+  });
+
   it('truncation, padding and overflow windows with stride', () => {
     const text = 'hello world hello world hello world'; // 6 tokens
     const enc = tok.encode(text, null, {

@@ -20,7 +20,7 @@ export interface WordPieceOptions {
 export type Pieces = Int32Array;
 
 const SLOTS = 1 << 16; // slot pairs (2k, 2k + 1) share a hash bucket; each slot is [hash, pool offset]
-const POOL_SIZE = 1 << 21; // Int32s of cached records
+const POOL_SIZE = 1 << 21; // at most this many Int32s of cached records (8 MB); the pool grows up to it
 const MAX_CACHED = 64; // longer ASCII words are not cached
 
 export class WordPiece {
@@ -38,7 +38,7 @@ export class WordPiece {
    * ASCII word cache. A record at pool offset `at`: [len, len lower-cased chars, n, id0, end0, …, idn-1, endn-1].
    * asciiPieces() returns the offset of `n`. When the pool is full, the whole cache is dropped.
    */
-  pool = new Int32Array(POOL_SIZE);
+  pool = new Int32Array(1 << 14);
   private readonly table = new Int32Array(2 * SLOTS);
   private used = 1; // offset 0 marks an empty slot
 
@@ -125,9 +125,15 @@ export class WordPiece {
     return at + 1 + len;
   }
 
-  /** Offset of `need` free Int32s in the pool; drops the whole cache when it is full. */
+  /** Offset of `need` free Int32s in the pool: grows it, or drops the whole cache once it is at full size. */
   private reserve(need: number): number {
     if (this.used + need > this.pool.length) {
+      if (this.pool.length < POOL_SIZE && this.used + need <= POOL_SIZE) {
+        const grown = new Int32Array(Math.min(POOL_SIZE, 2 * this.pool.length));
+        grown.set(this.pool);
+        this.pool = grown;
+        return this.reserve(need);
+      }
       this.table.fill(0);
       this.used = 1;
       if (1 + need > this.pool.length) this.pool = new Int32Array(1 + need);
