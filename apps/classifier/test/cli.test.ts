@@ -81,6 +81,29 @@ describe.skipIf(!haveFixtures('classifier CLI tests'))('attn CLI on the fixture 
     });
   }
 
+  it('classify-image --model takes a real Hugging Face folder: ViT-Tiny on Tiny-ImageNet photos gives its top-5', async () => {
+    const dir = fixturePath('models/vit-tiny-tinyimagenet');
+    const id2label = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).id2label as Record<
+      string,
+      string
+    >;
+    const cases = golden<{ images: Gold[] }>('vit-tiny-tinyimagenet.json').images.slice(0, 3);
+    const files = cases.map((c) => fixturePath('data/tiny-imagenet-val-200', c.file));
+    const r = await runCli(['--backend', 'wasm', '--json', 'classify-image', '--model', dir, ...files]);
+    expect(r.code).toBe(0);
+    for (const [i, line] of (r.json() as { predictions: Pred[] }[]).entries()) {
+      expect(line.predictions.map((p) => p.label)).toEqual(
+        cases[i].top5_ids.map((id: number) => id2label[id]),
+      );
+      expectClose(
+        line.predictions.map((p) => p.score),
+        cases[i].top5_probs,
+        1e-4,
+        cases[i].file,
+      );
+    }
+  });
+
   it('classify-image reports a bad file on one line, exits 1, and still classifies the others', async () => {
     const fake = join(tmp, 'not-an-image.png');
     writeFileSync(fake, 'this is text, not a PNG');
