@@ -5,9 +5,11 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BertForSequenceClassification, BertModel, bertConfig, crossEntropy, pipeline } from '@attn/bert';
+// The model packages load lazily, per case: a peer case must not depend on them.
+import type * as Bert from '@attn/bert';
 import { initBackend, setSeed, tf } from '@attn/core-tensor';
-import { AdamW, ViTConfig, ViTForImageClassification } from '@attn/vit';
+import type * as Vit from '@attn/vit';
+import { AdamW } from './adamw.js';
 import {
   createFeatureExtractionPool,
   exportBertOnnx,
@@ -116,6 +118,7 @@ async function prepare(c: Extract<CaseSpec, { type: 'prepare' }>): Promise<CaseR
   mkdirSync(join(c.dir, 'onnx'), { recursive: true });
   let bytes: number;
   if (c.spec.kind === 'bert') {
+    const { BertModel, bertConfig } = await import('@attn/bert');
     const model = new BertModel(bertConfig(c.spec.config as Parameters<typeof bertConfig>[0]));
     await model.save(c.dir);
     // The bert-base-uncased tokenizer, so pipelines (and the pool) can load the folder.
@@ -124,6 +127,7 @@ async function prepare(c: Extract<CaseSpec, { type: 'prepare' }>): Promise<CaseR
     bytes = exportBertOnnx(model, join(c.dir, 'onnx', 'model.onnx')).bytes;
     model.dispose();
   } else {
+    const { ViTConfig, ViTForImageClassification } = await import('@attn/vit');
     const model = new ViTForImageClassification(
       ViTConfig.from(c.spec.config as Parameters<typeof ViTConfig.from>[0]),
     );
@@ -147,6 +151,7 @@ async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseR
   const seq = c.spec.seq ?? 0;
   let step: () => Promise<void>;
   if (c.spec.kind === 'bert') {
+    const { BertModel } = await import('@attn/bert');
     const model = await BertModel.fromPretrained(c.dir);
     const loadMs = performance.now() - t0;
     const x = bertInputs(c.batch, seq);
@@ -165,6 +170,7 @@ async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseR
     };
     return { ...(await run(step, c)), loadMs };
   }
+  const { ViTForImageClassification } = await import('@attn/vit');
   const model = await ViTForImageClassification.fromPretrained(c.dir);
   const loadMs = performance.now() - t0;
   const size = c.spec.config.image_size as number;
@@ -240,7 +246,9 @@ async function trainStep(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseR
   await ensureGradients();
   const t0 = performance.now();
   let loss: () => tf.Scalar;
-  let model: BertForSequenceClassification | ViTForImageClassification;
+  const { BertForSequenceClassification, crossEntropy } = await import('@attn/bert');
+  const { ViTForImageClassification } = await import('@attn/vit');
+  let model: Bert.BertForSequenceClassification | Vit.ViTForImageClassification;
   const labels = Int32Array.from({ length: c.batch }, (_, i) => i % 2);
   if (c.spec.kind === 'bert') {
     const bert = await BertForSequenceClassification.fromPretrained(c.dir); // the classifier starts random
@@ -268,7 +276,7 @@ async function trainStep(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseR
   const loadMs = performance.now() - t0;
   model.train();
   const params = model.parameters().filter((p) => p.trainable);
-  const optimizer = new AdamW(params, { weightDecay: 0.01 });
+  const optimizer = new AdamW(params, 0.01);
   const losses: number[] = [];
   const step = async () => {
     const { value, grads } = tf.variableGrads(
@@ -344,6 +352,7 @@ async function poolCase(c: Extract<CaseSpec, { type: 'pool' }>): Promise<CaseRes
   const t0 = performance.now();
   if (c.workers === 0) {
     await initBackend('wasm');
+    const { pipeline } = await import('@attn/bert');
     const fe = await pipeline('feature-extraction', c.dir, { maxLength: 128 });
     const loadMs = performance.now() - t0;
     const step = async () => {
