@@ -1,14 +1,14 @@
 /**
  * Trains a small ViT on MNIST from scratch and saves it as a Hugging Face model folder.
  *
- *   pnpm --filter @attn/vit mnist            (or: npx tsx --conditions=@attn/source packages/vit/examples/mnist.ts)
+ *   pnpm --filter @attn/vit mnist      (or, from packages/vit: npx tsx --conditions=@attn/source examples/mnist.ts)
  *
  * Options: --epochs N (default 10), --batch N (default 32), --lr X (default 1e-3), --out DIR (default packages/vit/examples/out/mnist-vit),
  *          --backend cpu|wasm (default wasm), --seed N (default 0), --limit N (train on N images only).
  * The data is the npm `mnist` package (10,000 digits): per digit, the first 90 % train, the last 10 % test.
  */
 
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { initBackend, setSeed } from '@attn/core-tensor';
 import {
   type EpochStats,
   type ImageDataset,
+  pipeline,
   randomTranslate,
   toRgb,
   trainImageClassifier,
@@ -133,6 +134,26 @@ const history = await trainImageClassifier(model, data, {
 });
 await writeTrainingCurves(history, join(out, 'training_curves.png'), `ViT on MNIST (${nParams} parameters)`);
 await writeFile(join(out, 'training_history.json'), `${JSON.stringify(history, null, 1)}\n`);
+
+// The saved folder is a plain HF model: PNGs of test digits go through ViTImageProcessor and the pipeline.
+const sharp = (await import('sharp')).default;
+const classify = await pipeline('image-classification', out, { topK: 1 });
+const digits = createRequire(import.meta.url)('mnist') as { raw: number[]; length: number }[];
+let pngCorrect = 0;
+for (let d = 0; d < 10; d++) {
+  const i = digits[d].length - 1; // the last sample of each digit is in the test split
+  const grey = Uint8Array.from(digits[d].raw.slice(i * 784, (i + 1) * 784), (v) => Math.round(v * 255));
+  const file = join(out, 'samples', `digit-${d}.png`);
+  await mkdir(join(out, 'samples'), { recursive: true });
+  await sharp(grey, { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toFile(file);
+  const [top] = await classify.run(file);
+  if (top.label === String(d)) pngCorrect++;
+  console.log(`  ${file}: ${top.label} (${(100 * top.score).toFixed(1)}%)`);
+}
+classify.dispose();
+console.log(`PNG round trip: ${pngCorrect}/10 digits classified correctly`);
 const last = history[history.length - 1];
 console.log(
   `done in ${((Date.now() - started) / 1000).toFixed(0)} s: test accuracy ${(100 * (last.testAccuracy ?? 0)).toFixed(2)}%; saved to ${out}`,
