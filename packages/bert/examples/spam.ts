@@ -49,8 +49,8 @@ function mailText(raw: string): string {
   const body = split < 0 ? '' : raw.slice(split);
   const header = (name: string) =>
     head
-      .match(new RegExp(`^${name}:(.*(?:\\n[ \\t].*)*)`, 'mi'))?.[1]!
-      .replace(/\s+/g, ' ')
+      .match(new RegExp(`^${name}:(.*(?:\\n[ \\t].*)*)`, 'mi'))?.[1]
+      ?.replace(/\s+/g, ' ')
       .trim() ?? '';
   const text = body
     .replace(/<[^>]*>/g, ' ') // HTML tags

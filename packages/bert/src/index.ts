@@ -44,7 +44,5 @@ export {
 export { BertPreTrainedModel } from './pretrained.js';
 export type { PreTrainingInputs, PreTrainingOutput, TaskForwardOptions } from './pretraining.js';
 export { BertForMaskedLM, BertForNextSentencePrediction, BertForPreTraining } from './pretraining.js';
-export type { AdamWOptions } from './train/adamw.js';
-export { AdamW, clipByGlobalNorm, linearWarmupDecay } from './train/adamw.js';
 export type { EpochReport, TrainOptions, TrainProgress } from './train/trainer.js';
 export { train } from './train/trainer.js';

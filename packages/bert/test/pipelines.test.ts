@@ -38,7 +38,9 @@ describe.skipIf(!haveFixtures('bert pipelines'))('pipelines on bert-tiny-random 
     predictions!.forEach((p, k) => {
       expect(p.score).toBeCloseTo(Math.exp(c.mlm.top5_logits[0][at][k] - lse), 5);
     });
-    expect(predictions![0]!.sequence).toBe(`paris is the ${predictions![0]!.tokenStr} of france.`.replace(' ##', ''));
+    expect(predictions![0]!.sequence).toBe(
+      `paris is the ${predictions![0]!.tokenStr} of france.`.replace(' ##', ''),
+    );
     await expect(fill.call('no mask here')).rejects.toThrow(BertInputError);
   });
 
@@ -47,7 +49,10 @@ describe.skipIf(!haveFixtures('bert pipelines'))('pipelines on bert-tiny-random 
     const [all] = await classify.call(c.text, { textPair: c.text_pair, topK: null });
     const z = c.seq_cls_logits[0] as number[];
     const sum = z.reduce((s, v) => s + Math.exp(v), 0);
-    const expected = z.map((v, i) => ({ label: ['negative', 'neutral', 'positive'][i], score: Math.exp(v) / sum }));
+    const expected = z.map((v, i) => ({
+      label: ['negative', 'neutral', 'positive'][i],
+      score: Math.exp(v) / sum,
+    }));
     expected.sort((a, b) => b.score - a.score);
     all!.forEach((r, i) => {
       expect(r.label).toBe(expected[i]!.label);
@@ -73,7 +78,8 @@ describe.skipIf(!haveFixtures('bert pipelines'))('pipelines on bert-tiny-random 
       yield* c.texts as string[];
     }
     const streamed: Float32Array[] = [];
-    for await (const v of embed.stream(docs(), { pooling: 'mean', normalize: true, batchSize: 2 })) streamed.push(v);
+    for await (const v of embed.stream(docs(), { pooling: 'mean', normalize: true, batchSize: 2 }))
+      streamed.push(v);
     expect(streamed.length).toBe(3);
     streamed.forEach((v, i) => {
       for (let d = 0; d < 32; d++) expect(Math.abs(v[d]! - mean[i]![d]!)).toBeLessThan(1e-5);
@@ -90,7 +96,11 @@ describe.skipIf(!haveFixtures('bert pipelines'))('pipelines on bert-tiny-random 
 
   it('leaves no tensor behind across 1,000 pipeline calls', async () => {
     await expectNoLeaks(async () => {
-      for (let i = 0; i < 600; i++) await embed.call(['short text', `number ${i}`], { pooling: i % 2 ? 'cls' : 'mean', normalize: i % 3 === 0 });
+      for (let i = 0; i < 600; i++)
+        await embed.call(['short text', `number ${i}`], {
+          pooling: i % 2 ? 'cls' : 'mean',
+          normalize: i % 3 === 0,
+        });
       for (let i = 0; i < 300; i++) await classify.call(`sentence ${i}`, { topK: null });
       for (let i = 0; i < 100; i++) await fill.call(`a [MASK] ${i}.`, { topK: 2 });
     }, '1,000 pipeline calls');

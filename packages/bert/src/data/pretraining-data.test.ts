@@ -99,11 +99,8 @@ describe('NSP pairs', () => {
     expect(batches.reduce((n, b) => n + b.inputIds.length, 0)).toBe(pairs.length);
     for (const b of batches) {
       for (const row of b.inputIds) expect(row).toHaveLength(48);
-      b.labels.forEach((row, i) =>
-        row.forEach((y, j) => {
-          if (b.attentionMask[i]![j] === 0) expect(y).toBe(IGNORE_INDEX);
-        }),
-      );
+      for (const [i, row] of b.labels.entries())
+        for (const [j, y] of row.entries()) if (b.attentionMask[i]![j] === 0) expect(y).toBe(IGNORE_INDEX);
     }
   });
 });

@@ -41,7 +41,12 @@ function makeModel() {
   return new BertForSequenceClassification(config);
 }
 
-async function run(model: BertForSequenceClassification, epochs: number, checkpointDir?: string, onProgress?: (p: TrainProgress) => void) {
+async function run(
+  model: BertForSequenceClassification,
+  epochs: number,
+  checkpointDir?: string,
+  onProgress?: (p: TrainProgress) => void,
+) {
   return train<Batch>({
     model,
     loss: (b) => model.forward(b).loss!,
@@ -97,7 +102,8 @@ describe('train(): AdamW, warm-up/decay, clipping, accumulation, checkpoints, re
     expect(resumedHistory.map((h) => h.trainLoss)).toEqual(history.map((h) => h.trainLoss));
     const a = straight.stateDict();
     const b = resumed.stateDict();
-    for (const [name, t] of a) expect(Array.from(b.get(name)!.dataSync()), name).toEqual(Array.from(t.dataSync()));
+    for (const [name, t] of a)
+      expect(Array.from(b.get(name)!.dataSync()), name).toEqual(Array.from(t.dataSync()));
     tf.dispose([...a.values(), ...b.values()]);
     straight.dispose();
     resumed.dispose();

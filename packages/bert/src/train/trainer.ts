@@ -1,9 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadSafetensors, tf, writeSafetensors } from '@attn/core-tensor';
+import {
+  AdamW,
+  clipByGlobalNorm,
+  linearWarmupDecay,
+  loadSafetensors,
+  noDecayForBiasAndNorm,
+  tf,
+  writeSafetensors,
+} from '@attn/core-tensor';
 import type { BertPreTrainedModel } from '../pretrained.js';
-import { AdamW, clipByGlobalNorm, linearWarmupDecay } from './adamw.js';
 
 export interface TrainProgress {
   epoch: number;
@@ -74,10 +81,11 @@ export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
   const warmup = Math.round((opts.warmupRatio ?? 0.1) * totalSteps);
   const maxNorm = opts.maxGradNorm ?? 1.0;
   const named = model.namedParameters().filter(([, p]) => p.trainable);
-  const decayed = new Set(
-    named.map(([n]) => n).filter((n) => !n.endsWith('bias') && !n.includes('LayerNorm')),
-  );
-  const optimizer = new AdamW(named, decayed, { weightDecay: opts.weightDecay ?? 0.01 });
+  const optimizer = new AdamW(named, {
+    lr: opts.learningRate,
+    weightDecay: opts.weightDecay ?? 0.01,
+    decay: noDecayForBiasAndNorm,
+  });
   const variables = named.map(([, p]) => p.value);
   const nameOf = new Map(named.map(([n, p]) => [p.value.name, n]));
 
@@ -98,10 +106,22 @@ export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
       let inStep = 0;
       const flush = () => {
         if (!pending) return;
-        const gradNorm = maxNorm > 0 ? clipByGlobalNorm(pending, maxNorm) : Number.NaN;
-        const lr = opts.learningRate * linearWarmupDecay(state.step, totalSteps, warmup);
-        optimizer.apply(pending, lr);
-        for (const g of pending.values()) g.dispose();
+        let gradNorm = Number.NaN;
+        let grads = pending;
+        if (maxNorm > 0) {
+          const clipped = clipByGlobalNorm(pending, maxNorm);
+          gradNorm = clipped.norm.dataSync()[0]!;
+          clipped.norm.dispose();
+          grads = clipped.grads;
+        }
+        const lr = linearWarmupDecay(state.step, {
+          warmupSteps: warmup,
+          totalSteps,
+          peakLr: opts.learningRate,
+        });
+        optimizer.lr = lr;
+        optimizer.step(grads);
+        tf.dispose([...pending.values(), ...(grads === pending ? [] : grads.values())]);
         state.step++;
         opts.onProgress?.({
           epoch,
@@ -164,16 +184,13 @@ async function checkpoint(dir: string, model: BertPreTrainedModel, optimizer: Ad
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await model.save(tmp);
-  const moments = optimizer.state();
+  const moments = optimizer.stateDict();
   try {
     await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments);
   } finally {
     for (const t of moments.values()) t.dispose();
   }
-  await writeFile(
-    join(tmp, 'trainer_state.json'),
-    JSON.stringify({ ...state, optimizerStep: optimizer.step }, null, 2),
-  );
+  await writeFile(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2));
   const old = `${dir}.old`;
   await rm(old, { recursive: true, force: true });
   if (existsSync(dir)) await rename(dir, old);
@@ -182,16 +199,14 @@ async function checkpoint(dir: string, model: BertPreTrainedModel, optimizer: Ad
 }
 
 async function restore(dir: string, model: BertPreTrainedModel, optimizer: AdamW): Promise<TrainerState> {
-  const saved = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState & {
-    optimizerStep: number;
-  };
+  const saved = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
   for (const [file, load] of [
-    ['model.safetensors', (m: Map<string, tf.Tensor>) => model.loadStateDict(m, { strict: true })],
-    ['optimizer.safetensors', (m: Map<string, tf.Tensor>) => optimizer.loadState(m, saved.optimizerStep)],
+    ['model.safetensors', async (m: Map<string, tf.Tensor>) => model.loadStateDict(m, { strict: true })],
+    ['optimizer.safetensors', (m: Map<string, tf.Tensor>) => optimizer.loadStateDict(m)],
   ] as const) {
     const tensors = await loadSafetensors(join(dir, file));
     try {
-      load(tensors);
+      await load(tensors);
     } finally {
       for (const t of tensors.values()) t.dispose();
     }
