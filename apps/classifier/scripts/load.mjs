@@ -91,6 +91,7 @@ try {
     );
   }
   console.log(`\nbatches after the run: ${JSON.stringify(after.batches)}`);
+  console.log(`server-side latency (request → response, ms): ${JSON.stringify(after.latencyMs)}`);
   const bad = runs.some(({ result: r }) => r['5xx'] > 0 || r.errors > 0 || r['2xx'] === 0) || serverExit;
   console.log(bad ? 'FAIL: 5xx, errors, or the server died' : 'OK: no 5xx, no errors, server alive');
   process.exitCode = bad ? 1 : 0;

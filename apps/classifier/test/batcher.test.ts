@@ -20,7 +20,7 @@ describe('MicroBatcher', () => {
       [1, 2, 3, 4],
       [5, 6],
     ]);
-    expect(b.stats).toEqual({ batches: 2, items: 6, rejected: 0 });
+    expect(b.stats).toMatchObject({ batches: 2, items: 6, rejected: 0 });
   });
 
   it('refuses with QueueFullError once maxQueue requests wait', async () => {

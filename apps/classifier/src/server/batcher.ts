@@ -26,8 +26,8 @@ export class MicroBatcher<I, O> {
   private readonly queue: Waiting<I, O>[] = [];
   private running = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Batches run so far and their sizes: the server reports them on /healthz. */
-  readonly stats = { batches: 0, items: 0, rejected: 0 };
+  /** Batches run so far, their sizes and the time spent in them: the server reports them on /healthz. */
+  readonly stats = { batches: 0, items: 0, rejected: 0, busyMs: 0, slowestMs: 0 };
 
   constructor(private readonly options: MicroBatcherOptions<I, O>) {}
 
@@ -63,13 +63,17 @@ export class MicroBatcher<I, O> {
     if (this.running || this.queue.length === 0) return;
     this.running = true;
     const batch = this.queue.splice(0, this.options.maxBatch);
+    const started = performance.now();
     try {
       const outcomes = await runIsolated(
         batch.map((w) => w.item),
         this.options.run,
       );
+      const ms = performance.now() - started;
       this.stats.batches++;
       this.stats.items += batch.length;
+      this.stats.busyMs += Math.round(ms);
+      this.stats.slowestMs = Math.max(this.stats.slowestMs, Math.round(ms));
       for (const [i, o] of outcomes.entries()) {
         if (o.ok) batch[i].resolve(o.value);
         else batch[i].reject(o.error);
