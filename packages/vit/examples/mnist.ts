@@ -4,7 +4,8 @@
  *   pnpm --filter @attn/vit mnist      (or, from packages/vit: npx tsx --conditions=@attn/source examples/mnist.ts)
  *
  * Options: --epochs N (default 10), --batch N (default 32), --lr X (default 1e-3), --out DIR (default packages/vit/examples/out/mnist-vit),
- *          --backend cpu|wasm (default wasm), --seed N (default 0), --limit N (train on N images only).
+ *          --backend cpu|wasm (default wasm), --seed N (default 0), --limit N (train on N images only),
+ *          --init DIR (continue from a saved model folder), --warmup N (default 200 steps).
  * The data is the npm `mnist` package (10,000 digits): per digit, the first 90 % train, the last 10 % test.
  */
 
@@ -37,6 +38,8 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     seed: { type: 'string', default: '0' },
     limit: { type: 'string' },
+    init: { type: 'string' },
+    warmup: { type: 'string', default: '200' },
   },
 });
 const out = resolve(args.out);
@@ -102,7 +105,9 @@ const config = ViTConfig.from({
   initializer_range: 0.02,
   id2label: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [String(i), String(i)])),
 });
-const model = new ViTForImageClassification(config);
+const model = args.init
+  ? await ViTForImageClassification.fromPretrained(resolve(args.init))
+  : new ViTForImageClassification(config);
 const nParams = model.parameters().reduce((s, p) => s + p.variable.size, 0);
 console.log(
   `backend ${backend.name}; train ${data.train.labels.length}, test ${data.test.labels.length}; ${nParams} parameters; → ${out}`,
@@ -115,7 +120,7 @@ const history = await trainImageClassifier(model, data, {
   epochs: Number(args.epochs),
   batchSize: Number(args.batch),
   lr: Number(args.lr),
-  warmupSteps: 200,
+  warmupSteps: Number(args.warmup),
   weightDecay: 0.05,
   labelSmoothing: 0.1,
   augment: randomTranslate(2, [-MEAN / STD, -MEAN / STD, -MEAN / STD]),

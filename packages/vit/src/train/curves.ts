@@ -3,8 +3,8 @@ import type { EpochStats } from './train.js';
 /** An SVG line chart of the loss and accuracy curves, one panel each (rendered to PNG by `writeTrainingCurves`). */
 export function trainingCurvesSvg(history: EpochStats[], title = 'training'): string {
   const W = 720;
-  const H = 300;
-  const pad = { l: 56, r: 16, t: 36, b: 40 };
+  const H = 320;
+  const pad = { l: 56, r: 16, t: 52, b: 40 };
   const panelW = (W - 2 * pad.l - 2 * pad.r) / 2;
   const ph = H - pad.t - pad.b;
   const epochs = history.map((h) => h.epoch);
