@@ -10,7 +10,7 @@ import { ViTImageProcessor } from '../processor.js';
 import { renderAttentionHeatmap } from './heatmap.js';
 import { attentionRollout, clsAttentionMap } from './rollout.js';
 
-beforeAll(() => initBackend('cpu'));
+beforeAll(() => initBackend('wasm'));
 
 // Two layers, two heads, 3 tokens ([CLS] + a 1×2 patch grid), worked by hand:
 //   layer 0: head mean [[.4,.3,.3],[0,1,0],[0,0,1]] → Â0 = ½A + ½I = [[.7,.15,.15],[0,1,0],[0,0,1]]
