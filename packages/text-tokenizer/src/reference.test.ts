@@ -250,6 +250,7 @@ describe('one-pass tokenizer = literal port of transformers, on random strings',
         const len = Math.floor(rand() * 12);
         for (let k = 0; k < len; k++) text += PIECES[Math.floor(rand() * PIECES.length)];
         expect(tok.tokenize(text), JSON.stringify(text)).toEqual(referenceTokenize(text, ref));
+        expect(tok.basicTokenize(text), JSON.stringify(text)).toEqual(basic(text, ref, true));
       }
     });
   }
