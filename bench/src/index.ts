@@ -254,70 +254,7 @@ async function main() {
       });
   }
 
-  // 2. Tokenizer (the text-tokenizer engineer's bench).
-  if (wanted('tokenizer'))
-    await attempt('tokenizer', async () => {
-      tokenizerRows = await runTokenizerBench({ repeats: quick ? 1 : 3, log });
-    });
-
-  // 3. Training steps (forward + backward + AdamW) on wasm.
-  if (wanted('train')) {
-    const jobs: [string, number, number?][] = [
-      ['minilm', 8, 128],
-      ['vit-tiny', 16],
-    ];
-    for (const [name, batch, seq] of jobs) {
-      const spec = MODELS.find((m) => m.name === name)!;
-      await attempt(`train ${name}`, async () => {
-        const dir = await prepared(spec);
-        const r = await runCase({
-          type: 'train',
-          spec,
-          dir,
-          batch,
-          seq,
-          budgetMs: quick ? 4000 : 15000,
-          maxIters: quick ? 3 : 6,
-        });
-        const row = toRow('train', name, batch, 'ours-wasm', spec.flopsPerItem * TRAIN_FLOPS_FACTOR, r);
-        rows.push(row);
-        save();
-        log(`  train ${name} b${batch}: ${fmt(row.p50Ms, 0)} ms/step, ${fmt(row.throughput, 2)} items/s`);
-      });
-    }
-  }
-
-  // 4. Throughput on every core: the feature-extraction pool vs the single-thread pipeline (MiniLM-shaped).
-  if (wanted('pool')) {
-    const spec = MODELS.find((m) => m.name === 'minilm')!;
-    const texts = quick ? 32 : 64;
-    for (const workers of [0, 1, 2])
-      await attempt(`pool ${workers}`, async () => {
-        const dir = await prepared(spec);
-        const r = await runCase({
-          type: 'pool',
-          dir,
-          workers,
-          texts,
-          batchSize: 8,
-          budgetMs: quick ? 4000 : 10000,
-          maxIters: 5,
-        });
-        const row = toRow(
-          'pool',
-          'minilm (embed IMDB docs)',
-          texts,
-          workers === 0 ? 'pipeline' : `pool-${workers}`,
-          spec.flopsPerItem,
-          r,
-        );
-        rows.push(row);
-        save();
-        log(`  pool ${workers} workers: ${fmt(row.throughput, 2)} docs/s, RSS ${fmt(row.peakRssMB, 0)} MB`);
-      });
-  }
-
-  // 5. Inference, every model × batch × runtime: the small models first, so an interrupted run keeps them.
+  // 2. Inference, every model × batch × runtime: the small models first, so an interrupted run keeps them.
   for (const spec of [...MODELS]
     .sort((a, b) => a.flopsPerItem - b.flopsPerItem)
     .filter((m) => wanted(m.name))) {
@@ -349,6 +286,69 @@ async function main() {
         });
     }
   }
+
+  // 3. Throughput on every core: the feature-extraction pool vs the single-thread pipeline (MiniLM-shaped).
+  if (wanted('pool')) {
+    const spec = MODELS.find((m) => m.name === 'minilm')!;
+    const texts = 32;
+    for (const workers of [0, 1, 2])
+      await attempt(`pool ${workers}`, async () => {
+        const dir = await prepared(spec);
+        const r = await runCase({
+          type: 'pool',
+          dir,
+          workers,
+          texts,
+          batchSize: 8,
+          budgetMs: quick ? 4000 : 10000,
+          maxIters: 5,
+        });
+        const row = toRow(
+          'pool',
+          'minilm (embed IMDB docs)',
+          texts,
+          workers === 0 ? 'pipeline' : `pool-${workers}`,
+          spec.flopsPerItem,
+          r,
+        );
+        rows.push(row);
+        save();
+        log(`  pool ${workers} workers: ${fmt(row.throughput, 2)} docs/s, RSS ${fmt(row.peakRssMB, 0)} MB`);
+      });
+  }
+
+  // 4. Training steps (forward + backward + AdamW) on wasm.
+  if (wanted('train')) {
+    const jobs: [string, number, number?][] = [
+      ['minilm', 8, 128],
+      ['vit-tiny', 8],
+    ];
+    for (const [name, batch, seq] of jobs) {
+      const spec = MODELS.find((m) => m.name === name)!;
+      await attempt(`train ${name}`, async () => {
+        const dir = await prepared(spec);
+        const r = await runCase({
+          type: 'train',
+          spec,
+          dir,
+          batch,
+          seq,
+          budgetMs: quick ? 4000 : 15000,
+          maxIters: quick ? 3 : 6,
+        });
+        const row = toRow('train', name, batch, 'ours-wasm', spec.flopsPerItem * TRAIN_FLOPS_FACTOR, r);
+        rows.push(row);
+        save();
+        log(`  train ${name} b${batch}: ${fmt(row.p50Ms, 0)} ms/step, ${fmt(row.throughput, 2)} items/s`);
+      });
+    }
+  }
+
+  // 5. Tokenizer (the text-tokenizer engineer's bench).
+  if (wanted('tokenizer'))
+    await attempt('tokenizer', async () => {
+      tokenizerRows = await runTokenizerBench({ repeats: quick ? 1 : 3, log });
+    });
 
   save(true);
   log(`results: ${jsonPath}${writeReadme ? ' and bench/README.md' : ''}`);
