@@ -239,20 +239,30 @@ async function main() {
     }
   };
 
-  // 1. Physical reference: a large float32 MatMul.
-  if (wanted('matmul')) {
-    const n = quick ? 1024 : 2048;
-    for (const runtime of ['ort', 'ours-wasm'] as const)
-      await attempt(`matmul ${runtime}`, async () => {
-        const r = await runCase({ type: 'matmul', runtime, n, budgetMs: quick ? 2000 : 5000, maxIters: 20 });
-        const row = toRow('matmul', `MatMul ${n}×${n}×${n}`, 1, runtime, 2 * n ** 3, r);
-        rows.push(row);
-        save();
-        log(
-          `  matmul ${runtime}: ${fmt(row.gflops)} GFLOP/s wall, ${fmt(row.gflopsPerCpuS)} GFLOP per CPU-s`,
-        );
-      });
-  }
+  // 1. Physical reference: a large float32 MatMul, measured first and again last (the machine's load varies;
+  //    the higher figure is the reference).
+  const measureMatmul = async () => {
+    if (wanted('matmul')) {
+      const n = quick ? 1024 : 2048;
+      for (const runtime of ['ort', 'ours-wasm'] as const)
+        await attempt(`matmul ${runtime}`, async () => {
+          const r = await runCase({
+            type: 'matmul',
+            runtime,
+            n,
+            budgetMs: quick ? 2000 : 5000,
+            maxIters: 20,
+          });
+          const row = toRow('matmul', `MatMul ${n}×${n}×${n}`, 1, runtime, 2 * n ** 3, r);
+          rows.push(row);
+          save();
+          log(
+            `  matmul ${runtime}: ${fmt(row.gflops)} GFLOP/s wall, ${fmt(row.gflopsPerCpuS)} GFLOP per CPU-s`,
+          );
+        });
+    }
+  };
+  await measureMatmul();
 
   // 2. Inference, every model × batch × runtime: the small models first, so an interrupted run keeps them.
   for (const spec of [...MODELS]
@@ -350,6 +360,7 @@ async function main() {
       tokenizerRows = await runTokenizerBench({ repeats: quick ? 1 : 3, log });
     });
 
+  await measureMatmul();
   save(true);
   log(`results: ${jsonPath}${writeReadme ? ' and bench/README.md' : ''}`);
 }
@@ -378,7 +389,7 @@ function markdown(r: {
       .join(', ')}.`,
   );
   const mm = r.rows.filter((x) => x.section === 'matmul');
-  const ref = mm.find((x) => x.runtime === 'ort')?.gflops ?? Number.NaN;
+  const ref = Math.max(...mm.filter((x) => x.runtime === 'ort').map((x) => x.gflops), Number.NaN);
   const models = Object.entries(r.models);
   if (models.length) {
     out.push(
