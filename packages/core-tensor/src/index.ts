@@ -19,5 +19,3 @@ export type { LinearOptions } from './nn/layers.js';
 export { Dropout, Embedding, gelu, LayerNorm, Linear } from './nn/layers.js';
 export * from './optim/index.js';
 export * from './safetensors/index.js';
-export * from './onnx/index.js';
-export * from './parallel/index.js';

@@ -1,2 +1,2 @@
-// The generic worker pool lives in @attn/core-tensor (src/parallel).
-export * from '@attn/core-tensor';
+// The generic worker pool lives in @attn/core-tensor (src/parallel), exported as @attn/core-tensor/parallel (Node worker_threads).
+export * from '@attn/core-tensor/parallel';
