@@ -287,7 +287,7 @@ export function registerTrainCommands(program: Command, run: Runner): void {
     .option('--hidden-size <n>', 'from scratch: width', num, 64)
     .option('--layers <n>', 'from scratch: encoder layers', num, 4)
     .option('--heads <n>', 'from scratch: attention heads', num, 4)
-    .option('--test-fraction <f>', 'held out for the test accuracy', num, 0.15)
+    .option('--test-fraction <f>', 'held out for the test accuracy', num, 0.1)
     .option('--seed <n>', 'seed', num, 0)
     .action(run((ctx, o: TrainVitOptions) => trainVitCommand(o, ctx)));
   train
