@@ -9,6 +9,12 @@ import { AttentionShapeError } from './errors.js';
 export const MASKED = -3.4028234663852886e38;
 
 /**
+ * Where attention clamps additive masks. A masked key's probability is exp(−1e9 − max) = 0 exactly, as with
+ * MASKED, but the value stays far from float32's edge, where WebGPU's softmax returns NaN.
+ */
+export const SOFTMAX_FLOOR = -1e9;
+
+/**
  * From a 0/1 attention mask (1 = a real token, 0 = padding) to an additive mask.
  * attentionMask: [b, tk] → [b, 1, 1, tk], 0 where attended, MASKED where padded;
  * it broadcasts over heads and query positions.

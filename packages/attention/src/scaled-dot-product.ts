@@ -1,6 +1,6 @@
 import { tf } from '@attn/core-tensor';
 import { AttentionShapeError } from './errors.js';
-import { MASKED } from './masks.js';
+import { SOFTMAX_FLOOR } from './masks.js';
 
 export interface AttentionOptions {
   /** Additive mask, broadcastable to [b, h, tq, tk]: 0 keeps a key, a large negative (MASKED) drops it. */
@@ -34,8 +34,9 @@ export function scaledDotProductAttention(
   const d = q.shape[3]!;
   return tf.tidy(() => {
     let scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(d)); // [b, h, tq, tk]
-    // Clamping keeps a caller's −∞ mask finite, so fully masked rows stay NaN-free.
-    if (opts.mask) scores = tf.add(scores, tf.maximum(opts.mask, MASKED));
+    // Clamping keeps a caller's −∞ (or float32-min) mask at a finite floor: exp(floor − max) is still exactly 0,
+    // and fully masked rows stay NaN-free on every backend (WebGPU's softmax turns a row of float32 min into NaN).
+    if (opts.mask) scores = tf.add(scores, tf.maximum(opts.mask, SOFTMAX_FLOOR));
     const weights = tf.softmax(scores, -1) as tf.Tensor4D; // tfjs subtracts the row max first: stable
     const rate = opts.dropout ?? 0;
     const dropped = opts.training && rate > 0 ? tf.dropout(weights, rate) : weights;

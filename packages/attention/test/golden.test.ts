@@ -48,25 +48,25 @@ describe.each(backends)('gold: HF encoder layers on %s', (backend) => {
     for (const input of gold.inputs) {
       const hs = input.hidden_states as number[][][][]; // [3, B, T, 32]
       const [B, T] = [hs[0]!.length, hs[0]![0]!.length];
-      await expectNoLeaks(() => {
+      await expectNoLeaks(async () => {
         const x = tf.tensor(flat(hs[0]!), [B, T, 32]);
         const am = tf.tensor2d(input.attention_mask as number[][]);
         const mask = paddingMask(am);
         const out = encoder.forward(x, { mask, outputAttentions: true, outputHiddenStates: true });
         for (const i of [1, 2])
           expect(
-            maxAbsDiff(out.hiddenStates![i]!.dataSync(), flat(hs[i]!)),
+            maxAbsDiff((await out.hiddenStates![i]!.data()), flat(hs[i]!)),
             `${input.name} layer ${i}`,
           ).toBeLessThan(1e-5);
         if (input.attentions_layer0) {
           withAttention++;
           expect(
-            maxAbsDiff(out.attentions![0]!.dataSync(), flat(input.attentions_layer0 as number[])),
+            maxAbsDiff((await out.attentions![0]!.data()), flat(input.attentions_layer0 as number[])),
           ).toBeLessThan(1e-5);
         }
         if (input.attentions_all_layers) {
           const all = input.attentions_all_layers as number[][];
-          expect(maxAbsDiff(out.attentions![1]!.dataSync(), flat(all[1]!))).toBeLessThan(1e-5);
+          expect(maxAbsDiff((await out.attentions![1]!.data()), flat(all[1]!))).toBeLessThan(1e-5);
         }
         tf.dispose([x, am, mask, out.lastHidden, ...out.hiddenStates!, ...out.attentions!]);
       }, String(input.name));
@@ -85,7 +85,7 @@ describe.each(backends)('gold: HF encoder layers on %s', (backend) => {
     const x = tf.tensor(flat(hs[0]!), [B, T, 32]);
     const mask = paddingMask(tf.tensor2d(am));
     const out = encoder.forward(x, { mask, outputAttentions: true });
-    const w = out.attentions![0]!.arraySync() as number[][][][];
+    const w = (await out.attentions![0]!.array()) as number[][][][];
     let zeros = 0;
     for (let b = 0; b < B; b++)
       for (let k = 0; k < T; k++)
@@ -105,17 +105,17 @@ describe.each(backends)('gold: HF encoder layers on %s', (backend) => {
     const encoder = await encoderFrom('vit-tiny-random', 'vit.encoder.', 'vit');
     for (const image of gold.images) {
       const hs = image.hidden_states as number[][][][]; // [3, 1, 17, 32]
-      await expectNoLeaks(() => {
+      await expectNoLeaks(async () => {
         const x = tf.tensor(flat(hs[0]!), [1, 17, 32]);
         const out = encoder.forward(x, { outputAttentions: true, outputHiddenStates: true });
         for (const i of [1, 2])
           expect(
-            maxAbsDiff(out.hiddenStates![i]!.dataSync(), flat(hs[i]!)),
+            maxAbsDiff((await out.hiddenStates![i]!.data()), flat(hs[i]!)),
             `${image.image} layer ${i}`,
           ).toBeLessThan(1e-5);
         if (image.attentions_layer0)
           expect(
-            maxAbsDiff(out.attentions![0]!.dataSync(), flat(image.attentions_layer0 as number[])),
+            maxAbsDiff((await out.attentions![0]!.data()), flat(image.attentions_layer0 as number[])),
           ).toBeLessThan(1e-5);
         tf.dispose([x, out.lastHidden, ...out.hiddenStates!, ...out.attentions!]);
       }, String(image.image));
