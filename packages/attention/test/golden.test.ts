@@ -55,18 +55,18 @@ describe.each(backends)('gold: HF encoder layers on %s', (backend) => {
         const out = encoder.forward(x, { mask, outputAttentions: true, outputHiddenStates: true });
         for (const i of [1, 2])
           expect(
-            maxAbsDiff((await out.hiddenStates![i]!.data()), flat(hs[i]!)),
+            maxAbsDiff(await out.hiddenStates![i]!.data(), flat(hs[i]!)),
             `${input.name} layer ${i}`,
           ).toBeLessThan(1e-5);
         if (input.attentions_layer0) {
           withAttention++;
           expect(
-            maxAbsDiff((await out.attentions![0]!.data()), flat(input.attentions_layer0 as number[])),
+            maxAbsDiff(await out.attentions![0]!.data(), flat(input.attentions_layer0 as number[])),
           ).toBeLessThan(1e-5);
         }
         if (input.attentions_all_layers) {
           const all = input.attentions_all_layers as number[][];
-          expect(maxAbsDiff((await out.attentions![1]!.data()), flat(all[1]!))).toBeLessThan(1e-5);
+          expect(maxAbsDiff(await out.attentions![1]!.data(), flat(all[1]!))).toBeLessThan(1e-5);
         }
         tf.dispose([x, am, mask, out.lastHidden, ...out.hiddenStates!, ...out.attentions!]);
       }, String(input.name));
@@ -110,12 +110,12 @@ describe.each(backends)('gold: HF encoder layers on %s', (backend) => {
         const out = encoder.forward(x, { outputAttentions: true, outputHiddenStates: true });
         for (const i of [1, 2])
           expect(
-            maxAbsDiff((await out.hiddenStates![i]!.data()), flat(hs[i]!)),
+            maxAbsDiff(await out.hiddenStates![i]!.data(), flat(hs[i]!)),
             `${image.image} layer ${i}`,
           ).toBeLessThan(1e-5);
         if (image.attentions_layer0)
           expect(
-            maxAbsDiff((await out.attentions![0]!.data()), flat(image.attentions_layer0 as number[])),
+            maxAbsDiff(await out.attentions![0]!.data(), flat(image.attentions_layer0 as number[])),
           ).toBeLessThan(1e-5);
         tf.dispose([x, out.lastHidden, ...out.hiddenStates!, ...out.attentions!]);
       }, String(image.image));
