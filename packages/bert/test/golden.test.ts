@@ -55,32 +55,32 @@ describe.skipIf(!haveFixtures('bert golden'))('BERT matches Hugging Face on bert
         attentionMask: encs.map((e) => e.attentionMask),
         tokenTypeIds: encs.map((e) => e.tokenTypeIds),
       };
-      await expectNoLeaks(() => {
+      await expectNoLeaks(async () => {
         const out = base.forward(inputs, { outputHiddenStates: true, outputAttentions: true });
-        expectClose(out.lastHiddenState, c.last_hidden_state, TOL, 'last_hidden_state');
+        await expectClose(out.lastHiddenState, c.last_hidden_state, TOL, 'last_hidden_state');
         expect(out.lastHiddenState.shape).toEqual(shapeOf(c.last_hidden_state));
-        expectClose(out.poolerOutput!, c.pooler_output, TOL, 'pooler_output');
+        await expectClose(out.poolerOutput!, c.pooler_output, TOL, 'pooler_output');
         for (const [i, h] of c.hidden_states.entries())
-          expectClose(out.hiddenStates![i]!, h, TOL, `hidden_states[${i}]`);
+          await expectClose(out.hiddenStates![i]!, h, TOL, `hidden_states[${i}]`);
         if (c.attentions_layer0)
-          expectClose(out.attentions![0]!, c.attentions_layer0, TOL, 'attentions_layer0');
+          await expectClose(out.attentions![0]!, c.attentions_layer0, TOL, 'attentions_layer0');
         for (const [i, a] of (c.attentions_all_layers ?? []).entries())
-          expectClose(out.attentions![i]!, a, TOL, `attentions[${i}]`);
+          await expectClose(out.attentions![i]!, a, TOL, `attentions[${i}]`);
         tf.dispose([out.lastHiddenState, out.poolerOutput!, ...out.hiddenStates!, ...out.attentions!]);
 
         const p = pre.forward(inputs);
-        expectClose(p.seqRelationshipLogits!, c.nsp_logits, TOL, 'nsp_logits');
-        checkMlm(p.predictionLogits!, c);
+        await expectClose(p.seqRelationshipLogits!, c.nsp_logits, TOL, 'nsp_logits');
+        await checkMlm(p.predictionLogits!, c);
         for (const row of fullRows.filter((r: { input: string }) => r.input === c.name))
           for (const [k, pos] of row.positions.entries()) {
             const got = tf.tidy(() => tf.slice(p.predictionLogits!, [row.batch_index, pos, 0], [1, 1, -1]));
-            expectClose(got, row.logits[k], TOL, `full MLM row at position ${pos}`);
+            await expectClose(got, row.logits[k], TOL, `full MLM row at position ${pos}`);
             got.dispose();
           }
         tf.dispose([p.predictionLogits!, p.seqRelationshipLogits!]);
 
         const s = cls.forward(inputs);
-        expectClose(s.logits, c.seq_cls_logits, TOL, 'seq_cls_logits');
+        await expectClose(s.logits, c.seq_cls_logits, TOL, 'seq_cls_logits');
         s.logits.dispose();
       }, c.name);
     });
@@ -88,15 +88,20 @@ describe.skipIf(!haveFixtures('bert golden'))('BERT matches Hugging Face on bert
 });
 
 /** The MLM summaries: argmax, top-5, logsumexp, mean and the probe columns of the [B, T, V] logits. */
-function checkMlm(logits: tf.Tensor3D, c: GoldenCase) {
+async function checkMlm(logits: tf.Tensor3D, c: GoldenCase) {
   const m = c.mlm;
-  tf.tidy(() => {
-    expect(tf.argMax(logits, -1).arraySync(), 'mlm.argmax').toEqual(m.argmax);
-    const top = tf.topk(logits, 5);
-    expectClose(top.values, m.top5_logits, TOL, 'mlm.top5_logits');
-    expect(top.indices.arraySync(), 'mlm.top5_ids').toEqual(m.top5_ids);
-    expectClose(tf.logSumExp(logits, -1), m.logsumexp, TOL, 'mlm.logsumexp');
-    expectClose(tf.mean(logits, -1), m.mean, TOL, 'mlm.mean');
-    expectClose(tf.gather(logits, m.probe_ids, 2), m.probe_logits, TOL, 'mlm.probe_logits');
-  });
+  const top = tf.topk(logits, 5);
+  const [argmax, lse, mean, probe] = [
+    tf.argMax(logits, -1),
+    tf.logSumExp(logits, -1),
+    tf.mean(logits, -1),
+    tf.gather(logits, m.probe_ids, 2),
+  ];
+  expect(await argmax.array(), 'mlm.argmax').toEqual(m.argmax);
+  await expectClose(top.values, m.top5_logits, TOL, 'mlm.top5_logits');
+  expect(await top.indices.array(), 'mlm.top5_ids').toEqual(m.top5_ids);
+  await expectClose(lse, m.logsumexp, TOL, 'mlm.logsumexp');
+  await expectClose(mean, m.mean, TOL, 'mlm.mean');
+  await expectClose(probe, m.probe_logits, TOL, 'mlm.probe_logits');
+  tf.dispose([top.values, top.indices, argmax, lse, mean, probe]);
 }

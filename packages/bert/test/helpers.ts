@@ -15,14 +15,15 @@ export function readGolden<T = any>(name: string): T {
 }
 
 /** Element-wise |actual − expected| ≤ tol over nested arrays, with the worst index in the message. */
-export function expectClose(
+/** Reads tensors asynchronously: WebGPU in Node has no synchronous read-back. */
+export async function expectClose(
   actual: ArrayLike<number> | tf.Tensor,
   expected: unknown,
   tol: number,
   label: string,
 ) {
   const a =
-    'dataSync' in (actual as object) ? (actual as tf.Tensor).dataSync() : (actual as ArrayLike<number>);
+    'dataSync' in (actual as object) ? await (actual as tf.Tensor).data() : (actual as ArrayLike<number>);
   const e = (expected as unknown[]).flat(Number.POSITIVE_INFINITY) as number[];
   expect(a.length, `${label}: element count`).toBe(e.length);
   let worst = 0;

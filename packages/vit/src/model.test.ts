@@ -14,8 +14,9 @@ import { ViTImageProcessor } from './processor.js';
 const BACKENDS = await backendsUnderTest();
 const readJson = (...p: string[]) => JSON.parse(readFileSync(fixturePath(...p), 'utf8'));
 
-function maxAbsDiff(t: tf.Tensor, gold: unknown): number {
-  const a = t.dataSync();
+/** Reads asynchronously: WebGPU in Node has no synchronous read-back. */
+async function maxAbsDiff(t: tf.Tensor, gold: unknown): Promise<number> {
+  const a = await t.data();
   const g = Float32Array.from((gold as number[]).flat(Number.POSITIVE_INFINITY) as number[]);
   expect(a.length).toBe(g.length);
   let m = 0;
@@ -35,13 +36,13 @@ describe.skipIf(!haveFixtures('ViT model goldens'))('ViT vs Hugging Face (random
         for (const g of gold.images) {
           const { pixelValues } = await proc.preprocess(fixturePath('golden', g.image));
           const out = model.forward(pixelValues, { outputHiddenStates: true, outputAttentions: true });
-          expect(maxAbsDiff(out.logits, g.logits), `${g.image} logits`).toBeLessThan(1e-4);
-          const logits = Array.from(out.logits.dataSync());
+          expect(await maxAbsDiff(out.logits, g.logits), `${g.image} logits`).toBeLessThan(1e-4);
+          const logits = Array.from(await out.logits.data());
           expect(model.config.labels[logits.indexOf(Math.max(...logits))]).toBe(g.predicted_label);
           const hs = tf.stack(out.hiddenStates!);
-          expect(maxAbsDiff(hs, g.hidden_states), `${g.image} hidden`).toBeLessThan(1e-4);
+          expect(await maxAbsDiff(hs, g.hidden_states), `${g.image} hidden`).toBeLessThan(1e-4);
           if (g.attentions_layer0)
-            expect(maxAbsDiff(out.attentions![0], g.attentions_layer0)).toBeLessThan(1e-4);
+            expect(await maxAbsDiff(out.attentions![0], g.attentions_layer0)).toBeLessThan(1e-4);
           tf.dispose([pixelValues, out.logits, hs, ...out.hiddenStates!, ...out.attentions!]);
         }
       }, 'forward');
@@ -60,17 +61,17 @@ describe.skipIf(!haveFixtures('ViT model goldens'))('ViT vs Hugging Face (random
       const { pixelValues } = await proc.preprocess(files); // one batch: HF checked batch = single
       const out = model.forward(pixelValues, { outputAttentions: true, outputHiddenStates: true });
       expect(
-        maxAbsDiff(
+        await maxAbsDiff(
           out.logits,
           gold.images.map((g: { logits: number[][] }) => g.logits[0]),
         ),
       ).toBeLessThan(1e-4);
       const first = tf.slice(out.attentions![0], [0, 0, 0, 0], [1, -1, -1, -1]);
       expect(
-        maxAbsDiff(first, readJson('golden', 'vit-tiny-random-224-attn0.json').attentions_layer0),
+        await maxAbsDiff(first, readJson('golden', 'vit-tiny-random-224-attn0.json').attentions_layer0),
       ).toBeLessThan(1e-4);
       const hs0 = tf.stack(out.hiddenStates!.map((h) => tf.slice(h, [0, 0, 0], [1, -1, -1])));
-      expect(maxAbsDiff(hs0, gold.images[0].hidden_states)).toBeLessThan(1e-4);
+      expect(await maxAbsDiff(hs0, gold.images[0].hidden_states)).toBeLessThan(1e-4);
       tf.dispose([pixelValues, out.logits, first, hs0, ...out.attentions!, ...out.hiddenStates!]);
       model.dispose();
     });
@@ -86,7 +87,7 @@ describe.skipIf(!haveFixtures('ViT model goldens'))('ViT vs Hugging Face (random
       fixturePath('golden', gold.image),
     );
     const out = model.forward(pixelValues);
-    expect(maxAbsDiff(out.lastHiddenState, gold.last_hidden_state)).toBeLessThan(1e-4);
+    expect(await maxAbsDiff(out.lastHiddenState, gold.last_hidden_state)).toBeLessThan(1e-4);
     tf.dispose([pixelValues, out.lastHiddenState]);
     model.dispose();
   });
@@ -101,7 +102,7 @@ describe.skipIf(!haveFixtures('ViT model goldens'))('ViT vs Hugging Face (random
       const again = await ViTForImageClassification.fromPretrained(dir);
       const a = model.stateDict();
       const b = again.stateDict();
-      for (const [k, t] of a) expect(maxAbsDiff(b.get(k)!, Array.from(t.dataSync())), k).toBe(0);
+      for (const [k, t] of a) expect(await maxAbsDiff(b.get(k)!, Array.from(t.dataSync())), k).toBe(0);
       tf.dispose([...a.values(), ...b.values()]);
       const json = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
       const orig = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
