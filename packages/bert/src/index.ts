@@ -25,9 +25,18 @@ export { encodePair, makeNspPairs, maskTokens, pretrainingBatches } from './data
 export { Random } from './data/random.js';
 export { BertEmbeddings } from './embeddings.js';
 export { BertInputError } from './errors.js';
+export type { BertOnnxOptions, BertOnnxTask, ExportableBert, OnnxExportResult } from './export/onnx.js';
+export { buildBertOnnx, exportOnnx } from './export/onnx.js';
+export type { BertTokenizerJsonOptions, TransformersJsFolderOptions } from './export/transformers-js.js';
+export { bertTokenizerJson, exportTransformersJsFolder } from './export/transformers-js.js';
 export { BertLMPredictionHead, BertPooler, BertPredictionHeadTransform } from './heads.js';
 export type { BertInputs, IntMatrix } from './inputs.js';
 export { crossEntropy, IGNORE_INDEX } from './losses.js';
+export type {
+  FeatureExtractionPool,
+  FeatureExtractionPoolOptions,
+} from './parallel/feature-extraction-pool.js';
+export { createFeatureExtractionPool } from './parallel/feature-extraction-pool.js';
 export type {
   ClassificationResult,
   FeatureExtractionOptions,

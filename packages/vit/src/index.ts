@@ -5,6 +5,8 @@ export type { HeatmapOptions } from './explain/heatmap.js';
 export { heatmapOverlay, renderAttentionHeatmap } from './explain/heatmap.js';
 export type { PatchMap, RolloutOptions } from './explain/rollout.js';
 export { attentionRollout, clsAttentionMap } from './explain/rollout.js';
+export type { ExportableViT, ViTOnnxTask } from './export/onnx.js';
+export { buildViTOnnx, exportOnnx } from './export/onnx.js';
 export type { DecodeOptions } from './image/decode.js';
 export { DEFAULT_MAX_PIXELS, decodeImage } from './image/decode.js';
 export type { ImageInputErrorCode } from './image/errors.js';
