@@ -51,9 +51,11 @@ export async function demoCommand(opts: DemoOptions, ctx: Context): Promise<numb
     const results = await bert.classify(texts, opts.top);
     for (const [i, file] of files.entries()) {
       const name = relative(process.cwd(), file);
-      if (ctx.json)
-        await writeLine(ctx.io.stdout, JSON.stringify({ input: texts[i], predictions: results[i] }));
-      else await say(`  ${name.padEnd(28)} ${results[i].map(show).join('  ')}  "${ellipsize(texts[i], 48)}"`);
+      if (ctx.json) await writePredictions(ctx, texts[i], results[i]);
+      else
+        await say(
+          `  ${name.padEnd(width)}  ${results[i].map(show).join('  ')}  "${ellipsize(texts[i], 40)}"`,
+        );
     }
   } finally {
     bert.dispose();
