@@ -29,12 +29,14 @@ import {
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, 'out');
 const SEED = 1234;
-const MAX_LENGTH = 64;
+/** Pre-training packs short pairs (cheap); the classifier reads up to 128 tokens of each mail. */
+const PRETRAIN_LENGTH = 64;
+const MAX_LENGTH = 128;
 const VOCAB_SIZE = 4000;
-const PRETRAIN_EPOCHS = Number(process.env.PRETRAIN_EPOCHS ?? 1);
+const PRETRAIN_EPOCHS = Number(process.env.PRETRAIN_EPOCHS ?? 2);
 /** Pre-training pairs used (a sample keeps the run short on two shared cores). */
-const PRETRAIN_PAIRS = Number(process.env.PRETRAIN_PAIRS ?? 3200);
-const FINETUNE_EPOCHS = Number(process.env.FINETUNE_EPOCHS ?? 2);
+const PRETRAIN_PAIRS = Number(process.env.PRETRAIN_PAIRS ?? 4800);
+const FINETUNE_EPOCHS = Number(process.env.FINETUNE_EPOCHS ?? 4);
 const BATCH = 32;
 
 interface Mail {
@@ -137,7 +139,7 @@ async function main() {
   const encodeSentence = (s: string) => tokenizer.encode(s, null, { addSpecialTokens: false }).inputIds;
   const documents = trainSet.map((m) => sentences(m.text).slice(0, 40).map(encodeSentence));
   const pairs = new Random(SEED)
-    .shuffle(makeNspPairs(documents, { maxLength: MAX_LENGTH, seed: SEED }))
+    .shuffle(makeNspPairs(documents, { maxLength: PRETRAIN_LENGTH, seed: SEED }))
     .slice(0, PRETRAIN_PAIRS);
   const special = {
     cls: tokenizer.clsTokenId,
@@ -150,7 +152,7 @@ async function main() {
     special,
     specialIds,
     vocabSize: tokenizer.vocabSize,
-    maxLength: MAX_LENGTH,
+    maxLength: PRETRAIN_LENGTH,
     batchSize: BATCH,
     seed: SEED + epoch, // new masks every epoch
   });
