@@ -194,7 +194,7 @@ async function main() {
       show(p);
     })(progressBar('pre-train')),
     onEpochEnd: (r) =>
-      console.log(`  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(3)} (${r.seconds.toFixed(0)} s)`),
+      console.log(`\n  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(3)} (${r.seconds.toFixed(0)} s)`),
   });
   const preSeconds = (Date.now() - t0) / 1000;
   await showFillMask('after pre-training');
@@ -249,7 +249,7 @@ async function main() {
     })(progressBar('fine-tune')),
     onEpochEnd: (r) =>
       console.log(
-        `  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(4)}, held-out accuracy ${(100 * r.metrics.testAccuracy!).toFixed(2)}% (${r.seconds.toFixed(0)} s)`,
+        `\n  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(4)}, held-out accuracy ${(100 * r.metrics.testAccuracy!).toFixed(2)}% (${r.seconds.toFixed(0)} s)`,
       ),
   });
   const fineSeconds = (Date.now() - t0) / 1000;
