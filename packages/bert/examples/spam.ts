@@ -194,7 +194,9 @@ async function main() {
       show(p);
     })(progressBar('pre-train')),
     onEpochEnd: (r) =>
-      console.log(`\n  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(3)} (${r.seconds.toFixed(0)} s)`),
+      console.log(
+        `\n  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(3)} (${r.seconds.toFixed(0)} s)`,
+      ),
   });
   const preSeconds = (Date.now() - t0) / 1000;
   await showFillMask('after pre-training');
