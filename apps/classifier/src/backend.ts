@@ -1,17 +1,13 @@
 /**
  * Backend choice for the CLI and the server. `auto` means "the fastest thing this machine really has":
- * @attn/core-tensor's initBackend tries WebGPU, then WASM, then CPU; but on a machine without a GPU,
- * WebGPU in Node runs on SwiftShader (a software rasteriser), which is far slower than WASM. So `auto`
- * skips WebGPU on a Linux machine with no GPU device node (which also spares the user Dawn's probing
- * messages), and when it still lands on a software adapter, switches to WASM; either way it says why.
+ * @attn/core-tensor's initBackend tries WebGPU (passing over software adapters such as SwiftShader), then
+ * WASM, then CPU. On a Linux machine with no GPU device node the CLI goes straight to WASM, which spares
+ * the user Dawn's probing messages; either way it says why.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { type BackendInfo, type BackendPreference, initBackend } from '@attn/core-tensor';
 
 export const BACKEND_CHOICES = ['auto', 'webgpu', 'wasm', 'cpu'] as const;
-
-/** Adapter descriptions of software (CPU-emulated) WebGPU implementations. */
-const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i;
 
 /** False on Linux when there is no GPU device node (DRM render node or NVIDIA device); true elsewhere. */
 export function mayHaveGpu(): boolean {
@@ -29,15 +25,7 @@ export async function selectBackend(preference: BackendPreference = 'auto'): Pro
       fallbackReason: 'no GPU device (/dev/dri/renderD*, /dev/nvidia0): webgpu would be software-emulated',
     };
   }
-  const info = await initBackend(preference);
-  if (chosenByAuto && info.name === 'webgpu' && SOFTWARE_ADAPTER.test(info.adapter ?? '')) {
-    const wasm = await initBackend('wasm');
-    return {
-      ...wasm,
-      fallbackReason: `webgpu adapter "${info.adapter}" is software-emulated; wasm is faster`,
-    };
-  }
-  return info;
+  return initBackend(preference);
 }
 
 /** "wasm", "webgpu (NVIDIA …)": how the CLI and the web page name the engine that ran a request. */

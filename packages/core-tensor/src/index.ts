@@ -6,6 +6,7 @@ export {
   BackendUnavailableError,
   initBackend,
   registerWasmTrainingKernels,
+  SOFTWARE_ADAPTER,
   WASM_FORWARDED_KERNELS,
 } from './backend/index.js';
 export { registerGradients } from './gradients.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backendsUnderTest, expectNoLeaks } from '../testing.js';
 import { BackendUnavailableError } from './errors.js';
-import { initBackend } from './init.js';
+import { initBackend, SOFTWARE_ADAPTER } from './init.js';
 import { WASM_FORWARDED_KERNELS } from './wasm-kernels.js';
 
 const backends = await backendsUnderTest();
@@ -28,9 +28,10 @@ describe('initBackend', () => {
     await expect(initBackend()).rejects.toThrow('unknown backend "tpu" (from ATTN_BACKEND)');
   });
 
-  it('auto picks the first of webgpu, wasm, cpu that starts, saying why it fell back', async () => {
+  it('auto picks the first of webgpu (on real hardware), wasm, cpu that starts, saying why it fell back', async () => {
     const info = await initBackend('auto');
-    expect(info.name).toBe(backends.includes('webgpu') ? 'webgpu' : 'wasm');
+    if (info.name === 'webgpu') expect(info.adapter).not.toMatch(SOFTWARE_ADAPTER);
+    else expect(info.name).toBe('wasm');
     if (info.name !== 'webgpu') expect(info.fallbackReason).toMatch(/^webgpu: /);
   });
 

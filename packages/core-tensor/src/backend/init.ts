@@ -17,6 +17,9 @@ export interface BackendInfo {
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const NAMES: readonly string[] = ['auto', 'webgpu', 'wasm', 'cpu'];
 
+/** Adapter descriptions of software (CPU-emulated) WebGPU implementations: slower than wasm. */
+export const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i;
+
 async function activate(name: BackendName): Promise<Omit<BackendInfo, 'fallbackReason'>> {
   // The CPU backend is always registered: wasm forwards its missing training kernels to it.
   await import('@tensorflow/tfjs-backend-cpu');
@@ -51,7 +54,8 @@ async function nodeWasmDir(): Promise<string> {
 }
 
 /**
- * Chooses and activates a tfjs backend. `auto` tries WebGPU, then WASM, then CPU.
+ * Chooses and activates a tfjs backend. `auto` tries WebGPU, then WASM, then CPU, and passes over a WebGPU
+ * adapter that is software-emulated (SwiftShader on a machine without a GPU), which is slower than WASM.
  * The environment variable ATTN_BACKEND overrides the preference.
  * A backend asked for by name that cannot start throws BackendUnavailableError (never a silent fallback).
  */
@@ -67,6 +71,10 @@ export async function initBackend(preference: BackendPreference = 'auto'): Promi
   for (const name of ['webgpu', 'wasm', 'cpu'] as const) {
     try {
       const info = await activate(name);
+      if (info.adapter && SOFTWARE_ADAPTER.test(info.adapter)) {
+        reasons.push(`${name}: adapter "${info.adapter}" is software-emulated; wasm is faster`);
+        continue;
+      }
       return reasons.length ? { ...info, fallbackReason: reasons.join('; ') } : info;
     } catch (e) {
       reasons.push(`${name}: ${(e as Error).message}`);
