@@ -17,7 +17,6 @@ import {
   OnnxGraph,
   writeOnnxFile,
 } from './exporters.js';
-import { ensureGradients } from './gradients.js';
 import type { ModelSpec } from './specs.js';
 
 export type Runtime = 'ours-wasm' | 'ours-cpu' | 'ort' | 'tjs';
@@ -249,8 +248,7 @@ async function inferTransformersJs(c: Extract<CaseSpec, { type: 'infer' }>): Pro
 
 /** One fine-tuning (BERT: sequence classification) or training (ViT: image classification) step with AdamW. */
 async function trainStep(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseResult> {
-  await initBackend('wasm');
-  await ensureGradients();
+  await initBackend('wasm'); // also registers tfjs's gradients
   const t0 = performance.now();
   let loss: () => tf.Scalar;
   const { BertForSequenceClassification, crossEntropy } = await import('@attn/bert');
