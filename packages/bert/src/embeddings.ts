@@ -1,6 +1,5 @@
 import { Dropout, Embedding, LayerNorm, Module, tf } from '@attn/core-tensor';
 import type { BertConfig } from './config.js';
-import { gatherRows } from './ops.js';
 
 /**
  * word + position + token-type embeddings, then LayerNorm and dropout (HF `BertEmbeddings`).
@@ -38,17 +37,12 @@ export class BertEmbeddings extends Module {
   forward(inputIds: tf.Tensor, tokenTypeIds: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const t = inputIds.shape[1]!;
-      const positions = lookup(this.position_embeddings, tf.range(0, t, 1, 'int32')); // [t, H], broadcasts over b
+      const positions = this.position_embeddings.forward(tf.range(0, t, 1, 'int32')); // [t, H], broadcasts over b
       const summed = tf.add(
-        tf.add(lookup(this.word_embeddings, inputIds), lookup(this.token_type_embeddings, tokenTypeIds)),
+        tf.add(this.word_embeddings.forward(inputIds), this.token_type_embeddings.forward(tokenTypeIds)),
         positions,
       );
       return this.dropout.forward(this.LayerNorm.forward(summed));
     });
   }
-}
-
-/** Rows of an embedding table: [..., H] for ids [...]. */
-function lookup(table: Embedding, ids: tf.Tensor): tf.Tensor {
-  return tf.reshape(gatherRows(table.weight.value, tf.reshape(ids, [-1])), [...ids.shape, table.dim]);
 }

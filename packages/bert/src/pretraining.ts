@@ -1,11 +1,10 @@
-import { tf } from '@attn/core-tensor';
+import { gatherRows, tf } from '@attn/core-tensor';
 import { BertModel, type ForwardOptions } from './bert-model.js';
 import type { BertConfig } from './config.js';
 import { BertInputError } from './errors.js';
 import { BertOnlyMLMHead, BertOnlyNSPHead, BertPreTrainingHeads } from './heads.js';
 import { type BertInputs, labelTensor, prepareInputs } from './inputs.js';
 import { crossEntropy, IGNORE_INDEX } from './losses.js';
-import { gatherRows } from './ops.js';
 import { BertPreTrainedModel } from './pretrained.js';
 
 export interface PreTrainingInputs extends BertInputs {

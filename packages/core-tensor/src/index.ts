@@ -15,6 +15,7 @@ export type { FileData } from './io/atomic-write.js';
 export { atomicWriteFile } from './io/atomic-write.js';
 export type { LoadStateDictResult, ParameterLayout } from './module.js';
 export { Module, Parameter, StateDictError } from './module.js';
+export { gatherRows } from './nn/gather-rows.js';
 export { initNormal, setSeed } from './nn/init.js';
 export type { LinearOptions } from './nn/layers.js';
 export { Dropout, Embedding, gelu, LayerNorm, Linear } from './nn/layers.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from '../module.js';
+import { gatherRows } from './gather-rows.js';
 import { initNormal } from './init.js';
 
 /** PyTorch keeps a Linear weight as [out, in]; we keep [in, out] so x·W needs no transpose per call. */
@@ -91,8 +92,8 @@ export class Embedding extends Module {
   /** ids: int32 [...] → [..., dim] */
   forward(ids: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const flat = tf.cast(tf.reshape(ids, [-1]), 'int32');
-      return tf.reshape(tf.gather(this.weight.value, flat), [...ids.shape, this.dim]);
+      // gatherRows: tf.gather's values, with an O(ids·dim) scatter-add gradient instead of tfjs's O(num·ids·dim) one.
+      return tf.reshape(gatherRows(this.weight.value, tf.reshape(ids, [-1])), [...ids.shape, this.dim]);
     });
   }
 }

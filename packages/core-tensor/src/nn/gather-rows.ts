@@ -1,4 +1,4 @@
-import { tf } from '@attn/core-tensor';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * `table[ids]` for a 2-D table [V, H] and ids [N] → [N, H], with a gradient that scatter-adds the incoming
