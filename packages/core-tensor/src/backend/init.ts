@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from '../gradients.js';
 import { type BackendName, BackendUnavailableError } from './errors.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { registerWasmBatchMatMul } from './wasm-matmul.js';
 import { provideWebGPU } from './webgpu.js';
 
 export type BackendPreference = 'auto' | BackendName;
@@ -28,6 +29,7 @@ async function activate(name: BackendName): Promise<Omit<BackendInfo, 'fallbackR
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     if (isNode) wasm.setWasmPaths(await nodeWasmDir());
     registerWasmTrainingKernels();
+    registerWasmBatchMatMul();
   } else if (name === 'webgpu') {
     adapter = await provideWebGPU();
     await import('@tensorflow/tfjs-backend-webgpu');
