@@ -1,7 +1,7 @@
 /** The one tfjs-core instance of the workspace: every attn package imports tf from here. */
 export * as tf from '@tensorflow/tfjs-core';
 
-export type { BackendInfo, BackendName, BackendPreference } from './backend/index.js';
+export type { BackendInfo, BackendName, BackendOptions, BackendPreference } from './backend/index.js';
 export {
   BackendUnavailableError,
   initBackend,

@@ -3,6 +3,7 @@ import { registerGradients } from '../gradients.js';
 import { type BackendName, BackendUnavailableError } from './errors.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { registerWasmBatchMatMul } from './wasm-matmul.js';
+import { registerThreadedWasm } from './wasm-threads.js';
 import { provideWebGPU } from './webgpu.js';
 
 export type BackendPreference = 'auto' | BackendName;
@@ -13,6 +14,16 @@ export interface BackendInfo {
   adapter?: string;
   /** Why `auto` did not get a faster backend. */
   fallbackReason?: string;
+  /** Threads the wasm backend computes on. */
+  threads?: number;
+}
+
+export interface BackendOptions {
+  /**
+   * Threads for the wasm backend in Node (default: $ATTN_WASM_THREADS, else 1). Fixed at the backend's first
+   * start in a process. In the browser tfjs decides (threads need a cross-origin-isolated page).
+   */
+  threads?: number;
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -21,13 +32,23 @@ const NAMES: readonly string[] = ['auto', 'webgpu', 'wasm', 'cpu'];
 /** Adapter descriptions of software (CPU-emulated) WebGPU implementations: slower than wasm. */
 export const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i;
 
-async function activate(name: BackendName): Promise<Omit<BackendInfo, 'fallbackReason'>> {
+async function activate(
+  name: BackendName,
+  opts: BackendOptions,
+): Promise<Omit<BackendInfo, 'fallbackReason'>> {
   // The CPU backend is always registered: wasm forwards its missing training kernels to it.
   await import('@tensorflow/tfjs-backend-cpu');
   let adapter: string | undefined;
+  let threads: number | undefined;
   if (name === 'wasm') {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    if (isNode) wasm.setWasmPaths(await nodeWasmDir());
+    const wanted = opts.threads ?? Number(isNode ? (process.env.ATTN_WASM_THREADS ?? 1) : 1);
+    if (!Number.isInteger(wanted) || wanted < 1)
+      throw new Error(
+        `threads: expected a whole number ≥ 1, got ${opts.threads ?? process.env.ATTN_WASM_THREADS}`,
+      );
+    if (isNode && wanted > 1) await registerThreadedWasm(wanted);
+    else if (isNode) wasm.setWasmPaths(await nodeWasmDir());
     registerWasmTrainingKernels();
     registerWasmBatchMatMul();
   } else if (name === 'webgpu') {
@@ -43,7 +64,8 @@ async function activate(name: BackendName): Promise<Omit<BackendInfo, 'fallbackR
   if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it');
   await tf.ready();
   await registerGradients();
-  return adapter ? { name, adapter } : { name };
+  if (name === 'wasm') threads = (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
+  return { name, ...(adapter && { adapter }), ...(threads && { threads }) };
 }
 
 /** In Node the .wasm binaries are read from the installed package rather than fetched from a CDN. */
@@ -61,18 +83,21 @@ async function nodeWasmDir(): Promise<string> {
  * The environment variable ATTN_BACKEND overrides the preference.
  * A backend asked for by name that cannot start throws BackendUnavailableError (never a silent fallback).
  */
-export async function initBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
+export async function initBackend(
+  preference: BackendPreference = 'auto',
+  opts: BackendOptions = {},
+): Promise<BackendInfo> {
   const env = isNode ? process.env.ATTN_BACKEND : undefined;
   const wanted = env || preference;
   if (!NAMES.includes(wanted))
     throw new Error(
       `unknown backend "${wanted}"${env ? ' (from ATTN_BACKEND)' : ''}: use ${NAMES.join(', ')}`,
     );
-  if (wanted !== 'auto') return activate(wanted as BackendName);
+  if (wanted !== 'auto') return activate(wanted as BackendName, opts);
   const reasons: string[] = [];
   for (const name of ['webgpu', 'wasm', 'cpu'] as const) {
     try {
-      const info = await activate(name);
+      const info = await activate(name, opts);
       if (info.adapter && SOFTWARE_ADAPTER.test(info.adapter)) {
         reasons.push(`${name}: adapter "${info.adapter}" is software-emulated; wasm is faster`);
         continue;

@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { expectNoLeaks } from '../testing.js';
+import { initBackend } from './init.js';
+
+/** Deterministic values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32 - 0.5) * 2;
+  }
+  return out;
+}
+
+// Vitest runs each file in a fresh process, so this file's wasm backend starts threaded.
+describe('wasm on a thread pool (Node)', () => {
+  it('starts with the threads asked for and computes the same products', async () => {
+    const info = await initBackend('wasm', { threads: 2 });
+    expect(info).toMatchObject({ name: 'wasm', threads: 2 });
+    const [m, k, n] = [96, 80, 72];
+    const [av, bv] = [values(m * k, 1), values(k * n, 2)];
+    const got = await expectNoLeaks(async () => {
+      const [a, b] = [tf.tensor2d(av, [m, k]), tf.tensor2d(bv, [k, n])];
+      // Large enough that XNNPACK splits the output between the threads; plus a batched, transposed product.
+      const [c, d] = tf.tidy(() => {
+        const a3 = tf.reshape(a, [4, 24, k]);
+        return [tf.matMul(a, b), tf.matMul(a3, a3, false, true)];
+      });
+      const out = [await c.data(), await d.data()];
+      tf.dispose([a, b, c, d]);
+      return out;
+    }, 'threaded matmul');
+    for (let i = 0; i < m; i += 7)
+      for (let j = 0; j < n; j += 5) {
+        let ref = 0;
+        for (let p = 0; p < k; p++) ref += av[i * k + p]! * bv[p * n + j]!;
+        expect(Math.abs(got[0]![i * n + j]! - ref)).toBeLessThan(1e-5);
+      }
+    // batch 2, rows 3 and 10 of that batch's [24, k] block: a dot product of two rows of a
+    const row = (r: number) => av.subarray((48 + r) * k, (49 + r) * k);
+    let ref = 0;
+    for (let p = 0; p < k; p++) ref += row(3)[p]! * row(10)[p]!;
+    expect(Math.abs(got[1]![2 * 24 * 24 + 3 * 24 + 10]! - ref)).toBeLessThan(1e-5);
+  });
+
+  it('refuses a thread count that is not a whole number', async () => {
+    await expect(initBackend('wasm', { threads: 0 })).rejects.toThrow(/threads: expected a whole number/);
+  });
+});
