@@ -5,6 +5,8 @@ import type { LoadOptions } from './checkpoint.js';
 import { BertForSequenceClassification } from './classification.js';
 import { numLabels } from './config.js';
 import { BertInputError } from './errors.js';
+import { type BertOnnxOutputs, BertOnnxRuntime } from './export/onnx-runtime.js';
+import type { BertInputs } from './inputs.js';
 import type { BertPreTrainedModel } from './pretrained.js';
 import { BertForMaskedLM, type BertForPreTraining } from './pretraining.js';
 
@@ -13,19 +15,36 @@ export type PipelineTask = 'fill-mask' | 'text-classification' | 'feature-extrac
 export interface PipelineOptions extends LoadOptions {
   /** Longest input in tokens; longer texts are truncated. Default: the model's max_position_embeddings. */
   maxLength?: number;
+  /**
+   * 'tfjs' (default): the model runs on the active tfjs backend. 'onnx': the weights are compiled to ONNX
+   * at load and run by onnxruntime-node (install it; Node only, inference only): same outputs, native speed.
+   */
+  runtime?: 'tfjs' | 'onnx';
+  /** Threads for the 'onnx' runtime (default: every core). */
+  threads?: number;
 }
 
 type Encoded = { inputIds: number[][]; attentionMask: number[][]; tokenTypeIds: number[][] };
+type ModelOutputs = BertOnnxOutputs & { attentions?: tf.Tensor4D[]; hiddenStates?: tf.Tensor3D[] };
 
 /** Shared by the pipelines: the tokenizer, the model, and batch encoding with truncation and padding. */
-abstract class TextPipeline<M extends BertPreTrainedModel> {
+abstract class TextPipeline<M extends BertPreTrainedModel & { forward(inputs: BertInputs): unknown }> {
   readonly maxLength: number;
+  /**
+   * With `runtime: 'onnx'`, `onnx` runs the model and `model` keeps only its config (its tfjs weights are freed).
+   */
   constructor(
     readonly tokenizer: BertTokenizer,
     readonly model: M,
     maxLength?: number,
+    readonly onnx?: BertOnnxRuntime,
   ) {
     this.maxLength = Math.min(maxLength ?? Number.POSITIVE_INFINITY, model.config.max_position_embeddings);
+  }
+
+  /** The model's outputs on either runtime; the caller disposes them. */
+  protected async forward(enc: Encoded): Promise<ModelOutputs> {
+    return this.onnx ? this.onnx.forward(enc) : (this.model.forward(enc) as ModelOutputs);
   }
 
   /** Tokenizes, truncates to maxLength and pads to the longest text of the batch. */
@@ -49,6 +68,7 @@ abstract class TextPipeline<M extends BertPreTrainedModel> {
 
   dispose(): void {
     this.model.dispose();
+    void this.onnx?.dispose();
   }
 }
 
@@ -71,11 +91,14 @@ export class FillMaskPipeline extends TextPipeline<BertForMaskedLM | BertForPreT
     const positions = ids.flatMap((id, i) => (id === maskId ? [i] : []));
     if (positions.length === 0)
       throw new BertInputError(`fill-mask: the text has no ${this.tokenizer.maskToken} token`);
+    const out = await this.forward(enc);
     const { values, indices } = tf.tidy(() => {
-      const { predictionLogits } = this.model.forward(enc);
-      const rows = tf.gather(tf.squeeze(predictionLogits!, [0]), positions); // [masks, V]
+      // tfjs heads name MLM scores predictionLogits; HF's MaskedLM (so its ONNX export) names them logits
+      const scores = out.predictionLogits ?? out.logits!;
+      const rows = tf.gather(tf.squeeze(scores, [0]), positions); // [masks, V]
       return tf.topk(tf.softmax(rows), topK);
     });
+    disposeOutputs(out);
     const scores = (await values.array()) as number[][];
     const tokens = (await indices.array()) as number[][];
     tf.dispose([values, indices]);
@@ -110,13 +133,15 @@ export class TextClassificationPipeline extends TextPipeline<BertForSequenceClas
         : Array.isArray(opts.textPair)
           ? opts.textPair
           : [opts.textPair];
+    const out = await this.forward(this.encode(list, pairs));
     const probs = tf.tidy(() => {
-      const { logits } = this.model.forward(this.encode(list, pairs));
+      const logits = out.logits!;
       // HF's function_to_apply: sigmoid for one label or multi-label, softmax otherwise
       const sigmoid =
         numLabels(this.model.config) === 1 || this.model.config.problem_type === 'multi_label_classification';
       return sigmoid ? tf.sigmoid(logits) : tf.softmax(logits);
     });
+    disposeOutputs(out);
     const rows = (await probs.array()) as number[][];
     probs.dispose();
     const k = opts.topK === null ? Number.POSITIVE_INFINITY : (opts.topK ?? 1);
@@ -142,7 +167,10 @@ export class FeatureExtractionPipeline extends TextPipeline<BertModel> {
   /** One vector per text. */
   async call(texts: string | string[], opts: FeatureExtractionOptions = {}): Promise<Float32Array[]> {
     const list = Array.isArray(texts) ? texts : [texts];
-    const pooled = tf.tidy(() => this.pool(this.encode(list), opts));
+    const enc = this.encode(list);
+    const out = await this.forward(enc);
+    const pooled = tf.tidy(() => this.pool(out.lastHiddenState!, enc, opts));
+    disposeOutputs(out);
     const data = (await pooled.data()) as Float32Array;
     pooled.dispose();
     const H = this.model.config.hidden_size;
@@ -170,8 +198,8 @@ export class FeatureExtractionPipeline extends TextPipeline<BertModel> {
   }
 
   /** [b, H] pooled (and optionally normalised) vectors. */
-  private pool(enc: Encoded, opts: FeatureExtractionOptions): tf.Tensor2D {
-    const { lastHiddenState } = this.model.forward(enc); // [b, t, H]
+  private pool(lastHiddenState: tf.Tensor3D, enc: Encoded, opts: FeatureExtractionOptions): tf.Tensor2D {
+    // lastHiddenState: [b, t, H]
     let v: tf.Tensor2D;
     if (opts.pooling === 'cls') {
       const [b, , H] = lastHiddenState.shape;
@@ -207,24 +235,38 @@ export async function pipeline(
 export async function pipeline(task: PipelineTask, model: string, opts: PipelineOptions = {}) {
   const dir = await resolvePretrainedDir(model, opts);
   const tokenizer = await BertTokenizer.fromPretrained(dir);
+  const runtime = opts.runtime ?? 'tfjs';
+  if (runtime !== 'tfjs' && runtime !== 'onnx')
+    throw new BertInputError(`pipeline: unknown runtime "${runtime}" (tfjs, onnx)`);
+  /** With the onnx runtime the weights move to onnxruntime; the tfjs copy is freed. */
+  const onnxOf = async (m: BertPreTrainedModel) => {
+    if (runtime !== 'onnx') return undefined;
+    try {
+      return await BertOnnxRuntime.fromModel(m, opts.threads ? { threads: opts.threads } : {});
+    } finally {
+      m.dispose();
+    }
+  };
   switch (task) {
-    case 'fill-mask':
-      return new FillMaskPipeline(tokenizer, await BertForMaskedLM.fromPretrained(dir, opts), opts.maxLength);
-    case 'text-classification':
-      return new TextClassificationPipeline(
-        tokenizer,
-        await BertForSequenceClassification.fromPretrained(dir, opts),
-        opts.maxLength,
-      );
-    case 'feature-extraction':
-      return new FeatureExtractionPipeline(
-        tokenizer,
-        await BertModel.fromPretrained(dir, opts),
-        opts.maxLength,
-      );
+    case 'fill-mask': {
+      const m = await BertForMaskedLM.fromPretrained(dir, opts);
+      return new FillMaskPipeline(tokenizer, m, opts.maxLength, await onnxOf(m));
+    }
+    case 'text-classification': {
+      const m = await BertForSequenceClassification.fromPretrained(dir, opts);
+      return new TextClassificationPipeline(tokenizer, m, opts.maxLength, await onnxOf(m));
+    }
+    case 'feature-extraction': {
+      const m = await BertModel.fromPretrained(dir, opts);
+      return new FeatureExtractionPipeline(tokenizer, m, opts.maxLength, await onnxOf(m));
+    }
     default:
       throw new BertInputError(
         `pipeline: unknown task "${task}" (fill-mask, text-classification, feature-extraction)`,
       );
   }
+}
+
+function disposeOutputs(out: ModelOutputs): void {
+  for (const t of Object.values(out)) tf.dispose(t as tf.Tensor | tf.Tensor[]);
 }

@@ -219,16 +219,19 @@ export function exportOnnx(
   path: string,
   opts: BertOnnxOptions = {},
 ): OnnxExportResult {
+  const { graph, task, inputs, outputs } = encodeBertOnnx(model, opts);
+  return { path, bytes: writeOnnxFile(path, graph), task, inputs, outputs };
+}
+
+/** The encoded ONNX model (opset 17, dynamic axes) of `model`'s head, in memory. */
+export function encodeBertOnnx(model: ExportableBert, opts: BertOnnxOptions = {}) {
   const stateDict = model.stateDict();
   try {
     const ws = OnnxWeights.fromStateDict(stateDict);
     const task = opts.task ?? TASK_OF_CLASS[model.constructor.name] ?? taskFromWeights(ws);
     const g = buildBertOnnx(model.config, ws, task);
-    const bytes = writeOnnxFile(
-      path,
-      g.encode({ producerName: 'attn', docString: `BERT (${task}) exported by @attn/bert` }),
-    );
-    return { path, bytes, task, inputs: g.inputNames, outputs: g.outputNames };
+    const graph = g.encode({ producerName: 'attn', docString: `BERT (${task}) exported by @attn/bert` });
+    return { graph, task, inputs: g.inputNames, outputs: g.outputNames };
   } finally {
     for (const t of stateDict.values()) t.dispose();
   }

@@ -15,3 +15,5 @@ export {
 export { encodeVarint, ProtoWriter } from './protobuf.js';
 export type { OnnxExportResult } from './write.js';
 export { writeOnnxFile } from './write.js';
+export type { OnnxSessionOptions } from './session.js';
+export { OnnxRuntimeUnavailableError, OnnxSession } from './session.js';

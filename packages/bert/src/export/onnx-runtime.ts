@@ -1,0 +1,66 @@
+import { tf } from '@attn/core-tensor';
+import type { OnnxSession, OnnxSessionOptions } from '@attn/core-tensor/onnx';
+import type { BertConfig } from '../config.js';
+import { type BertInputs, prepareInputs } from '../inputs.js';
+import type { BertPreTrainedModel } from '../pretrained.js';
+import { type BertOnnxOptions, type BertOnnxTask, encodeBertOnnx } from './onnx.js';
+
+/** What `forward` returns: the tfjs model's output names, for the outputs the exported head has. */
+export interface BertOnnxOutputs {
+  lastHiddenState?: tf.Tensor3D;
+  poolerOutput?: tf.Tensor2D;
+  logits?: tf.Tensor;
+  predictionLogits?: tf.Tensor3D;
+  seqRelationshipLogits?: tf.Tensor2D;
+  startLogits?: tf.Tensor2D;
+  endLogits?: tf.Tensor2D;
+}
+
+/**
+ * A BERT model compiled to ONNX and run by onnxruntime-node (an optional dependency): the same inputs,
+ * checks and outputs as `model.forward`, asynchronously, at native speed on every core. Inference only.
+ * The tfjs model is left as it was; dispose it to free its memory once the runtime exists.
+ */
+export class BertOnnxRuntime {
+  private constructor(
+    readonly config: BertConfig,
+    readonly task: BertOnnxTask,
+    private readonly session: OnnxSession,
+  ) {}
+
+  static async fromModel(
+    model: BertPreTrainedModel,
+    opts: BertOnnxOptions & OnnxSessionOptions = {},
+  ): Promise<BertOnnxRuntime> {
+    const { OnnxSession } = await import('@attn/core-tensor/onnx');
+    const { graph, task } = encodeBertOnnx(model, opts);
+    return new BertOnnxRuntime(model.config, task, await OnnxSession.create(graph, opts));
+  }
+
+  /** The caller owns (disposes) the returned tensors. */
+  async forward(inputs: BertInputs): Promise<BertOnnxOutputs> {
+    const x = prepareInputs(this.config, inputs);
+    try {
+      const feeds: Record<string, tf.Tensor> = {
+        input_ids: x.inputIds,
+        attention_mask: x.attentionMask,
+        token_type_ids: x.tokenTypeIds,
+      };
+      for (const name of Object.keys(feeds)) if (!this.session.inputNames.includes(name)) delete feeds[name];
+      const out = await this.session.run(feeds);
+      // ONNX outputs carry HF's snake_case names; the tfjs model's are camelCase.
+      return Object.fromEntries(
+        Object.entries(out).map(([name, t]) => [
+          name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()),
+          t,
+        ]),
+      );
+    } finally {
+      tf.dispose([x.inputIds, x.attentionMask, x.tokenTypeIds]);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.dispose();
+  }
+}
