@@ -9,26 +9,44 @@ const readJson = (...p: string[]) => JSON.parse(readFileSync(fixturePath(...p), 
 describe.skipIf(!haveFixtures('ViT pipeline'))('pipeline("image-classification")', () => {
   beforeAll(() => initBackend('wasm'));
 
-  it('top-k labels and softmax scores agree with the golden logits', async () => {
-    const classify = await pipeline('image-classification', fixturePath('vit-tiny-random'), { topK: 3 });
-    const gold = readJson('golden', 'vit-tiny-random.json').images;
-    const files: string[] = gold.map((g: { image: string }) => fixturePath('golden', g.image));
-    const results = await classify.run(files);
-    gold.forEach((g: { logits: number[][]; predicted_label: string }, n: number) => {
-      const logits = g.logits[0];
-      const z = logits.map((l) => Math.exp(l - Math.max(...logits)));
-      const sum = z.reduce((a, b) => a + b, 0);
-      const order = logits.map((_, i) => i).sort((a, b) => logits[b] - logits[a]);
-      expect(results[n]).toHaveLength(3);
-      expect(results[n][0].label).toBe(g.predicted_label);
-      results[n].forEach((r, k) => {
-        expect(r.label).toBe(classify.model.config.labels[order[k]]);
-        expect(r.score).toBeCloseTo(z[order[k]] / sum, 5);
+  for (const runtime of ['tfjs', 'onnx'] as const)
+    it(`top-k labels and softmax scores agree with the golden logits (runtime ${runtime})`, async () => {
+      const classify = await pipeline('image-classification', fixturePath('vit-tiny-random'), {
+        topK: 3,
+        runtime,
       });
+      const gold = readJson('golden', 'vit-tiny-random.json').images;
+      const files: string[] = gold.map((g: { image: string }) => fixturePath('golden', g.image));
+      const results = await classify.run(files);
+      gold.forEach((g: { logits: number[][]; predicted_label: string }, n: number) => {
+        const logits = g.logits[0];
+        const z = logits.map((l) => Math.exp(l - Math.max(...logits)));
+        const sum = z.reduce((a, b) => a + b, 0);
+        const order = logits.map((_, i) => i).sort((a, b) => logits[b] - logits[a]);
+        expect(results[n]).toHaveLength(3);
+        expect(results[n][0].label).toBe(g.predicted_label);
+        results[n].forEach((r, k) => {
+          expect(r.label).toBe(classify.model.config.labels[order[k]]);
+          expect(r.score).toBeCloseTo(z[order[k]] / sum, 5);
+        });
+      });
+      const single = await classify.run(files[0], { topK: 1 });
+      expect(single).toEqual([results[0][0]]);
+      classify.dispose();
     });
-    const single = await classify.run(files[0], { topK: 1 });
-    expect(single).toEqual([results[0][0]]);
+
+  it('the onnx runtime leaves no tensor behind, and an unknown runtime is a clear error', async () => {
+    const classify = await pipeline('image-classification', fixturePath('vit-tiny-random'), {
+      runtime: 'onnx',
+    });
+    const image = fixturePath('golden', 'images', 'solid_17x23.png');
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 100; i++) await classify.run(image);
+    expect(tf.memory().numTensors).toBe(before);
     classify.dispose();
+    await expect(
+      pipeline('image-classification', fixturePath('vit-tiny-random'), { runtime: 'gpu' as 'onnx' }),
+    ).rejects.toThrow(/unknown runtime "gpu"/);
   });
 
   it('no tensor leaks across 1,000 calls', async () => {

@@ -114,16 +114,19 @@ export function exportOnnx(
   path: string,
   opts: { task?: ViTOnnxTask } = {},
 ): OnnxExportResult {
+  const { graph, task, inputs, outputs } = encodeViTOnnx(model, opts);
+  return { path, bytes: writeOnnxFile(path, graph), task, inputs, outputs };
+}
+
+/** The encoded ONNX model (opset 17, dynamic batch axis), in memory. */
+export function encodeViTOnnx(model: ExportableViT, opts: { task?: ViTOnnxTask } = {}) {
   const stateDict = model.stateDict();
   try {
     const ws = OnnxWeights.fromStateDict(stateDict);
     const task = opts.task ?? (model.constructor.name === 'ViTModel' ? 'base' : undefined);
     const g = buildViTOnnx(model.config, ws, task);
-    const bytes = writeOnnxFile(
-      path,
-      g.encode({ producerName: 'attn', docString: 'ViT exported by @attn/vit' }),
-    );
-    return { path, bytes, task: g.name.slice('vit-'.length), inputs: g.inputNames, outputs: g.outputNames };
+    const graph = g.encode({ producerName: 'attn', docString: 'ViT exported by @attn/vit' });
+    return { graph, task: g.name.slice('vit-'.length), inputs: g.inputNames, outputs: g.outputNames };
   } finally {
     for (const t of stateDict.values()) t.dispose();
   }
