@@ -3,6 +3,7 @@
  * share a process. Reads a JSON `CaseSpec` from argv[2], prints one line `RESULT <json>` on stdout.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // The model packages load lazily, per case: a peer case must not depend on them.
@@ -19,7 +20,7 @@ import {
 } from './exporters.js';
 import type { ModelSpec } from './specs.js';
 
-export type Runtime = 'ours-wasm' | 'ours-cpu' | 'ort' | 'tjs';
+export type Runtime = 'ours-wasm' | 'ours-wasm-mt' | 'ours-onnx' | 'ours-cpu' | 'ort' | 'tjs';
 
 export type CaseSpec =
   | { type: 'prepare'; spec: ModelSpec; dir: string; seed: number }
@@ -41,7 +42,13 @@ export type CaseSpec =
       budgetMs: number;
       maxIters: number;
     }
-  | { type: 'matmul'; runtime: 'ort' | 'ours-wasm'; n: number; budgetMs: number; maxIters: number }
+  | {
+      type: 'matmul';
+      runtime: 'ort' | 'ours-wasm' | 'ours-wasm-mt';
+      n: number;
+      budgetMs: number;
+      maxIters: number;
+    }
   | {
       type: 'pool';
       dir: string;
@@ -150,12 +157,17 @@ async function prepare(c: Extract<CaseSpec, { type: 'prepare' }>): Promise<CaseR
   };
 }
 
+/** 'ours-wasm-mt': the wasm backend on every core's thread. */
+const CORES = availableParallelism();
+const ourBackend = (runtime: Runtime) =>
+  initBackend(runtime === 'ours-cpu' ? 'cpu' : 'wasm', { threads: runtime === 'ours-wasm-mt' ? CORES : 1 });
+
 async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseResult> {
-  const backend = c.runtime === 'ours-cpu' ? 'cpu' : 'wasm';
-  await initBackend(backend);
+  const info = await ourBackend(c.runtime);
   const t0 = performance.now();
   const seq = c.spec.seq ?? 0;
   let step: () => Promise<void>;
+  if (c.runtime === 'ours-onnx') return inferOursOnnx(c);
   if (c.spec.kind === 'bert') {
     const { BertModel } = await import('@attn/bert');
     const model = await BertModel.fromPretrained(c.dir);
@@ -174,7 +186,7 @@ async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseR
       await out.data();
       out.dispose();
     };
-    return { ...(await run(step, c)), loadMs };
+    return { ...(await run(step, c)), loadMs, info: { threads: info.threads } };
   }
   const { ViTForImageClassification } = await import('@attn/vit');
   const model = await ViTForImageClassification.fromPretrained(c.dir);
@@ -185,6 +197,46 @@ async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseR
     const logits = tf.tidy(() => model.forward(tf.tensor4d(px, [c.batch, 3, size, size])).logits);
     await logits.data();
     logits.dispose();
+  };
+  return { ...(await run(step, c)), loadMs, info: { threads: info.threads } };
+}
+
+/** attn's own API on onnxruntime: the model loaded from safetensors, compiled to ONNX in memory, run. */
+async function inferOursOnnx(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseResult> {
+  const t0 = performance.now();
+  const seq = c.spec.seq ?? 0;
+  if (c.spec.kind === 'bert') {
+    const { BertModel, BertOnnxRuntime } = await import('@attn/bert');
+    const model = await BertModel.fromPretrained(c.dir);
+    const runtime = await BertOnnxRuntime.fromModel(model);
+    model.dispose();
+    const loadMs = performance.now() - t0;
+    const x = bertInputs(c.batch, seq);
+    const shape: [number, number] = [c.batch, seq];
+    const step = async () => {
+      const inputs = {
+        inputIds: tf.tensor2d(x.ids, shape, 'int32'),
+        attentionMask: tf.tensor2d(x.mask, shape, 'int32'),
+        tokenTypeIds: tf.tensor2d(x.types, shape, 'int32'),
+      };
+      const out = await runtime.forward(inputs);
+      await out.lastHiddenState!.data();
+      tf.dispose([...Object.values(inputs), ...Object.values(out)]);
+    };
+    return { ...(await run(step, c)), loadMs };
+  }
+  const { ViTForImageClassification, ViTOnnxRuntime } = await import('@attn/vit');
+  const model = await ViTForImageClassification.fromPretrained(c.dir);
+  const runtime = await ViTOnnxRuntime.fromModel(model);
+  model.dispose();
+  const loadMs = performance.now() - t0;
+  const size = c.spec.config.image_size as number;
+  const px = pixels(c.batch, size);
+  const step = async () => {
+    const input = tf.tensor4d(px, [c.batch, 3, size, size]);
+    const { logits } = await runtime.forward(input);
+    await logits.data();
+    tf.dispose([input, logits]);
   };
   return { ...(await run(step, c)), loadMs };
 }
@@ -302,8 +354,8 @@ async function trainStep(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseR
 async function matmul(c: Extract<CaseSpec, { type: 'matmul' }>): Promise<CaseResult> {
   const r = rng(3);
   const a = Float32Array.from({ length: c.n * c.n }, () => r() - 0.5);
-  if (c.runtime === 'ours-wasm') {
-    await initBackend('wasm');
+  if (c.runtime !== 'ort') {
+    await ourBackend(c.runtime);
     const A = tf.tensor2d(a, [c.n, c.n]);
     const step = async () => {
       const y = tf.matMul(A, A);

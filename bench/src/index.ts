@@ -56,6 +56,8 @@ export interface Row {
 
 const RUNTIME_LABEL: Record<string, string> = {
   'ours-wasm': 'attn (tfjs wasm, 1 thread)',
+  'ours-wasm-mt': `attn (tfjs wasm, ${cpus().length} threads)`,
+  'ours-onnx': "attn on onnxruntime (runtime: 'onnx')",
   'ours-cpu': 'attn (tfjs cpu)',
   ort: 'onnxruntime-node (our ONNX)',
   tjs: 'transformers.js (our ONNX)',
@@ -244,7 +246,7 @@ async function main() {
   const measureMatmul = async () => {
     if (wanted('matmul')) {
       const n = quick ? 1024 : 2048;
-      for (const runtime of ['ort', 'ours-wasm'] as const)
+      for (const runtime of ['ort', 'ours-wasm', 'ours-wasm-mt'] as const)
         await attempt(`matmul ${runtime}`, async () => {
           const r = await runCase({
             type: 'matmul',
@@ -280,6 +282,8 @@ async function main() {
     for (const batch of quick ? spec.batches.slice(0, 1) : spec.batches) {
       const runtimes: Runtime[] = [
         'ours-wasm',
+        'ours-wasm-mt',
+        'ours-onnx',
         ...(spec.cpu && batch === 1 ? (['ours-cpu'] as const) : []),
         'ort',
         'tjs',
