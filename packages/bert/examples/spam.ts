@@ -4,7 +4,8 @@
  *   2. pre-train a small BERT from scratch with MLM + NSP (loss falls; fill-mask predictions printed),
  *   3. fine-tune it as a ham/spam classifier on a seeded 80/20 split and report held-out accuracy,
  *   4. save the classifier as a Hugging Face folder, and the curves as SVG.
- * Run: pnpm --filter @attn/bert example:spam   (wasm backend; about 15 minutes on two busy cores, see the README)
+ * Run: pnpm --filter @attn/bert example:spam   (wasm backend, one core; about an hour, see the README)
+ * Sizes and lengths can be changed through the environment variables read below (defaults = the README run).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -29,15 +30,24 @@ import {
 const here = dirname(fileURLToPath(import.meta.url));
 const OUT = join(here, 'out');
 const SEED = 1234;
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 /** Pre-training packs short pairs (cheap); the classifier reads up to 128 tokens of each mail. */
-const PRETRAIN_LENGTH = 64;
+const PRETRAIN_LENGTH = env('PRETRAIN_LENGTH', 64);
 const MAX_LENGTH = 128;
-const VOCAB_SIZE = 4000;
-const PRETRAIN_EPOCHS = Number(process.env.PRETRAIN_EPOCHS ?? 2);
-/** Pre-training pairs used (a sample keeps the run short on two shared cores). */
-const PRETRAIN_PAIRS = Number(process.env.PRETRAIN_PAIRS ?? 4800);
-const FINETUNE_EPOCHS = Number(process.env.FINETUNE_EPOCHS ?? 4);
+const VOCAB_SIZE = env('VOCAB_SIZE', 4000);
+const HIDDEN = env('HIDDEN', 64);
+const LAYERS = env('LAYERS', 2);
+const HEADS = env('HEADS', 2);
+const PRETRAIN_EPOCHS = env('PRETRAIN_EPOCHS', 3);
+/** All pairs by default; fewer for a quick try. */
+const PRETRAIN_PAIRS = env('PRETRAIN_PAIRS', Number.POSITIVE_INFINITY);
+/** Peak learning rate of pre-training: a small model from scratch wants a high one. */
+const PRETRAIN_LR = env('PRETRAIN_LR', 3e-3);
+const FINETUNE_EPOCHS = env('FINETUNE_EPOCHS', 4);
+const FINETUNE_LR = env('FINETUNE_LR', 5e-4);
 const BATCH = 32;
+/** Held-out pairs (from the test mails) on which masked-token accuracy is measured. */
+const MLM_EVAL_PAIRS = 1024;
 
 interface Mail {
   text: string;
@@ -125,22 +135,24 @@ async function main() {
   console.log(`  e.g. ${tokenizer.tokenize('Click here to unsubscribe from this mailing list').join(' ')}`);
 
   // --- 2. pre-training: MLM + NSP ----------------------------------------------------------------
+  // No dropout while pre-training: a model this small under-fits, it does not over-fit. Fine-tuning uses 0.1.
   const config = bertConfig({
     vocab_size: tokenizer.vocabSize,
-    hidden_size: 32,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    intermediate_size: 128,
+    hidden_size: HIDDEN,
+    num_hidden_layers: LAYERS,
+    num_attention_heads: HEADS,
+    intermediate_size: 4 * HIDDEN,
     max_position_embeddings: MAX_LENGTH,
-    hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1,
+    hidden_dropout_prob: 0,
+    attention_probs_dropout_prob: 0,
     id2label: { 0: 'ham', 1: 'spam' },
   });
   const encodeSentence = (s: string) => tokenizer.encode(s, null, { addSpecialTokens: false }).inputIds;
-  const documents = trainSet.map((m) => sentences(m.text).slice(0, 40).map(encodeSentence));
-  const pairs = new Random(SEED)
-    .shuffle(makeNspPairs(documents, { maxLength: PRETRAIN_LENGTH, seed: SEED }))
-    .slice(0, PRETRAIN_PAIRS);
+  const documentsOf = (xs: Mail[]) => xs.map((m) => sentences(m.text).map(encodeSentence));
+  const pairs = makeNspPairs(documentsOf(trainSet), { maxLength: PRETRAIN_LENGTH, seed: SEED }).slice(
+    0,
+    PRETRAIN_PAIRS,
+  );
   const special = {
     cls: tokenizer.clsTokenId,
     sep: tokenizer.sepTokenId,
@@ -148,54 +160,123 @@ async function main() {
     pad: tokenizer.padTokenId,
   };
   const specialIds = tokenizer.convertTokensToIds([...tokenizer.allSpecialTokens]);
-  const batchOptions = (epoch: number) => ({
+  const batchOptions = (seed: number) => ({
     special,
     specialIds,
     vocabSize: tokenizer.vocabSize,
     maxLength: PRETRAIN_LENGTH,
     batchSize: BATCH,
-    seed: SEED + epoch, // new masks every epoch
+    seed,
   });
+  const tokensSeen = pairs.reduce((n, p) => n + p.tokensA.length + p.tokensB.length + 3, 0);
   console.log(
-    `pre-training pairs: ${pairs.length} (${pairs.filter((p) => p.isRandomNext).length} random next), ${PRETRAIN_EPOCHS} epochs`,
+    `pre-training pairs: ${pairs.length} (${pairs.filter((p) => p.isRandomNext).length} random next, ${tokensSeen} tokens), ${PRETRAIN_EPOCHS} epochs`,
   );
+
+  // "Sensible", measured: top-1 / top-5 accuracy on the masked tokens of pairs from the HELD-OUT mails
+  // (fixed masks), against the unigram baseline that always guesses the most frequent training tokens.
+  const evalBatches = [
+    ...pretrainingBatches(
+      makeNspPairs(documentsOf(testSet), { maxLength: PRETRAIN_LENGTH, seed: SEED + 1 }).slice(
+        0,
+        MLM_EVAL_PAIRS,
+      ),
+      batchOptions(SEED + 2),
+    ),
+  ];
+  const frequency = new Map<number, number>();
+  for (const p of pairs)
+    for (const id of [...p.tokensA, ...p.tokensB]) frequency.set(id, (frequency.get(id) ?? 0) + 1);
+  const frequent = [...frequency].sort((x, y) => y[1] - x[1]).map(([id]) => id);
+  const mlmEval = (model: BertForPreTraining) => {
+    let n = 0;
+    let top1 = 0;
+    let top5 = 0;
+    let nspCorrect = 0;
+    for (const b of evalBatches) {
+      const labels = b.labels.flat();
+      const positions = labels.flatMap((l, i) => (l >= 0 ? [i] : []));
+      const [best, nsp] = tf.tidy(() => {
+        const out = model.forward({
+          inputIds: b.inputIds,
+          attentionMask: b.attentionMask,
+          tokenTypeIds: b.tokenTypeIds,
+        });
+        const rows = tf.gather(tf.reshape(out.predictionLogits!, [-1, tokenizer.vocabSize]), positions);
+        return [
+          tf.topk(rows, 5).indices.arraySync() as number[][],
+          tf.argMax(out.seqRelationshipLogits!, -1).arraySync() as number[],
+        ] as const;
+      });
+      positions.forEach((pos, k) => {
+        top1 += best[k]![0] === labels[pos] ? 1 : 0;
+        top5 += best[k]!.includes(labels[pos]!) ? 1 : 0;
+      });
+      n += positions.length;
+      nspCorrect += nsp.filter((p, i) => p === b.nextSentenceLabel[i]).length;
+    }
+    const pairsSeen = evalBatches.reduce((k, b) => k + b.nextSentenceLabel.length, 0);
+    return { mlmTop1: top1 / n, mlmTop5: top5 / n, nspAccuracy: nspCorrect / pairsSeen };
+  };
+  const evalLabels = evalBatches.flatMap((b) => b.labels.flat().filter((l) => l >= 0));
+  const baseline = {
+    mlmTop1: evalLabels.filter((l) => l === frequent[0]).length / evalLabels.length,
+    mlmTop5: evalLabels.filter((l) => frequent.slice(0, 5).includes(l)).length / evalLabels.length,
+  };
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  console.log(
+    `held-out MLM: ${evalLabels.length} masked tokens; unigram baseline (always ${frequent
+      .slice(0, 5)
+      .map((id) => `"${tokenizer.decode([id])}"`)
+      .join(', ')}): top-1 ${pct(baseline.mlmTop1)}, top-5 ${pct(baseline.mlmTop5)}`,
+  );
+
   const pre = new BertForPreTraining(config);
   const fill = new FillMaskPipeline(tokenizer, pre);
   const probes = [
-    'click here to [MASK] from this list.',
+    'click [MASK] to unsubscribe from this list.',
+    'this is a [MASK] offer, act now!',
+    'please [MASK] me know if you have any questions.',
+    'make money [MASK] home!',
     'i will send you the [MASK] tomorrow.',
-    'make money [MASK] from home!',
+    'you are receiving this [MASK] because you signed up.',
   ];
+  const fillMask: Record<string, Record<string, string[]>> = {};
   const showFillMask = async (when: string) => {
     console.log(`fill-mask ${when}:`);
+    fillMask[when] = {};
     for (const text of probes) {
       const [top] = await fill.call(text, { topK: 3 });
-      console.log(
-        `  ${text.padEnd(40)} → ${top!.map((p) => `${p.tokenStr} (${p.score.toFixed(2)})`).join(', ')}`,
-      );
+      fillMask[when]![text] = top!.map((p) => `${p.tokenStr} (${p.score.toFixed(2)})`);
+      console.log(`  ${text.padEnd(52)} → ${fillMask[when]![text]!.join(', ')}`);
     }
   };
   await showFillMask('before pre-training');
+  const mlmBefore = mlmEval(pre);
+  console.log(
+    `  held-out MLM before pre-training: top-1 ${pct(mlmBefore.mlmTop1)}, top-5 ${pct(mlmBefore.mlmTop5)}`,
+  );
   t0 = Date.now();
   const preLoss: { step: number; loss: number }[] = [];
   const preHistory = await train<PretrainingBatch>({
     model: pre,
     loss: (b) => pre.forward(b, { returnLogits: false }).loss!,
-    batches: (epoch) => pretrainingBatches(pairs, batchOptions(epoch)),
+    batches: (epoch) => pretrainingBatches(pairs, batchOptions(SEED + epoch)), // new masks every epoch
     batchesPerEpoch: Math.ceil(pairs.length / BATCH),
     epochs: PRETRAIN_EPOCHS,
-    learningRate: 2e-3,
+    learningRate: PRETRAIN_LR,
     warmupRatio: 0.05,
     checkpointDir: join(OUT, 'pretraining'),
     maxGradNorm: 1,
     resume: process.env.RESUME === '1',
+    evaluate: () => mlmEval(pre),
     onProgress: ((show) => (p: TrainProgress) => {
       preLoss.push({ step: p.step, loss: p.loss });
       show(p);
     })(progressBar('pre-train')),
     onEpochEnd: (r) =>
       console.log(
-        `\n  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(3)} (${r.seconds.toFixed(0)} s)`,
+        `\n  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(3)}; held-out MLM top-1 ${pct(r.metrics.mlmTop1!)}, top-5 ${pct(r.metrics.mlmTop5!)}, NSP ${pct(r.metrics.nspAccuracy!)} (${r.seconds.toFixed(0)} s)`,
       ),
   });
   const preSeconds = (Date.now() - t0) / 1000;
@@ -205,7 +286,9 @@ async function main() {
   pre.dispose();
 
   // --- 3. fine-tuning: ham / spam ----------------------------------------------------------------
-  const model = await BertForSequenceClassification.fromPretrained(join(OUT, 'pretrained'));
+  const model = await BertForSequenceClassification.fromPretrained(join(OUT, 'pretrained'), {
+    config: { hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 },
+  });
   const encode = (xs: Mail[]) => {
     const encs = tokenizer.encodeBatch(
       xs.map((m) => m.text),
@@ -240,7 +323,7 @@ async function main() {
     },
     batchesPerEpoch: Math.ceil(trainSet.length / BATCH),
     epochs: FINETUNE_EPOCHS,
-    learningRate: 1e-3,
+    learningRate: FINETUNE_LR,
     warmupRatio: 0.1,
     checkpointDir: join(OUT, 'finetuning'),
     resume: process.env.RESUME === '1',
@@ -270,15 +353,24 @@ async function main() {
       hidden: config.hidden_size,
       layers: config.num_hidden_layers,
       heads: config.num_attention_heads,
+      intermediate: config.intermediate_size,
     },
     pretraining: {
       pairs: pairs.length,
+      tokens: tokensSeen,
+      maxLength: PRETRAIN_LENGTH,
       epochs: PRETRAIN_EPOCHS,
+      steps: preLoss.length,
+      peakLearningRate: PRETRAIN_LR,
       seconds: preSeconds,
+      firstLoss: preLoss[0]?.loss,
       epochLoss: preHistory.map((h) => h.trainLoss),
+      heldOutMlm: { baseline, before: mlmBefore, epochs: preHistory.map((h) => h.metrics) },
+      fillMask,
     },
     finetuning: {
       epochs: FINETUNE_EPOCHS,
+      learningRate: FINETUNE_LR,
       seconds: fineSeconds,
       epochLoss: fineHistory.map((h) => h.trainLoss),
       testAccuracy: fineHistory.map((h) => h.metrics.testAccuracy),
@@ -288,54 +380,81 @@ async function main() {
   };
   await mkdir(join(here, 'results'), { recursive: true });
   await writeFile(join(here, 'results', 'spam.json'), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(join(here, 'results', 'spam-curves.svg'), curvesSvg(preLoss, fineLoss, fineHistory));
+  await writeFile(
+    join(here, 'results', 'spam-curves.svg'),
+    curvesSvg(preLoss, [mlmBefore, ...preHistory.map((h) => h.metrics)], baseline, fineLoss, fineHistory),
+  );
   console.log(`\nheld-out accuracy ${(100 * finalAccuracy).toFixed(2)}% on ${testSet.length} mails`);
   console.log(`classifier saved to ${outDir}; curves in examples/results/spam-curves.svg`);
   console.log(`total ${(results.totalSeconds / 60).toFixed(1)} min`);
 }
 
-/** Two loss curves (pre-training, fine-tuning) and the per-epoch held-out accuracy, as a small SVG. */
+type Series = { points: { x: number; y: number }[]; color: string; label: string; dashed?: boolean };
+
+/**
+ * Four small panels: pre-training loss, held-out MLM accuracy per pre-training epoch (0 = before) against
+ * the unigram baseline, fine-tuning loss, and held-out classification accuracy per epoch. Plain SVG.
+ */
 function curvesSvg(
   pre: { step: number; loss: number }[],
+  mlm: Record<string, number>[],
+  baseline: { mlmTop1: number; mlmTop5: number },
   fine: { step: number; loss: number }[],
   epochs: EpochReport[],
 ) {
   const W = 360;
   const H = 200;
-  const panel = (
-    x0: number,
-    title: string,
-    pts: { x: number; y: number }[],
-    yLabel: string,
-    color: string,
-  ) => {
-    const xs = pts.map((p) => p.x);
-    const ys = pts.map((p) => p.y);
-    const [xmin, xmax] = [Math.min(...xs), Math.max(...xs)];
-    const [ymin, ymax] = [Math.min(...ys), Math.max(...ys)];
+  const panel = (x0: number, y0: number, title: string, series: Series[], xLabel: string) => {
+    const all = series.flatMap((s) => s.points);
+    const [xmin, xmax] = [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))];
+    const [ymin, ymax] = [Math.min(...all.map((p) => p.y)), Math.max(...all.map((p) => p.y))];
     const sx = (x: number) => x0 + 40 + ((x - xmin) / (xmax - xmin || 1)) * (W - 60);
-    const sy = (y: number) => 30 + (1 - (y - ymin) / (ymax - ymin || 1)) * (H - 60);
-    const path = pts.map((p, i) => `${i ? 'L' : 'M'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ');
+    const sy = (y: number) => y0 + 30 + (1 - (y - ymin) / (ymax - ymin || 1)) * (H - 60);
+    const lines = series.map((s, k) => {
+      const d = s.points
+        .map((p, i) => `${i ? 'L' : 'M'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`)
+        .join(' ');
+      const dash = s.dashed ? ' stroke-dasharray="4 3"' : '';
+      return `  <path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"${dash}/>
+  <text x="${x0 + W - 22}" y="${y0 + 44 + 13 * k}" text-anchor="end" fill="${s.color}">${s.label}</text>`;
+    });
     return `<g font-family="sans-serif" font-size="11">
-  <text x="${x0 + W / 2}" y="16" text-anchor="middle" font-size="13">${title}</text>
-  <rect x="${x0 + 40}" y="30" width="${W - 60}" height="${H - 60}" fill="none" stroke="#ccc"/>
-  <path d="${path}" fill="none" stroke="${color}" stroke-width="1.5"/>
-  <text x="${x0 + 36}" y="34" text-anchor="end">${ymax.toFixed(3)}</text>
-  <text x="${x0 + 36}" y="${H - 30}" text-anchor="end">${ymin.toFixed(3)}</text>
-  <text x="${x0 + W / 2}" y="${H - 10}" text-anchor="middle">${yLabel}</text>
+  <text x="${x0 + W / 2}" y="${y0 + 16}" text-anchor="middle" font-size="13">${title}</text>
+  <rect x="${x0 + 40}" y="${y0 + 30}" width="${W - 60}" height="${H - 60}" fill="none" stroke="#ccc"/>
+${lines.join('\n')}
+  <text x="${x0 + 36}" y="${y0 + 34}" text-anchor="end">${ymax.toFixed(ymax < 10 ? 2 : 1)}</text>
+  <text x="${x0 + 36}" y="${y0 + H - 30}" text-anchor="end">${ymin.toFixed(ymin < 10 ? 2 : 1)}</text>
+  <text x="${x0 + W / 2}" y="${y0 + H - 10}" text-anchor="middle">${xLabel}</text>
 </g>`;
   };
-  const smooth = (xs: { step: number; loss: number }[], k = 10) =>
+  const smooth = (xs: { step: number; loss: number }[], k = 20) =>
     xs.map((p, i) => {
       const win = xs.slice(Math.max(0, i - k + 1), i + 1);
       return { x: p.step, y: win.reduce((s, q) => s + q.loss, 0) / win.length };
     });
+  const perEpoch = (key: string) => mlm.map((m, e) => ({ x: e, y: 100 * m[key]! }));
+  const flat = (y: number) => [
+    { x: 0, y: 100 * y },
+    { x: mlm.length - 1, y: 100 * y },
+  ];
   const acc = epochs.map((e) => ({ x: e.epoch + 1, y: 100 * e.metrics.testAccuracy! }));
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${3 * W}" height="${H}" viewBox="0 0 ${3 * W} ${H}">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${2 * H}" viewBox="0 0 ${2 * W} ${2 * H}">
 <rect width="100%" height="100%" fill="white"/>
-${panel(0, 'pre-training loss (MLM + NSP)', smooth(pre), 'optimizer step', '#1f77b4')}
-${panel(W, 'fine-tuning loss (ham/spam)', smooth(fine), 'optimizer step', '#d62728')}
-${panel(2 * W, 'held-out accuracy %', acc, 'epoch', '#2ca02c')}
+${panel(0, 0, 'pre-training loss (MLM + NSP)', [{ points: smooth(pre), color: '#1f77b4', label: 'train (mean of 20 steps)' }], 'optimizer step')}
+${panel(
+  W,
+  0,
+  'held-out masked-token accuracy %',
+  [
+    { points: perEpoch('mlmTop5'), color: '#1f77b4', label: 'top-5' },
+    { points: perEpoch('mlmTop1'), color: '#ff7f0e', label: 'top-1' },
+    { points: flat(baseline.mlmTop5), color: '#1f77b4', label: 'unigram top-5', dashed: true },
+    { points: flat(baseline.mlmTop1), color: '#ff7f0e', label: 'unigram top-1', dashed: true },
+  ],
+  'pre-training epoch (0 = random init)',
+)}
+${panel(0, H, 'fine-tuning loss (ham/spam)', [{ points: smooth(fine, 10), color: '#d62728', label: 'train (mean of 10 steps)' }], 'optimizer step')}
+${panel(W, H, 'held-out spam/ham accuracy %', [{ points: acc, color: '#2ca02c', label: 'test split' }], 'fine-tuning epoch')}
 </svg>
 `;
 }
