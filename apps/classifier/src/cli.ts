@@ -112,6 +112,11 @@ export function buildProgram(
     )
     .option('--normalize', 'L2-normalise each embedding', false)
     .option('--batch-size <n>', 'lines per forward pass', positiveInt('--batch-size'), 32)
+    .addOption(
+      new Option('--runtime <name>', 'tfjs, or onnx: onnxruntime-node on every core (fastest on a CPU)')
+        .choices(['tfjs', 'onnx'])
+        .default('tfjs'),
+    )
     .action(run((ctx, o) => embedCommand(o, ctx)));
 
   program

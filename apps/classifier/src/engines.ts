@@ -53,6 +53,8 @@ export interface Embedder {
 export interface EmbedOptions {
   pooling: 'mean' | 'cls';
   normalize: boolean;
+  /** 'onnx': the model runs on onnxruntime-node (native kernels, every core) instead of tfjs. */
+  runtime?: 'tfjs' | 'onnx';
 }
 
 export interface Tokenized {
@@ -112,8 +114,9 @@ export async function loadMaskFiller(spec: string): Promise<MaskFiller> {
 }
 
 export async function loadEmbedder(spec: string, opts: EmbedOptions): Promise<Embedder> {
-  const pipe = await bertPipeline('feature-extraction', spec);
-  return { embed: (texts) => pipe.call(texts, opts), dispose: () => pipe.dispose() };
+  const pipe = await bertPipeline('feature-extraction', spec, { runtime: opts.runtime ?? 'tfjs' });
+  const { pooling, normalize } = opts;
+  return { embed: (texts) => pipe.call(texts, { pooling, normalize }), dispose: () => pipe.dispose() };
 }
 
 /** The tokenizer alone (no model, no tensors). */

@@ -150,7 +150,7 @@ describe.skipIf(!haveFixtures('classifier CLI tests'))('attn CLI on the fixture 
     expect(plain.stdout).toBe(`tokens: ${g.tokens[0].join(' ')}\nids:    ${g.input_ids[0].join(' ')}\n`);
   });
 
-  it('embed streams JSONL: mean pooling over real tokens, and normalised CLS, as computed from the gold', async () => {
+  it('embed streams JSONL: mean pooling over real tokens (tfjs), and normalised CLS (onnx runtime), as computed from the gold', async () => {
     const batch = bertGold[5];
     const stdin = `${batch.texts[0]}\n\n{"id": "b", "text": ${JSON.stringify(batch.texts[1])}}\n${batch.texts[2]}\n`;
     const mean = await runCli(['--backend', 'wasm', 'embed', '--model', bert, '--batch-size', '2'], stdin);
@@ -165,7 +165,7 @@ describe.skipIf(!haveFixtures('classifier CLI tests'))('attn CLI on the fixture 
       expectClose(row.embedding, want, 1e-4, `mean embedding ${i}`);
     }
     const cls = await runCli(
-      ['embed', '--model', bert, '--pooling', 'cls', '--normalize'],
+      ['embed', '--model', bert, '--pooling', 'cls', '--normalize', '--runtime', 'onnx'],
       `${batch.texts[0]}\n`,
     );
     const [v] = cls.json() as { embedding: number[] }[];

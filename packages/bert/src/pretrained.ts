@@ -1,6 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { atomicWriteFile, Module, StateDictError, type tf, writeSafetensors } from '@attn/core-tensor';
+import {
+  atomicWriteFile,
+  Module,
+  StateDictError,
+  type tf,
+  withDeferredInit,
+  writeSafetensors,
+} from '@attn/core-tensor';
 import { type LoadingInfo, type LoadOptions, readCheckpoint } from './checkpoint.js';
 import { type BertConfig, bertConfigToJSON } from './config.js';
 
@@ -43,10 +50,11 @@ export abstract class BertPreTrainedModel extends Module {
     opts: LoadOptions = {},
   ): Promise<T> {
     const ckpt = await readCheckpoint(dirOrId, opts);
-    const model = new this(ckpt.config);
+    // Deferred: no random initialisation is computed for weights the checkpoint provides.
+    const model = withDeferredInit(() => new this(ckpt.config));
     try {
       const renamed = model.renameCheckpoint(ckpt.tensors);
-      model.loadingInfo = model.loadStateDict(renamed, { strict: false });
+      model.loadingInfo = model.loadStateDict(renamed, { strict: false, release: true });
     } catch (e) {
       model.dispose();
       if (e instanceof StateDictError)

@@ -14,26 +14,62 @@ export interface ParameterLayout {
   toExternal(t: tf.Tensor): tf.Tensor;
 }
 
+/** A parameter's initial value, described rather than computed: see `withDeferredInit`. */
+export interface Initializer {
+  shape: readonly number[];
+  init: () => tf.Tensor;
+}
+
+let deferring = 0;
+
+/**
+ * Builds modules whose Initializer-described parameters take no memory until they are loaded or first used.
+ * `fromPretrained` builds this way, so a checkpoint's weights are never held next to a random initialisation.
+ * Outside this scope an Initializer runs at once, in construction order (seeded initialisation unchanged).
+ */
+export function withDeferredInit<T>(build: () => T): T {
+  deferring++;
+  try {
+    return build();
+  } finally {
+    deferring--;
+  }
+}
+
 /** A named, trainable tensor owned by a Module. */
 export class Parameter {
-  readonly variable: tf.Variable;
+  private current?: tf.Variable;
+  private pending?: Initializer;
   constructor(
-    initial: tf.Tensor,
+    initial: tf.Tensor | Initializer,
     readonly trainable = true,
     readonly layout?: ParameterLayout,
   ) {
-    this.variable = tf.variable(initial, trainable);
-    initial.dispose();
+    if (initial instanceof tf.Tensor) this.set(initial);
+    else if (deferring > 0) this.pending = initial;
+    else this.set(initial.init());
+  }
+  /** The tfjs variable (a deferred initial value is computed on first access). */
+  get variable(): tf.Variable {
+    if (!this.current) this.set(tf.tidy(() => this.pending!.init()));
+    return this.current!;
   }
   get value(): tf.Variable {
     return this.variable;
   }
   get shape(): number[] {
-    return this.variable.shape;
+    return this.current ? this.current.shape : [...this.pending!.shape];
   }
   /** Shape as it appears in a Hugging Face state dict. */
   get externalShape(): number[] {
-    return [...(this.layout?.externalShape ?? this.variable.shape)];
+    return [...(this.layout?.externalShape ?? this.shape)];
+  }
+  /** Takes `t` (in memory layout) as the value, without copying it; `t` is owned by the parameter afterwards. */
+  set(t: tf.Tensor): void {
+    if (this.current) this.current.assign(t);
+    else this.current = tf.variable(t, this.trainable);
+    this.pending = undefined;
+    t.dispose(); // the variable holds its own reference to the data
   }
 }
 
@@ -71,7 +107,7 @@ export abstract class Module {
 
   protected param(
     name: string,
-    initial: tf.Tensor,
+    initial: tf.Tensor | Initializer,
     opts: { trainable?: boolean; layout?: ParameterLayout } = {},
   ) {
     const p = new Parameter(initial, opts.trainable ?? true, opts.layout);
@@ -129,9 +165,13 @@ export abstract class Module {
    * Assigns tensors given in Hugging Face layout. With `strict` (default) any missing, unexpected or
    * mis-shaped name throws a StateDictError listing all of them, and nothing is assigned.
    * Without it, mis-shapes still throw; missing and unexpected names are returned.
-   * The input tensors are not disposed.
+   * The input tensors are not disposed, unless `release`: then each is disposed once assigned, so that a
+   * layout conversion can reuse its memory and the weights are held once (what `fromPretrained` does).
    */
-  loadStateDict(tensors: Map<string, tf.Tensor>, opts: { strict?: boolean } = {}): LoadStateDictResult {
+  loadStateDict(
+    tensors: Map<string, tf.Tensor>,
+    opts: { strict?: boolean; release?: boolean } = {},
+  ): LoadStateDictResult {
     const strict = opts.strict ?? true;
     const named = this.namedParameters();
     const known = new Set(named.map(([n]) => n));
@@ -145,9 +185,8 @@ export abstract class Module {
     for (const [n, p] of named) {
       const t = tensors.get(n);
       if (!t) continue;
-      tf.tidy(() =>
-        p.variable.assign(p.layout ? tf.cast(p.layout.fromExternal(t), 'float32') : tf.cast(t, 'float32')),
-      );
+      p.set(tf.tidy(() => tf.cast(p.layout ? p.layout.fromExternal(t) : t, 'float32')));
+      if (opts.release) t.dispose();
     }
     return { missing, unexpected };
   }

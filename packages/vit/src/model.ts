@@ -7,6 +7,7 @@ import {
   loadPretrained,
   Module,
   tf,
+  withDeferredInit,
   writeSafetensors,
 } from '@attn/core-tensor';
 import { ViTConfig, ViTConfigError } from './config.js';
@@ -118,11 +119,11 @@ export class ViTModel extends Module {
     // A classification checkpoint nests the backbone under `vit.`: take it from there.
     const prefixed = [...tensors.keys()].some((k) => k.startsWith('vit.'));
     const own = prefixed ? stripPrefix(tensors, 'vit.') : tensors;
-    const model = new ViTModel(config, {
-      addPoolingLayer: opts.addPoolingLayer ?? own.has('pooler.dense.weight'),
-    });
+    const model = withDeferredInit(
+      () => new ViTModel(config, { addPoolingLayer: opts.addPoolingLayer ?? own.has('pooler.dense.weight') }),
+    );
     try {
-      model.loadStateDict(own, { strict: !prefixed });
+      model.loadStateDict(own, { strict: !prefixed, release: true });
     } finally {
       for (const t of tensors.values()) t.dispose();
     }
@@ -168,15 +169,15 @@ export class ViTForImageClassification extends Module {
    */
   static async fromPretrained(dirOrId: string, opts: HubOptions = {}): Promise<ViTForImageClassification> {
     const { config, tensors } = await readCheckpoint(dirOrId, opts);
-    const model = new ViTForImageClassification(config);
+    const model = withDeferredInit(() => new ViTForImageClassification(config));
     const bare = ![...tensors.keys()].some((k) => k.startsWith('vit.'));
     const named = bare ? addPrefix(tensors, 'vit.') : tensors;
     try {
       if (bare) {
         // pooler weights of a ViTModel checkpoint are not used by the classifier, as in HF.
         for (const k of [...named.keys()]) if (k.startsWith('vit.pooler.')) named.delete(k);
-        model.loadStateDict(named, { strict: false });
-      } else model.loadStateDict(named);
+        model.loadStateDict(named, { strict: false, release: true });
+      } else model.loadStateDict(named, { release: true });
     } finally {
       for (const t of tensors.values()) t.dispose();
     }

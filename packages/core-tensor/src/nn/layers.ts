@@ -26,10 +26,16 @@ export class Linear extends Module {
     opts: LinearOptions = {},
   ) {
     super();
-    this.weight = this.param('weight', initNormal([inFeatures, outFeatures], opts.std ?? 0.02), {
-      layout: transposed2d([outFeatures, inFeatures]),
-    });
-    this.bias = opts.bias === false ? undefined : this.param('bias', tf.zeros([outFeatures]));
+    const shape = [inFeatures, outFeatures];
+    this.weight = this.param(
+      'weight',
+      { shape, init: () => initNormal(shape, opts.std ?? 0.02) },
+      { layout: transposed2d([outFeatures, inFeatures]) },
+    );
+    this.bias =
+      opts.bias === false
+        ? undefined
+        : this.param('bias', { shape: [outFeatures], init: () => tf.zeros([outFeatures]) });
   }
 
   /** x: [..., in] → [..., out] */
@@ -57,8 +63,8 @@ export class LayerNorm extends Module {
     readonly eps = 1e-12,
   ) {
     super();
-    this.weight = this.param('weight', tf.ones([dim]));
-    this.bias = this.param('bias', tf.zeros([dim]));
+    this.weight = this.param('weight', { shape: [dim], init: () => tf.ones([dim]) });
+    this.bias = this.param('bias', { shape: [dim], init: () => tf.zeros([dim]) });
   }
 
   forward(x: tf.Tensor): tf.Tensor {
@@ -79,14 +85,15 @@ export class Embedding extends Module {
     opts: { std?: number; paddingIdx?: number } = {},
   ) {
     super();
-    const init = tf.tidy(() => {
-      const w = initNormal([num, dim], opts.std ?? 0.02);
-      if (opts.paddingIdx === undefined) return w;
-      // HF zeroes the padding row at init.
-      const keep = tf.reshape(tf.oneHot([opts.paddingIdx], num), [num, 1]);
-      return tf.mul(w, tf.sub(1, keep));
-    });
-    this.weight = this.param('weight', init);
+    const init = () =>
+      tf.tidy(() => {
+        const w = initNormal([num, dim], opts.std ?? 0.02);
+        if (opts.paddingIdx === undefined) return w;
+        // HF zeroes the padding row at init.
+        const keep = tf.reshape(tf.oneHot([opts.paddingIdx], num), [num, 1]);
+        return tf.mul(w, tf.sub(1, keep));
+      });
+    this.weight = this.param('weight', { shape: [num, dim], init });
   }
 
   /** ids: int32 [...] → [..., dim] */

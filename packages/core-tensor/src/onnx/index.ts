@@ -13,7 +13,7 @@ export {
   onnxSelfAttention,
 } from './layers.js';
 export { encodeVarint, ProtoWriter } from './protobuf.js';
-export type { OnnxExportResult } from './write.js';
-export { writeOnnxFile } from './write.js';
 export type { OnnxSessionOptions } from './session.js';
 export { OnnxRuntimeUnavailableError, OnnxSession } from './session.js';
+export type { OnnxExportResult } from './write.js';
+export { writeOnnxFile } from './write.js';

@@ -63,7 +63,11 @@ export class OnnxSession {
       const data = await t.data();
       ortFeeds[name] =
         t.dtype === 'int32'
-          ? new this.ort.Tensor('int64', BigInt64Array.from(data as Int32Array, (v) => BigInt(v)), t.shape)
+          ? new this.ort.Tensor(
+              'int64',
+              BigInt64Array.from(data as Int32Array, (v) => BigInt(v)),
+              t.shape,
+            )
           : new this.ort.Tensor('float32', data as Float32Array, t.shape);
     }
     const results = await this.session.run(ortFeeds);
