@@ -28,7 +28,8 @@ export async function selectBackend(preference: BackendPreference = 'auto'): Pro
   return initBackend(preference);
 }
 
-/** "wasm", "webgpu (NVIDIA …)": how the CLI and the web page name the engine that ran a request. */
+/** "wasm", "wasm (2 threads)", "webgpu (NVIDIA …)": how the CLI and the web page name the engine that ran a request. */
 export function describeBackend(info: BackendInfo): string {
-  return info.adapter ? `${info.name} (${info.adapter})` : info.name;
+  if (info.adapter) return `${info.name} (${info.adapter})`;
+  return info.threads && info.threads > 1 ? `${info.name} (${info.threads} threads)` : info.name;
 }

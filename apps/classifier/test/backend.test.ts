@@ -7,11 +7,15 @@ describe.skipIf(!!process.env.ATTN_BACKEND)('selectBackend', () => {
     if (info.name === 'webgpu') expect(info.adapter).not.toMatch(/swiftshader|llvmpipe|lavapipe/i);
     else expect(info.fallbackReason).toBeTruthy();
     if (!mayHaveGpu())
-      expect(info).toEqual({ name: 'wasm', fallbackReason: expect.stringMatching(/^no GPU device/) });
+      expect(info).toEqual({
+        name: 'wasm',
+        threads: expect.any(Number),
+        fallbackReason: expect.stringMatching(/^no GPU device/),
+      });
   });
 
   it('a backend asked for by name is used as is', async () => {
     expect(await selectBackend('cpu')).toEqual({ name: 'cpu' });
-    expect(await selectBackend('wasm')).toEqual({ name: 'wasm' });
+    expect(await selectBackend('wasm')).toEqual({ name: 'wasm', threads: expect.any(Number) });
   });
 });
