@@ -1,5 +1,5 @@
 /**
- * Sentence embeddings on every core: tfjs-backend-wasm computes on one thread in Node, so throughput
+ * Sentence embeddings on every core: each worker computes on one thread, so throughput
  * comes from N workers, each with its own backend and model copy; `embed` cuts the texts into batches
  * and spreads them over the workers, and returns the vectors in input order.
  */

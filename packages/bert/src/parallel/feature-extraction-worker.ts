@@ -24,7 +24,7 @@ export interface EmbedResult {
 
 await serveWorker<EmbedRequest, EmbedResult>(async (data) => {
   const init = data as WorkerInit;
-  await initBackend(init.backend);
+  await initBackend(init.backend, { threads: 1 }); // the pool's parallelism is its workers: one thread each
   const extractor = await pipeline('feature-extraction', init.modelDir, { maxLength: init.maxLength });
   const hidden = extractor.model.config.hidden_size;
   return async (req) => {
