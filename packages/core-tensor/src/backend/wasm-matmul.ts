@@ -55,6 +55,9 @@ export function registerWasmBatchMatMul(): void {
       const a0 = args.inputs.a as tf.TensorInfo;
       const b0 = args.inputs.b as tf.TensorInfo;
       if (a0.dtype !== 'float32' || b0.dtype !== 'float32') return original.kernelFunc(args);
+      // A single untransposed product is tfjs's XNNPACK path already, with the operator cached on b (a weight).
+      const single = (t: tf.TensorInfo) => tf.util.sizeFromShape(t.shape.slice(0, -2)) === 1;
+      if (!transposeA && !transposeB && single(a0) && single(b0)) return original.kernelFunc(args);
       let matmul = entryPoints.get(backend);
       if (!matmul) {
         matmul = backend.wasm.cwrap('BatchMatMul', null, [
