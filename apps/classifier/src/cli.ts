@@ -117,6 +117,12 @@ export function buildProgram(
         .choices(['tfjs', 'onnx'])
         .default('tfjs'),
     )
+    .option(
+      '--workers <n>',
+      'tfjs: worker threads, each with a model copy (throughput on every core)',
+      positiveInt('--workers'),
+      1,
+    )
     .action(run((ctx, o) => embedCommand(o, ctx)));
 
   program

@@ -3,8 +3,8 @@
  * `load*` below wires them to @attn/vit, @attn/bert and @attn/text-tokenizer (the app never computes a model itself).
  */
 
-import { pipeline as bertPipeline } from '@attn/bert';
-import { resolvePretrainedDir, tf } from '@attn/core-tensor';
+import { pipeline as bertPipeline, createFeatureExtractionPool } from '@attn/bert';
+import { type BackendPreference, resolvePretrainedDir, tf } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
 import { attentionRollout, decodeImage, heatmapOverlay, pipeline as vitPipeline } from '@attn/vit';
 import sharp from 'sharp';
@@ -47,7 +47,7 @@ export interface MaskFiller {
 
 export interface Embedder {
   embed(texts: string[]): Promise<Float32Array[]>;
-  dispose(): void;
+  dispose(): void | Promise<void>;
 }
 
 export interface EmbedOptions {
@@ -55,6 +55,10 @@ export interface EmbedOptions {
   normalize: boolean;
   /** 'onnx': the model runs on onnxruntime-node (native kernels, every core) instead of tfjs. */
   runtime?: 'tfjs' | 'onnx';
+  /** tfjs only: more than 1 spreads each batch over this many worker threads, each with a model copy. */
+  workers?: number;
+  /** The backend the workers start (the one the command selected). */
+  backend?: BackendPreference;
 }
 
 export interface Tokenized {
@@ -114,8 +118,19 @@ export async function loadMaskFiller(spec: string): Promise<MaskFiller> {
 }
 
 export async function loadEmbedder(spec: string, opts: EmbedOptions): Promise<Embedder> {
+  const { pooling, normalize, workers = 1 } = opts;
+  if (workers > 1) {
+    if (opts.runtime === 'onnx')
+      throw new RangeError('workers: the onnx runtime already computes on every core; use one or the other');
+    const pool = await createFeatureExtractionPool(spec, {
+      workers,
+      pooling,
+      normalize,
+      backend: opts.backend,
+    });
+    return { embed: (texts) => pool.embed(texts), dispose: () => pool.close() };
+  }
   const pipe = await bertPipeline('feature-extraction', spec, { runtime: opts.runtime ?? 'tfjs' });
-  const { pooling, normalize } = opts;
   return { embed: (texts) => pipe.call(texts, { pooling, normalize }), dispose: () => pipe.dispose() };
 }
 

@@ -179,6 +179,22 @@ describe.skipIf(!haveFixtures('classifier CLI tests'))('attn CLI on the fixture 
     );
   });
 
+  it('embed --workers 2 spreads batches over worker threads and gives the same vectors', async () => {
+    const batch = bertGold[5];
+    const stdin = `${batch.texts.join('\n')}\n`;
+    const args = ['--backend', 'wasm', 'embed', '--model', bert, '--batch-size', '3'];
+    const one = await runCli(args, stdin);
+    const two = await runCli([...args, '--workers', '2'], stdin);
+    expect(two.code).toBe(0);
+    const [a, b] = [one.json(), two.json()] as { id: unknown; embedding: number[] }[][];
+    expect(b.map((r) => r.id)).toEqual(a.map((r) => r.id));
+    for (const [i, row] of b.entries())
+      expectClose(row.embedding, a[i]!.embedding, 1e-5, `worker embedding ${i}`);
+    const both = await runCli([...args, '--workers', '2', '--runtime', 'onnx'], stdin);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/onnx runtime already computes on every core/);
+  });
+
   it('embed reports a bad JSONL line, exits 1, and embeds the rest', async () => {
     const r = await runCli(
       ['embed', '--model', bert],

@@ -65,8 +65,11 @@ function progressBar(ctx: Context, totalBytes: number | undefined): cliProgress.
 export async function embedCommand(opts: EmbedCommandOptions, ctx: Context): Promise<number> {
   const input: Readable = opts.input ? createReadStream(opts.input) : ctx.io.stdin;
   const totalBytes = opts.input ? statSync(opts.input).size : undefined;
-  await ctx.backend();
-  const model = await loadEmbedder(resolveModel(opts.model, 'text-encoder'), opts);
+  const backend = await ctx.backend();
+  const model = await loadEmbedder(resolveModel(opts.model, 'text-encoder'), {
+    ...opts,
+    backend: backend.name,
+  });
   const bar = progressBar(ctx, totalBytes);
   const started = performance.now();
   let done = 0;
@@ -99,7 +102,7 @@ export async function embedCommand(opts: EmbedCommandOptions, ctx: Context): Pro
     }
   } finally {
     bar?.stop();
-    model.dispose();
+    await model.dispose();
   }
   return failed ? 1 : 0;
 }
