@@ -1,6 +1,4 @@
-import { initNormal, Module, tf } from '@attn/core-tensor';
-
-const ONE_HOT_MAX_VOCAB = 1024;
+import { gatherRows, initNormal, Module, tf } from '@attn/core-tensor';
 
 /**
  * Token embeddings multiplied by √d_model, as in "Attention Is All You Need" §3.4. Initialised with
@@ -22,12 +20,8 @@ export class ScaledTokenEmbedding extends Module {
   forward(ids: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const flat = tf.cast(tf.reshape(ids, [-1]), 'int32');
-      // Training a small vocabulary: one-hot · W gives the same numbers as a gather, but its gradient is a
-      // matmul; gather's gradient (UnsortedSegmentSum) has no wasm kernel and is slow where it is emulated.
-      const vectors =
-        this.training && this.vocabSize <= ONE_HOT_MAX_VOCAB
-          ? tf.matMul(tf.oneHot(flat, this.vocabSize), this.weight.value)
-          : tf.gather(this.weight.value, flat);
+      // gatherRows: a gather whose gradient is an O(ids·dModel) scatter-add (core-tensor's Embedding uses it too).
+      const vectors = gatherRows(this.weight.value, flat);
       return tf.reshape(tf.mul(vectors, Math.sqrt(this.dModel)), [...ids.shape, this.dModel]);
     });
   }
