@@ -89,9 +89,7 @@ export async function loadTextClassifier(spec: string): Promise<TextClassifier> 
           { inputIds: [enc.inputIds], attentionMask: [enc.attentionMask], tokenTypeIds: [enc.tokenTypeIds] },
           { outputAttentions: true },
         );
-        const m = tf.mean(tf.squeeze(attentions![l], [0]), 0); // [heads, t, t] → [t, t]
-        tf.dispose(attentions); // the encoder tf.keep()s them for its caller, so tidy alone would not free them
-        return m;
+        return tf.mean(tf.squeeze(attentions![l], [0]), 0); // [heads, t, t] → [t, t]
       });
       const weights = (await mean.array()) as number[][];
       mean.dispose();

@@ -3,7 +3,7 @@ import { AttentionConfigError } from './errors.js';
 import { Group } from './group.js';
 import { type ResolvedLayerConfig, resolveLayerConfig, type TransformerLayerConfig } from './layer-config.js';
 import { MultiHeadAttention } from './multi-head-attention.js';
-import { feedForward, residual } from './sublayers.js';
+import { feedForward, residual, untracked } from './sublayers.js';
 
 export interface DecoderLayerOutput {
   /** [b, tq, H] */
@@ -93,7 +93,7 @@ export class TransformerDecoderLayer extends Module {
           mask,
           outputAttentions: opts.outputAttentions,
         });
-        if (weights) keep[slot] = tf.keep(weights); // survives residual()'s tidy; returned to the caller
+        if (weights) keep[slot] = tf.keep(weights); // survives residual()'s tidy; handed back below
         const projected = out.forward(context);
         context.dispose();
         return projected;
@@ -118,8 +118,8 @@ export class TransformerDecoderLayer extends Module {
     tf.dispose([h1, h2]);
     return {
       hidden,
-      ...(keep.self ? { selfAttention: keep.self } : {}),
-      ...(keep.cross ? { crossAttention: keep.cross } : {}),
+      ...(keep.self ? { selfAttention: untracked(keep.self) } : {}),
+      ...(keep.cross ? { crossAttention: untracked(keep.cross) } : {}),
     };
   }
 }

@@ -2,7 +2,7 @@ import { Dropout, LayerNorm, Linear, Module, tf } from '@attn/core-tensor';
 import { Group } from './group.js';
 import { type ResolvedLayerConfig, resolveLayerConfig, type TransformerLayerConfig } from './layer-config.js';
 import { MultiHeadAttention } from './multi-head-attention.js';
-import { feedForward, residual } from './sublayers.js';
+import { feedForward, residual, untracked } from './sublayers.js';
 
 export interface EncoderLayerOutput {
   /** [b, t, H] */
@@ -79,7 +79,7 @@ export class TransformerEncoderLayer extends Module {
     let weights: tf.Tensor4D | undefined;
     const afterAttention = residual(x, this.config.norm, this.ln1, this.dropout, (input) => {
       const { context, weights: w } = this.selfAttention.forward(input, opts);
-      weights = w && tf.keep(w); // survives residual()'s tidy; returned to the caller
+      weights = w && tf.keep(w); // survives residual()'s tidy; handed back to the caller's scope below
       const projected = this.attentionOut.forward(context);
       context.dispose();
       return projected;
@@ -88,6 +88,6 @@ export class TransformerEncoderLayer extends Module {
       feedForward(input, this.ffnUp, this.ffnDown, this.config),
     ) as tf.Tensor3D;
     afterAttention.dispose();
-    return weights ? { hidden, attention: weights } : { hidden };
+    return weights ? { hidden, attention: untracked(weights) } : { hidden };
   }
 }

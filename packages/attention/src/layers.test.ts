@@ -187,6 +187,25 @@ describe('layer behaviour', () => {
     dec.dispose();
   });
 
+  it('attention weights a layer returns are freed by an enclosing tidy, like any other output', () => {
+    const enc = new TransformerEncoderLayer(small);
+    const dec = new TransformerDecoderLayer(small);
+    const x = randn([1, 4, 8], 5);
+    const before = tf.memory().numTensors;
+    const kept = tf.tidy(() => {
+      const e = enc.forward(x, { outputAttentions: true });
+      const d = dec.forward(x, e.hidden, { outputAttentions: true });
+      expect(e.attention!.shape).toEqual([1, 2, 4, 4]);
+      expect(d.crossAttention!.shape).toEqual([1, 2, 4, 4]);
+      return d.selfAttention!; // returned: kept; everything else: freed
+    });
+    expect(tf.memory().numTensors).toBe(before + 1);
+    kept.dispose();
+    tf.dispose([x]);
+    enc.dispose();
+    dec.dispose();
+  });
+
   it('dropout acts only in training mode', () => {
     const layer = new TransformerEncoderLayer({ ...small, hiddenDropout: 0.5, attentionDropout: 0.5 });
     const x = randn([1, 4, 8], 9);

@@ -32,3 +32,13 @@ export function feedForward(x: tf.Tensor, up: Linear, down: Linear, config: Reso
     return down.forward(hidden);
   });
 }
+
+/**
+ * A tf.keep()t tensor as an ordinary one of the current scope (same data, no copy), so a caller's tf.tidy
+ * frees it like any other output it does not return.
+ */
+export function untracked<T extends tf.Tensor>(kept: T): T {
+  const t = tf.clone(kept) as T;
+  kept.dispose();
+  return t;
+}
