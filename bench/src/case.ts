@@ -201,15 +201,13 @@ async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseR
   return { ...(await run(step, c)), loadMs, info: { threads: info.threads } };
 }
 
-/** attn's own API on onnxruntime: the model loaded from safetensors, compiled to ONNX in memory, run. */
+/** attn's own API on onnxruntime: the model's safetensors compiled to ONNX in memory, run by onnxruntime-node. */
 async function inferOursOnnx(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseResult> {
   const t0 = performance.now();
   const seq = c.spec.seq ?? 0;
   if (c.spec.kind === 'bert') {
     const { BertModel, BertOnnxRuntime } = await import('@attn/bert');
-    const model = await BertModel.fromPretrained(c.dir);
-    const runtime = await BertOnnxRuntime.fromModel(model);
-    model.dispose();
+    const runtime = await BertOnnxRuntime.fromPretrained(c.dir, BertModel); // file → onnxruntime, no tfjs copy
     const loadMs = performance.now() - t0;
     const x = bertInputs(c.batch, seq);
     const shape: [number, number] = [c.batch, seq];

@@ -26,13 +26,18 @@ export interface Checkpoint {
 export async function readCheckpoint(dirOrId: string, opts: LoadOptions = {}): Promise<Checkpoint> {
   const { dir, config, tensors } = await loadPretrained(dirOrId, opts);
   try {
-    const overrides = { ...opts.config };
-    // A new label set replaces the old one whole (label2id follows id2label unless given).
-    if (overrides.id2label || overrides.num_labels !== undefined) delete config.label2id;
-    if (overrides.num_labels !== undefined && !overrides.id2label) delete config.id2label;
-    return { dir, config: parseBertConfig({ ...config, ...overrides }, `${dir}/config.json`), tensors };
+    return { dir, config: withOverrides(config, dir, opts), tensors };
   } catch (e) {
     for (const t of tensors.values()) t.dispose();
     throw e;
   }
+}
+
+/** config.json as read, with `opts.config` applied as HF's `from_pretrained(dir, **overrides)` does. */
+export function withOverrides(config: Record<string, unknown>, dir: string, opts: LoadOptions): BertConfig {
+  const overrides = { ...opts.config };
+  // A new label set replaces the old one whole (label2id follows id2label unless given).
+  if (overrides.id2label || overrides.num_labels !== undefined) delete config.label2id;
+  if (overrides.num_labels !== undefined && !overrides.id2label) delete config.id2label;
+  return parseBertConfig({ ...config, ...overrides }, `${dir}/config.json`);
 }

@@ -1,11 +1,11 @@
-import { resolvePretrainedDir, tf } from '@attn/core-tensor';
+import { resolvePretrainedDir, tf, withDeferredInit } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
 import { BertModel } from './bert-model.js';
 import type { LoadOptions } from './checkpoint.js';
 import { BertForSequenceClassification } from './classification.js';
-import { numLabels } from './config.js';
+import { type BertConfig, numLabels } from './config.js';
 import { BertInputError } from './errors.js';
-import { type BertOnnxOutputs, BertOnnxRuntime } from './export/onnx-runtime.js';
+import { type BertArchitecture, type BertOnnxOutputs, BertOnnxRuntime } from './export/onnx-runtime.js';
 import type { BertInputs } from './inputs.js';
 import type { BertPreTrainedModel } from './pretrained.js';
 import { BertForMaskedLM, type BertForPreTraining } from './pretraining.js';
@@ -238,27 +238,29 @@ export async function pipeline(task: PipelineTask, model: string, opts: Pipeline
   const runtime = opts.runtime ?? 'tfjs';
   if (runtime !== 'tfjs' && runtime !== 'onnx')
     throw new BertInputError(`pipeline: unknown runtime "${runtime}" (tfjs, onnx)`);
-  /** With the onnx runtime the weights move to onnxruntime; the tfjs copy is freed. */
-  const onnxOf = async (m: BertPreTrainedModel) => {
-    if (runtime !== 'onnx') return undefined;
-    try {
-      return await BertOnnxRuntime.fromModel(m, opts.threads ? { threads: opts.threads } : {});
-    } finally {
-      m.dispose();
-    }
+  /**
+   * With the onnx runtime the weights go from the file to onnxruntime; the pipeline's `model` is then built
+   * deferred (config and names, no weights).
+   */
+  const load = async <M extends BertPreTrainedModel>(
+    architecture: BertArchitecture & (new (config: BertConfig) => M),
+  ): Promise<[M, BertOnnxRuntime?]> => {
+    if (runtime === 'tfjs') return [(await architecture.fromPretrained(dir, opts)) as M];
+    const onnx = await BertOnnxRuntime.fromPretrained(dir, architecture, opts);
+    return [withDeferredInit(() => new architecture(onnx.config) as M), onnx];
   };
   switch (task) {
     case 'fill-mask': {
-      const m = await BertForMaskedLM.fromPretrained(dir, opts);
-      return new FillMaskPipeline(tokenizer, m, opts.maxLength, await onnxOf(m));
+      const [m, onnx] = await load(BertForMaskedLM);
+      return new FillMaskPipeline(tokenizer, m, opts.maxLength, onnx);
     }
     case 'text-classification': {
-      const m = await BertForSequenceClassification.fromPretrained(dir, opts);
-      return new TextClassificationPipeline(tokenizer, m, opts.maxLength, await onnxOf(m));
+      const [m, onnx] = await load(BertForSequenceClassification);
+      return new TextClassificationPipeline(tokenizer, m, opts.maxLength, onnx);
     }
     case 'feature-extraction': {
-      const m = await BertModel.fromPretrained(dir, opts);
-      return new FeatureExtractionPipeline(tokenizer, m, opts.maxLength, await onnxOf(m));
+      const [m, onnx] = await load(BertModel);
+      return new FeatureExtractionPipeline(tokenizer, m, opts.maxLength, onnx);
     }
     default:
       throw new BertInputError(

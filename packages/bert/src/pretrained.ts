@@ -53,7 +53,7 @@ export abstract class BertPreTrainedModel extends Module {
     // Deferred: no random initialisation is computed for weights the checkpoint provides.
     const model = withDeferredInit(() => new this(ckpt.config));
     try {
-      const renamed = model.renameCheckpoint(ckpt.tensors);
+      const renamed = model.checkpointNames(ckpt.tensors);
       model.loadingInfo = model.loadStateDict(renamed, { strict: false, release: true });
     } catch (e) {
       model.dispose();
@@ -68,8 +68,8 @@ export abstract class BertPreTrainedModel extends Module {
   }
 
   /** Maps checkpoint names onto this model's: adds or strips the `bert.` prefix as HF does, drops buffers. */
-  private renameCheckpoint(tensors: Map<string, tf.Tensor>): Map<string, tf.Tensor> {
-    const out = new Map<string, tf.Tensor>();
+  checkpointNames<T>(tensors: Map<string, T>): Map<string, T> {
+    const out = new Map<string, T>();
     const prefixed = [...tensors.keys()].some((k) => k.startsWith('bert.'));
     for (const [name, t] of tensors) {
       if (IGNORED.some((re) => re.test(name))) continue;

@@ -64,6 +64,11 @@ export class Parameter {
   get externalShape(): number[] {
     return [...(this.layout?.externalShape ?? this.shape)];
   }
+  /** Frees the value (a deferred one that was never computed has nothing to free). */
+  dispose(): void {
+    this.current?.dispose();
+    this.pending = undefined;
+  }
   /** Takes `t` (in memory layout) as the value, without copying it; `t` is owned by the parameter afterwards. */
   set(t: tf.Tensor): void {
     if (this.current) this.current.assign(t);
@@ -202,7 +207,7 @@ export abstract class Module {
   }
 
   dispose(): void {
-    for (const p of this.parameters()) p.variable.dispose();
+    for (const p of this.parameters()) p.dispose();
   }
 }
 

@@ -1,9 +1,34 @@
-import { tf } from '@attn/core-tensor';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readSafetensors, resolvePretrainedDir, tf, withDeferredInit } from '@attn/core-tensor';
 import type { OnnxSession, OnnxSessionOptions } from '@attn/core-tensor/onnx';
+import { type LoadOptions, withOverrides } from '../checkpoint.js';
 import type { BertConfig } from '../config.js';
 import { type BertInputs, prepareInputs } from '../inputs.js';
 import type { BertPreTrainedModel } from '../pretrained.js';
-import { type BertOnnxOptions, type BertOnnxTask, encodeBertOnnx } from './onnx.js';
+import {
+  type BertOnnxOptions,
+  type BertOnnxTask,
+  bertOnnxTask,
+  encodeBertOnnx,
+  encodeBertOnnxWeights,
+} from './onnx.js';
+
+/** A BERT class with `fromPretrained`: BertModel, BertForMaskedLM, BertForSequenceClassification, … */
+export type BertArchitecture = (new (
+  config: BertConfig,
+) => BertPreTrainedModel) & {
+  fromPretrained(dirOrId: string, opts?: LoadOptions): Promise<BertPreTrainedModel>;
+};
+
+async function weightsFile(dir: string): Promise<string> {
+  const { access } = await import('node:fs/promises');
+  const single = join(dir, 'model.safetensors');
+  return access(single).then(
+    () => single,
+    () => join(dir, 'model.safetensors.index.json'),
+  );
+}
 
 /** What `forward` returns: the tfjs model's output names, for the outputs the exported head has. */
 export interface BertOnnxOutputs {
@@ -35,6 +60,45 @@ export class BertOnnxRuntime {
     const { OnnxSession } = await import('@attn/core-tensor/onnx');
     const { graph, task } = encodeBertOnnx(model, opts);
     return new BertOnnxRuntime(model.config, task, await OnnxSession.create(graph, opts));
+  }
+
+  /**
+   * Straight from a model folder or hub id: the weights go from the safetensors file to onnxruntime in host
+   * memory, never through tfjs, so the process holds them about once. `architecture` names the head
+   * (BertModel, BertForMaskedLM, …) as its `fromPretrained` would; a checkpoint that lacks some of the head's
+   * weights (a new classifier) goes through `architecture.fromPretrained` instead, for their initialisation.
+   */
+  static async fromPretrained(
+    dirOrId: string,
+    architecture: BertArchitecture,
+    opts: LoadOptions & BertOnnxOptions & OnnxSessionOptions = {},
+  ): Promise<BertOnnxRuntime> {
+    const dir = await resolvePretrainedDir(dirOrId, opts);
+    const config = withOverrides(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')), dir, opts);
+    const shape = withDeferredInit(() => new architecture(config)); // names and shapes only: holds no weights
+    const wanted = new Set(shape.namedParameters().map(([name]) => name));
+    const weights = await readSafetensors(await weightsFile(dir));
+    const mine = new Map([...shape.checkpointNames(weights)].filter(([name]) => wanted.has(name)));
+    if (mine.size < wanted.size) {
+      const model = await architecture.fromPretrained(dir, opts);
+      try {
+        return await BertOnnxRuntime.fromModel(model, opts);
+      } finally {
+        model.dispose();
+      }
+    }
+    const { OnnxSession, OnnxWeights } = await import('@attn/core-tensor/onnx');
+    const ws = new OnnxWeights(
+      new Map(
+        [...mine].map(([name, t]) => [
+          name,
+          { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) },
+        ]),
+      ),
+    );
+    weights.clear();
+    const { graph, task } = encodeBertOnnxWeights(config, ws, opts.task ?? bertOnnxTask(shape, ws));
+    return new BertOnnxRuntime(config, task, await OnnxSession.create(graph, opts));
   }
 
   /** The caller owns (disposes) the returned tensors. */

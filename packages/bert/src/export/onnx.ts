@@ -228,11 +228,20 @@ export function encodeBertOnnx(model: ExportableBert, opts: BertOnnxOptions = {}
   const stateDict = model.stateDict();
   try {
     const ws = OnnxWeights.fromStateDict(stateDict);
-    const task = opts.task ?? TASK_OF_CLASS[model.constructor.name] ?? taskFromWeights(ws);
-    const g = buildBertOnnx(model.config, ws, task);
-    const graph = g.encode({ producerName: 'attn', docString: `BERT (${task}) exported by @attn/bert` });
-    return { graph, task, inputs: g.inputNames, outputs: g.outputNames };
+    return encodeBertOnnxWeights(model.config, ws, opts.task ?? bertOnnxTask(model, ws));
   } finally {
     for (const t of stateDict.values()) t.dispose();
   }
+}
+
+/** The same, from weights already in host memory (HF names and layout). */
+export function encodeBertOnnxWeights(config: object, ws: OnnxWeights, task: BertOnnxTask) {
+  const g = buildBertOnnx(config, ws, task);
+  const graph = g.encode({ producerName: 'attn', docString: `BERT (${task}) exported by @attn/bert` });
+  return { graph, task, inputs: g.inputNames, outputs: g.outputNames };
+}
+
+/** The head a model has: from its class, else from its weight names. */
+export function bertOnnxTask(model: object, ws: OnnxWeights): BertOnnxTask {
+  return TASK_OF_CLASS[model.constructor.name] ?? taskFromWeights(ws);
 }
