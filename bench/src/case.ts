@@ -223,10 +223,8 @@ async function inferOursOnnx(c: Extract<CaseSpec, { type: 'infer' }>): Promise<C
     };
     return { ...(await run(step, c)), loadMs };
   }
-  const { ViTForImageClassification, ViTOnnxRuntime } = await import('@attn/vit');
-  const model = await ViTForImageClassification.fromPretrained(c.dir);
-  const runtime = await ViTOnnxRuntime.fromModel(model);
-  model.dispose();
+  const { ViTOnnxRuntime } = await import('@attn/vit');
+  const runtime = await ViTOnnxRuntime.fromPretrained(c.dir);
   const loadMs = performance.now() - t0;
   const size = c.spec.config.image_size as number;
   const px = pixels(c.batch, size);

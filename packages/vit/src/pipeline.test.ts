@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { initBackend, tf } from '@attn/core-tensor';
 import { fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pipeline } from './index.js';
+import { pipeline, ViTModel, ViTOnnxRuntime } from './index.js';
 
 const readJson = (...p: string[]) => JSON.parse(readFileSync(fixturePath(...p), 'utf8'));
 
@@ -47,6 +49,19 @@ describe.skipIf(!haveFixtures('ViT pipeline'))('pipeline("image-classification")
     await expect(
       pipeline('image-classification', fixturePath('vit-tiny-random'), { runtime: 'gpu' as 'onnx' }),
     ).rejects.toThrow(/unknown runtime "gpu"/);
+  });
+
+  it('ViTOnnxRuntime.fromPretrained on a bare ViTModel checkpoint initialises the classifier through tfjs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attn-vit-onnx-'));
+    const base = await ViTModel.fromPretrained(fixturePath('vit-tiny-random'));
+    await base.save(dir);
+    base.dispose();
+    const runtime = await ViTOnnxRuntime.fromPretrained(dir);
+    const pixels = tf.zeros([2, 3, 32, 32]) as tf.Tensor4D;
+    const { logits } = await runtime.forward(pixels);
+    expect(logits.shape).toEqual([2, runtime.config.numLabels]);
+    tf.dispose([pixels, logits]);
+    await runtime.dispose();
   });
 
   it('no tensor leaks across 1,000 calls', async () => {

@@ -1,4 +1,4 @@
-import { type HubOptions, tf } from '@attn/core-tensor';
+import { type HubOptions, tf, withDeferredInit } from '@attn/core-tensor';
 import { ViTOnnxRuntime } from './export/onnx-runtime.js';
 import type { DecodeOptions } from './image/decode.js';
 import { ViTForImageClassification } from './model.js';
@@ -85,18 +85,13 @@ export async function pipeline(
   const { topK, maxPixels, runtime = 'tfjs', threads, ...hub } = opts;
   if (runtime !== 'tfjs' && runtime !== 'onnx')
     throw new RangeError(`pipeline: unknown runtime "${runtime}" (tfjs, onnx)`);
-  const [model, processor] = await Promise.all([
-    ViTForImageClassification.fromPretrained(modelDirOrId, hub),
-    ViTImageProcessor.fromPretrained(modelDirOrId, hub),
-  ]);
-  let onnx: ViTOnnxRuntime | undefined;
+  const processor = await ViTImageProcessor.fromPretrained(modelDirOrId, hub);
   if (runtime === 'onnx') {
-    // The weights move to onnxruntime; the tfjs copy is freed.
-    try {
-      onnx = await ViTOnnxRuntime.fromModel(model, threads ? { threads } : {});
-    } finally {
-      model.dispose();
-    }
+    // The weights go from the file to onnxruntime; `model` is built deferred (config and names, no weights).
+    const onnx = await ViTOnnxRuntime.fromPretrained(modelDirOrId, { ...hub, ...(threads && { threads }) });
+    const model = withDeferredInit(() => new ViTForImageClassification(onnx.config));
+    return new ImageClassificationPipeline(model, processor, { topK, maxPixels }, onnx);
   }
-  return new ImageClassificationPipeline(model, processor, { topK, maxPixels }, onnx);
+  const model = await ViTForImageClassification.fromPretrained(modelDirOrId, hub);
+  return new ImageClassificationPipeline(model, processor, { topK, maxPixels });
 }

@@ -1,21 +1,75 @@
-import type { tf } from '@attn/core-tensor';
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type HubOptions,
+  readSafetensors,
+  resolvePretrainedDir,
+  type tf,
+  withDeferredInit,
+} from '@attn/core-tensor';
 import type { OnnxSession, OnnxSessionOptions } from '@attn/core-tensor/onnx';
-import type { ViTForImageClassification } from '../model.js';
-import { encodeViTOnnx } from './onnx.js';
+import { ViTConfig } from '../config.js';
+import { ViTForImageClassification } from '../model.js';
+import { encodeViTOnnx, encodeViTOnnxWeights } from './onnx.js';
 
 /**
  * A ViT image classifier compiled to ONNX and run by onnxruntime-node (an optional dependency): the
  * logits of `model.forward`, asynchronously, at native speed on every core. Inference only.
  */
 export class ViTOnnxRuntime {
-  private constructor(private readonly session: OnnxSession) {}
+  private constructor(
+    readonly config: ViTConfig,
+    private readonly session: OnnxSession,
+  ) {}
 
   static async fromModel(
     model: ViTForImageClassification,
     opts: OnnxSessionOptions = {},
   ): Promise<ViTOnnxRuntime> {
     const { OnnxSession } = await import('@attn/core-tensor/onnx');
-    return new ViTOnnxRuntime(await OnnxSession.create(encodeViTOnnx(model).graph, opts));
+    return new ViTOnnxRuntime(model.config, await OnnxSession.create(encodeViTOnnx(model).graph, opts));
+  }
+
+  /**
+   * Straight from a model folder or hub id: the weights go from the safetensors file to onnxruntime in host
+   * memory, never through tfjs. A checkpoint without the classifier (a bare ViTModel) goes through
+   * `ViTForImageClassification.fromPretrained`, which initialises it.
+   */
+  static async fromPretrained(
+    dirOrId: string,
+    opts: HubOptions & OnnxSessionOptions = {},
+  ): Promise<ViTOnnxRuntime> {
+    const dir = await resolvePretrainedDir(dirOrId, opts);
+    const source = join(dir, 'config.json');
+    const config = ViTConfig.from(JSON.parse(await readFile(source, 'utf8')), source);
+    const shape = withDeferredInit(() => new ViTForImageClassification(config)); // names only, no weights
+    const wanted = new Set(shape.namedParameters().map(([name]) => name));
+    const single = join(dir, 'model.safetensors');
+    const file = await access(single).then(
+      () => single,
+      () => join(dir, 'model.safetensors.index.json'),
+    );
+    const weights = await readSafetensors(file);
+    const mine = [...weights].filter(([name]) => wanted.has(name));
+    if (mine.length < wanted.size) {
+      const model = await ViTForImageClassification.fromPretrained(dir, opts);
+      try {
+        return await ViTOnnxRuntime.fromModel(model, opts);
+      } finally {
+        model.dispose();
+      }
+    }
+    const { OnnxSession, OnnxWeights } = await import('@attn/core-tensor/onnx');
+    const ws = new OnnxWeights(
+      new Map(
+        mine.map(([name, t]) => [
+          name,
+          { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) },
+        ]),
+      ),
+    );
+    weights.clear();
+    return new ViTOnnxRuntime(config, await OnnxSession.create(encodeViTOnnxWeights(config, ws).graph, opts));
   }
 
   /** pixelValues [n, 3, H, W] → logits [n, numLabels]; the caller disposes them. */

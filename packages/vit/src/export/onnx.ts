@@ -123,11 +123,19 @@ export function encodeViTOnnx(model: ExportableViT, opts: { task?: ViTOnnxTask }
   const stateDict = model.stateDict();
   try {
     const ws = OnnxWeights.fromStateDict(stateDict);
-    const task = opts.task ?? (model.constructor.name === 'ViTModel' ? 'base' : undefined);
-    const g = buildViTOnnx(model.config, ws, task);
-    const graph = g.encode({ producerName: 'attn', docString: 'ViT exported by @attn/vit' });
-    return { graph, task: g.name.slice('vit-'.length), inputs: g.inputNames, outputs: g.outputNames };
+    return encodeViTOnnxWeights(
+      model.config,
+      ws,
+      opts.task ?? (model.constructor.name === 'ViTModel' ? 'base' : undefined),
+    );
   } finally {
     for (const t of stateDict.values()) t.dispose();
   }
+}
+
+/** The same, from weights already in host memory (HF names and layout). */
+export function encodeViTOnnxWeights(config: ExportableViT['config'], ws: OnnxWeights, task?: ViTOnnxTask) {
+  const g = buildViTOnnx(config, ws, task);
+  const graph = g.encode({ producerName: 'attn', docString: 'ViT exported by @attn/vit' });
+  return { graph, task: g.name.slice('vit-'.length), inputs: g.inputNames, outputs: g.outputNames };
 }
