@@ -4,7 +4,7 @@
  *   2. pre-train a small BERT from scratch with MLM + NSP (loss falls; fill-mask predictions printed),
  *   3. fine-tune it as a ham/spam classifier on a seeded 80/20 split and report held-out accuracy,
  *   4. save the classifier as a Hugging Face folder, and the curves as SVG.
- * Run: pnpm --filter @attn/bert example:spam   (wasm backend, one core; about an hour, see the README)
+ * Run: pnpm --filter @attn/bert example:spam   (wasm backend, one core; about 45 minutes, see the README)
  * Sizes and lengths can be changed through the environment variables read below (defaults = the README run).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
