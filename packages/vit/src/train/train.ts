@@ -1,7 +1,6 @@
 import { AdamW, clipByGlobalNorm, noDecayForBiasAndNorm, registerGradients, tf } from '@attn/core-tensor';
 import type { ViTForImageClassification } from '../model.js';
 import { warmupCosine } from './schedule.js';
-import { installFastTransposedMatMul } from './wasm-matmul.js';
 
 /** Preprocessed images (ViTImageProcessor output) and their class indices, in memory. */
 export interface ImageDataset {
@@ -117,7 +116,6 @@ export async function trainImageClassifier(
   opts: TrainOptions,
 ): Promise<EpochStats[]> {
   await registerGradients();
-  installFastTransposedMatMul();
   const { train } = data;
   const n = train.labels.length;
   const batchSize = opts.batchSize ?? 64;
