@@ -5,7 +5,12 @@
  * the user Dawn's probing messages; either way it says why.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { type BackendInfo, type BackendPreference, initBackend } from '@attn/core-tensor';
+import {
+  type BackendInfo,
+  type BackendOptions,
+  type BackendPreference,
+  initBackend,
+} from '@attn/core-tensor';
 
 export const BACKEND_CHOICES = ['auto', 'webgpu', 'wasm', 'cpu'] as const;
 
@@ -16,16 +21,19 @@ export function mayHaveGpu(): boolean {
   return dri.some((f) => f.startsWith('renderD')) || existsSync('/dev/nvidia0');
 }
 
-export async function selectBackend(preference: BackendPreference = 'auto'): Promise<BackendInfo> {
+export async function selectBackend(
+  preference: BackendPreference = 'auto',
+  opts: BackendOptions = {},
+): Promise<BackendInfo> {
   const chosenByAuto = preference === 'auto' && !process.env.ATTN_BACKEND;
   if (chosenByAuto && !mayHaveGpu()) {
-    const wasm = await initBackend('wasm');
+    const wasm = await initBackend('wasm', opts);
     return {
       ...wasm,
       fallbackReason: 'no GPU device (/dev/dri/renderD*, /dev/nvidia0): webgpu would be software-emulated',
     };
   }
-  return initBackend(preference);
+  return initBackend(preference, opts);
 }
 
 /** "wasm", "wasm (2 threads)", "webgpu (NVIDIA …)": how the CLI and the web page name the engine that ran a request. */

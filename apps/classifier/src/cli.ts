@@ -46,6 +46,11 @@ export function buildProgram(
       'Transformers (BERT, ViT) on TensorFlow.js: classify images and texts, embed, tokenize, look at attention, train, serve.',
     )
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_CHOICES).default('auto'))
+    .option(
+      '--threads <n>',
+      'wasm backend threads (default $ATTN_WASM_THREADS or 1; more speeds up large batches)',
+      positiveInt('--threads'),
+    )
     .option('--json', 'one JSON object per input per line', false)
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()
@@ -53,8 +58,9 @@ export function buildProgram(
 
   let backend: Promise<BackendInfo> | undefined;
   const context = (): Context => {
-    const g = program.opts<{ backend: BackendPreference; json: boolean }>();
-    return { io, json: g.json, backend: () => (backend ??= selectBackend(g.backend)) };
+    const g = program.opts<{ backend: BackendPreference; json: boolean; threads?: number }>();
+    const opts = g.threads ? { threads: g.threads } : {};
+    return { io, json: g.json, backend: () => (backend ??= selectBackend(g.backend, opts)) };
   };
   /** Runs a command; any error it throws becomes one line on stderr and exit code 1 (2 for usage). */
   const run =
