@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as Ort from 'onnxruntime-node';
 import type { ProtoWriter } from './protobuf.js';
+import { writeOnnxFile } from './write.js';
 
 /** onnxruntime-node is an optional peer dependency: only the 'onnx' runtime needs it. */
 export class OnnxRuntimeUnavailableError extends Error {
@@ -40,12 +41,21 @@ export class OnnxSession {
       graphOptimizationLevel: 'all',
       ...(opts.threads && { intraOpNumThreads: opts.threads, interOpNumThreads: 1 }),
     };
-    const source = typeof model === 'string' || model instanceof Uint8Array ? model : joinChunks(model);
-    const session =
-      typeof source === 'string'
-        ? await ort.InferenceSession.create(source, options)
-        : await ort.InferenceSession.create(source, options);
-    return new OnnxSession(ort, session);
+    if (typeof model === 'string' || model instanceof Uint8Array)
+      return new OnnxSession(ort, await createSession(ort, model, options));
+    // An encoded graph goes through a temporary file: joining its chunks into one buffer would hold the
+    // weights a second time while onnxruntime parses them.
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'attn-onnx-'));
+    try {
+      const path = join(dir, 'model.onnx');
+      writeOnnxFile(path, model);
+      return new OnnxSession(ort, await createSession(ort, path, options));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   get inputNames(): readonly string[] {
@@ -84,13 +94,13 @@ export class OnnxSession {
   }
 }
 
-/** The chunks of an encoded graph as one buffer (onnxruntime takes bytes or a path). */
-function joinChunks(model: ProtoWriter): Uint8Array {
-  const bytes = new Uint8Array(model.length);
-  let offset = 0;
-  for (const c of model.chunks) {
-    bytes.set(c, offset);
-    offset += c.length;
-  }
-  return bytes;
+/** onnxruntime's create() overloads take a path or bytes, not the union. */
+function createSession(
+  ort: typeof Ort,
+  model: string | Uint8Array,
+  options: Ort.InferenceSession.SessionOptions,
+) {
+  return typeof model === 'string'
+    ? ort.InferenceSession.create(model, options)
+    : ort.InferenceSession.create(model, options);
 }
