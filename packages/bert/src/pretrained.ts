@@ -4,7 +4,6 @@ import {
   atomicWriteFile,
   Module,
   StateDictError,
-  type tf,
   withDeferredInit,
   writeSafetensors,
 } from '@attn/core-tensor';
