@@ -45,7 +45,6 @@ export function registerWasmBatchMatMul(): void {
   const transpose = tf.getKernel('Transpose', 'wasm');
   if (!original || !transpose) return;
   installed = true;
-  const entryPoints = new WeakMap<WasmBackend, WasmMatMul>();
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({
     ...original,
@@ -58,39 +57,20 @@ export function registerWasmBatchMatMul(): void {
       // A single untransposed product is tfjs's XNNPACK path already, with the operator cached on b (a weight).
       const single = (t: tf.TensorInfo) => tf.util.sizeFromShape(t.shape.slice(0, -2)) === 1;
       if (!transposeA && !transposeB && single(a0) && single(b0)) return original.kernelFunc(args);
-      let matmul = entryPoints.get(backend);
-      if (!matmul) {
-        matmul = backend.wasm.cwrap('BatchMatMul', null, [
-          'number',
-          'array',
-          'number',
-          'number',
-          'array',
-          'number',
-          'number',
-          'number',
-          'number',
-        ]);
-        entryPoints.set(backend, matmul);
-      }
       const temps: tf.TensorInfo[] = [];
-      const swapLast = (x: tf.TensorInfo) => {
+      const swapLastTwo = (x: tf.TensorInfo) => {
         const r = x.shape.length;
         const perm = [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
-        const t = transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo;
-        temps.push(t);
-        return t;
+        temps.push(transpose.kernelFunc({ inputs: { x }, backend, attrs: { perm } }) as tf.TensorInfo);
+        return temps[temps.length - 1]!;
       };
       try {
-        const a = transposeA ? swapLast(a0) : a0;
-        const b = transposeB ? swapLast(b0) : b0;
+        const a = transposeA ? swapLastTwo(a0) : a0;
+        const b = transposeB ? swapLastTwo(b0) : b0;
+        const plainAttrs = { ...args.attrs, transposeA: false, transposeB: false };
         return (
-          batchedProduct(backend, matmul, a, b) ??
-          original.kernelFunc({
-            ...args,
-            inputs: { a, b },
-            attrs: { ...args.attrs, transposeA: false, transposeB: false },
-          })
+          batchedProduct(backend, a, b) ??
+          original.kernelFunc({ ...args, inputs: { a, b }, attrs: plainAttrs })
         );
       } finally {
         for (const t of temps) backend.disposeData(t.dataId);
@@ -99,13 +79,22 @@ export function registerWasmBatchMatMul(): void {
   });
 }
 
+const entryPoints = new WeakMap<WasmBackend, WasmMatMul>();
+
+/** tfjs-wasm's exported C entry point (it takes rank-3 shapes, no transposes: its XNNPACK path at batch 1). */
+function entryPoint(backend: WasmBackend): WasmMatMul {
+  let matmul = entryPoints.get(backend);
+  if (!matmul) {
+    const [id, shape, rank, flag] = ['number', 'array', 'number', 'number'];
+    matmul = backend.wasm.cwrap('BatchMatMul', null, [id, shape, rank, id, shape, rank, flag, flag, id]);
+    entryPoints.set(backend, matmul);
+  }
+  return matmul;
+}
+
 /** a [...batchA, m, k] · b [...batchB, k, n], no transposes, batches broadcast; null for an empty product. */
-function batchedProduct(
-  backend: WasmBackend,
-  matmul: WasmMatMul,
-  a: tf.TensorInfo,
-  b: tf.TensorInfo,
-): tf.TensorInfo | null {
+function batchedProduct(backend: WasmBackend, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo | null {
+  const matmul = entryPoint(backend);
   const [m, k] = a.shape.slice(-2) as [number, number];
   const n = b.shape[b.shape.length - 1]!;
   if (b.shape[b.shape.length - 2] !== k)
