@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * tfjs ships a pthreads build of its wasm backend (XNNPACK on a thread pool) but never uses it in Node
  * (tfjs issue #3830): its loader hands Emscripten blob: URLs, which Node's worker_threads cannot start.
  * The Emscripten output itself supports Node, so this loads that build with the two scripts it needs
- * written as plain files, and registers it as the 'wasm' backend. tfjs then sizes its pool as
+ * written as plain files (once per tfjs version, in attn's cache folder), and registers it as the 'wasm' backend. tfjs then sizes its pool as
  * "logical cores / 2" (it assumes hyper-threading); the core count it reads is doubled during
  * start-up so the pool gets exactly the threads asked for (at most 8, the workers tfjs pre-creates).
  * Numbers are XNNPACK's either way: threads split the output into tiles, each computed as before.
@@ -38,7 +38,11 @@ export async function registerThreadedWasm(threads: number): Promise<number> {
     wasmWorkerContents: string;
   };
   const version = (require(`${pkgDir}/package.json`) as { version: string }).version;
-  const dir = join(os.tmpdir(), `attn-tfjs-wasm-threads-${version}`);
+  // A per-user cache folder, not a shared temp folder: these files are executed.
+  const dir = join(
+    process.env.ATTN_CACHE ?? join(os.homedir(), '.cache', 'attn'),
+    `tfjs-wasm-threads-${version}`,
+  );
   // The worker source is a template literal: its "\n" escapes arrive as real newlines inside string literals.
   const worker = await writeOnce(dir, 'worker.cjs', wasmWorkerContents.replace(/\n/g, '\\n'));
   const main = await writeOnce(dir, 'main.cjs', `var WasmBackendModuleThreadedSimd = ${factory.toString()}`);
