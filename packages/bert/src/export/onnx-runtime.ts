@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { readSafetensors, resolvePretrainedDir, tf, withDeferredInit } from '@attn/core-tensor';
+import { readPretrainedFolder, readSafetensors, tf, withDeferredInit } from '@attn/core-tensor';
 import type { OnnxSession, OnnxSessionOptions } from '@attn/core-tensor/onnx';
 import { type LoadOptions, withOverrides } from '../checkpoint.js';
 import type { BertConfig } from '../config.js';
@@ -20,15 +18,6 @@ export type BertArchitecture = (new (
 ) => BertPreTrainedModel) & {
   fromPretrained(dirOrId: string, opts?: LoadOptions): Promise<BertPreTrainedModel>;
 };
-
-async function weightsFile(dir: string): Promise<string> {
-  const { access } = await import('node:fs/promises');
-  const single = join(dir, 'model.safetensors');
-  return access(single).then(
-    () => single,
-    () => join(dir, 'model.safetensors.index.json'),
-  );
-}
 
 /** What `forward` returns: the tfjs model's output names, for the outputs the exported head has. */
 export interface BertOnnxOutputs {
@@ -73,11 +62,11 @@ export class BertOnnxRuntime {
     architecture: BertArchitecture,
     opts: LoadOptions & BertOnnxOptions & OnnxSessionOptions = {},
   ): Promise<BertOnnxRuntime> {
-    const dir = await resolvePretrainedDir(dirOrId, opts);
-    const config = withOverrides(JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')), dir, opts);
+    const { dir, config: json, weights: file } = await readPretrainedFolder(dirOrId, opts);
+    const config = withOverrides(json, dir, opts);
     const shape = withDeferredInit(() => new architecture(config)); // names and shapes only: holds no weights
     const wanted = new Set(shape.namedParameters().map(([name]) => name));
-    const weights = await readSafetensors(await weightsFile(dir));
+    const weights = await readSafetensors(file);
     const mine = new Map([...shape.checkpointNames(weights)].filter(([name]) => wanted.has(name)));
     if (mine.size < wanted.size) {
       const model = await architecture.fromPretrained(dir, opts);

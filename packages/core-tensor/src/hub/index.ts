@@ -2,6 +2,6 @@ export type { DownloadProgress } from './download.js';
 export type { PretrainedErrorCode } from './errors.js';
 export { PretrainedError } from './errors.js';
 export type { Pretrained } from './pretrained.js';
-export { loadPretrained } from './pretrained.js';
+export { loadPretrained, readPretrainedFolder } from './pretrained.js';
 export type { HubOptions } from './resolve.js';
 export { hubUrl, OPTIONAL_FILES, resolvePretrainedDir } from './resolve.js';

@@ -42,6 +42,18 @@ export async function loadPretrained(dirOrId: string, opts: HubOptions = {}): Pr
     const tensors = await loadSafetensors(single.ok ? url(WEIGHTS) : url(WEIGHTS_INDEX));
     return { dir: url('').replace(/\/$/, ''), config, tensors };
   }
+  const { dir, config, weights } = await readPretrainedFolder(dirOrId, opts);
+  return { dir, config, tensors: await loadSafetensors(weights) };
+}
+
+/**
+ * Node: a local folder or hub id (downloaded into the cache) → its folder, parsed config.json, and the path of
+ * its weights (model.safetensors, else model.safetensors.index.json), without reading the weights.
+ */
+export async function readPretrainedFolder(
+  dirOrId: string,
+  opts: HubOptions = {},
+): Promise<{ dir: string; config: Record<string, unknown>; weights: string }> {
   const { readFile, stat } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const dir = await resolvePretrainedDir(dirOrId, opts);
@@ -54,7 +66,7 @@ export async function loadPretrained(dirOrId: string, opts: HubOptions = {}): Pr
   const weights = (await isFile(WEIGHTS)) ? WEIGHTS : (await isFile(WEIGHTS_INDEX)) ? WEIGHTS_INDEX : null;
   if (!weights)
     throw new PretrainedError('NO_WEIGHTS', dir, `neither ${WEIGHTS} nor ${WEIGHTS_INDEX} is in the folder`);
-  return { dir, config, tensors: await loadSafetensors(join(dir, weights)) };
+  return { dir, config, weights: join(dir, weights) };
 }
 
 function parseConfig(text: string, where: string): Record<string, unknown> {

@@ -1,9 +1,7 @@
-import { access, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   type HubOptions,
+  readPretrainedFolder,
   readSafetensors,
-  resolvePretrainedDir,
   type tf,
   withDeferredInit,
 } from '@attn/core-tensor';
@@ -39,16 +37,10 @@ export class ViTOnnxRuntime {
     dirOrId: string,
     opts: HubOptions & OnnxSessionOptions = {},
   ): Promise<ViTOnnxRuntime> {
-    const dir = await resolvePretrainedDir(dirOrId, opts);
-    const source = join(dir, 'config.json');
-    const config = ViTConfig.from(JSON.parse(await readFile(source, 'utf8')), source);
+    const { dir, config: json, weights: file } = await readPretrainedFolder(dirOrId, opts);
+    const config = ViTConfig.from(json, `${dir}/config.json`);
     const shape = withDeferredInit(() => new ViTForImageClassification(config)); // names only, no weights
     const wanted = new Set(shape.namedParameters().map(([name]) => name));
-    const single = join(dir, 'model.safetensors');
-    const file = await access(single).then(
-      () => single,
-      () => join(dir, 'model.safetensors.index.json'),
-    );
     const weights = await readSafetensors(file);
     const mine = [...weights].filter(([name]) => wanted.has(name));
     if (mine.length < wanted.size) {
