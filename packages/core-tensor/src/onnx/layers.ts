@@ -65,13 +65,13 @@ export function configField<T>(config: object, snake: string, fallback?: T): T {
   return v as T;
 }
 
-/** y = x·Wᵀ + b for an HF Linear `prefix.weight` [out, in]; the transpose is done once, here, not in the graph. */
+/**
+ * y = x·Wᵀ + b for an HF Linear `prefix.weight` [out, in]. W is stored as the checkpoint has it (no host copy)
+ * behind a Transpose that onnxruntime folds into a constant once, when it loads the graph.
+ */
 export function onnxLinear(g: OnnxGraph, ws: OnnxWeights, x: string, prefix: string): string {
-  const w = ws.get(`${prefix}.weight`);
-  const [out, inp] = w.shape;
-  const wt = new Float32Array(out * inp); // [in, out]
-  for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) wt[i * out + o] = w.data[o * inp + i];
-  const y = g.node('MatMul', [x, g.initializer(`${prefix}.weight`, 'float32', [inp, out], wt)]);
+  const wt = g.node('Transpose', [ws.add(g, `${prefix}.weight`)], { perm: [1, 0] }); // [in, out]
+  const y = g.node('MatMul', [x, wt]);
   return ws.has(`${prefix}.bias`) ? g.node('Add', [y, ws.add(g, `${prefix}.bias`)]) : y;
 }
 
