@@ -3,39 +3,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, tf } from '@attn/core-tensor';
 import { expectNoLeaks } from '@attn/core-tensor/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BertForSequenceClassification,
   BertInputError,
   BertModel,
   BertOnnxRuntime,
-  type FeatureExtractionPipeline,
-  type FillMaskPipeline,
   pipeline,
-  type TextClassificationPipeline,
 } from '../src/index.js';
 import { expectClose, GOLD_DIR, haveFixtures, readGolden } from './helpers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: golden JSON
 type Case = any;
 
+// The pipelines with runtime 'onnx' are tested beside the tfjs ones, in pipelines.test.ts.
 describe.skipIf(!haveFixtures('bert onnx runtime'))(
-  "runtime: 'onnx' (onnxruntime-node) on bert-tiny-random",
+  'BertOnnxRuntime (onnxruntime-node) on bert-tiny-random',
   () => {
     const gold: Case[] = haveFixtures() ? readGolden('bert-tiny-random.json').inputs : [];
     const byName = (n: string) => gold.find((c) => c.name === n);
-    let fill: FillMaskPipeline;
-    let classify: TextClassificationPipeline;
-    let embed: FeatureExtractionPipeline;
-    beforeAll(async () => {
-      await initBackend('cpu');
-      fill = await pipeline('fill-mask', GOLD_DIR(), { runtime: 'onnx' });
-      classify = await pipeline('text-classification', GOLD_DIR(), { runtime: 'onnx' });
-      embed = await pipeline('feature-extraction', GOLD_DIR(), { runtime: 'onnx', threads: 1 });
-    });
-    afterAll(() => {
-      for (const p of [fill, classify, embed]) p?.dispose();
-    });
+    beforeAll(() => initBackend('cpu'));
 
     it('BertOnnxRuntime.forward gives HF last hidden state and pooler output (padded batch)', async () => {
       const c = byName('batch-3-padded');
@@ -73,47 +60,6 @@ describe.skipIf(!haveFixtures('bert onnx runtime'))(
       expect(logits!.shape).toEqual([3, 2]);
       logits!.dispose();
       await headless.dispose();
-    });
-
-    it('fill-mask: HF top-5 ids and softmax scores', async () => {
-      const c = byName('single-2-mask');
-      const at = c.input_ids[0].indexOf(103);
-      const [predictions] = await fill.call(c.text, { topK: 5 });
-      expect(predictions!.map((p) => p.token)).toEqual(c.mlm.top5_ids[0][at]);
-      const lse = c.mlm.logsumexp[0][at];
-      predictions!.forEach((p, k) => {
-        expect(Math.abs(p.score - Math.exp(c.mlm.top5_logits[0][at][k] - lse))).toBeLessThan(1e-5);
-      });
-    });
-
-    it('text-classification: softmax of HF logits', async () => {
-      const c = byName('pair-1');
-      const [all] = await classify.call(c.text, { textPair: c.text_pair, topK: null });
-      const z = c.seq_cls_logits[0] as number[];
-      const sum = z.reduce((s, v) => s + Math.exp(v), 0);
-      const expected = z.map((v, i) => ({
-        label: ['negative', 'neutral', 'positive'][i],
-        score: Math.exp(v) / sum,
-      }));
-      expected.sort((a, b) => b.score - a.score);
-      all!.forEach((r, i) => {
-        expect(r.label).toBe(expected[i]!.label);
-        expect(Math.abs(r.score - expected[i]!.score)).toBeLessThan(1e-5);
-      });
-    });
-
-    it('feature-extraction: CLS vectors equal HF, and no tensor is left behind over 200 calls', async () => {
-      const c = byName('batch-3-padded');
-      const cls = await embed.call(c.texts, { pooling: 'cls' });
-      c.texts.forEach((_: string, i: number) => {
-        for (let d = 0; d < 32; d++)
-          expect(Math.abs(cls[i]![d]! - c.last_hidden_state[i][0][d])).toBeLessThan(1e-4);
-      });
-      await expectNoLeaks(async () => {
-        for (let i = 0; i < 100; i++) await embed.call(['short text', `number ${i}`], { normalize: true });
-        for (let i = 0; i < 50; i++) await classify.call(`sentence ${i}`);
-        for (let i = 0; i < 50; i++) await fill.call(`a [MASK] ${i}.`, { topK: 2 });
-      }, '200 onnx pipeline calls');
     });
 
     it('an unknown runtime is a clear error', async () => {

@@ -1,5 +1,6 @@
 /**
- * Helpers for the workspace's tests: where the reference fixtures live, and a tensor-leak check.
+ * Helpers for the workspace's tests: where the reference fixtures live, a tensor-leak check, and
+ * deterministic inputs.
  * Exported as `@attn/core-tensor/testing`; not part of the runtime API.
  */
 import { existsSync } from 'node:fs';
@@ -67,4 +68,15 @@ export function backendsUnderTest(): Promise<BackendName[]> {
     return only ? names.filter((n) => only.includes(n)) : names;
   })();
   return underTest;
+}
+
+/** Deterministic values in [-scale, scale) from a small LCG: the same inputs on every backend and run. */
+export function deterministicValues(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
+  }
+  return out;
 }

@@ -1,19 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Embedding, gelu, LayerNorm, Linear } from '../nn/layers.js';
-import { backendsUnderTest, expectNoLeaks } from '../testing.js';
+import { backendsUnderTest, expectNoLeaks, deterministicValues as values } from '../testing.js';
 import { initBackend } from './init.js';
 
-/** Deterministic values in [-1, 1) from a small LCG: the same inputs on every backend. */
-function values(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return out;
-}
 /** Loads deterministic weights (init is random) and disposes the tensors it made. */
 function load(m: Linear | LayerNorm | Embedding, shapes: Record<string, number[]>, seed: number) {
   const sd = new Map(Object.entries(shapes).map(([n, shape], i) => [n, t(shape, seed + i)]));

@@ -1,18 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { expectNoLeaks } from '../testing.js';
+import { expectNoLeaks, deterministicValues as values } from '../testing.js';
 import { initBackend } from './init.js';
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 2;
-  }
-  return out;
-}
 
 // Vitest runs each file in a fresh process, so this file's wasm backend starts threaded.
 describe('wasm on a thread pool (Node)', () => {
