@@ -164,10 +164,10 @@ const ourBackend = (runtime: Runtime) =>
 
 async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseResult> {
   const info = await ourBackend(c.runtime);
+  if (c.runtime === 'ours-onnx') return inferOursOnnx(c); // tfjs only holds its inputs and outputs
   const t0 = performance.now();
   const seq = c.spec.seq ?? 0;
   let step: () => Promise<void>;
-  if (c.runtime === 'ours-onnx') return inferOursOnnx(c);
   if (c.spec.kind === 'bert') {
     const { BertModel } = await import('@attn/bert');
     const model = await BertModel.fromPretrained(c.dir);

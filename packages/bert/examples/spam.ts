@@ -84,9 +84,11 @@ function sentences(text: string): string[] {
     .filter((s) => s.length > 1);
 }
 
-function progressBar(label: string) {
+/** Draws a progress bar and records each step's loss into `curve`. */
+function progressBar(label: string, curve: { step: number; loss: number }[]) {
   let last = 0;
   return (p: TrainProgress) => {
+    curve.push({ step: p.step, loss: p.loss });
     const now = Date.now();
     if (now - last < 500 && p.step !== p.totalSteps) return;
     last = now;
@@ -270,10 +272,7 @@ async function main() {
     maxGradNorm: 1,
     resume: process.env.RESUME === '1',
     evaluate: () => mlmEval(pre),
-    onProgress: ((show) => (p: TrainProgress) => {
-      preLoss.push({ step: p.step, loss: p.loss });
-      show(p);
-    })(progressBar('pre-train')),
+    onProgress: progressBar('pre-train', preLoss),
     onEpochEnd: (r) =>
       console.log(
         `\n  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(3)}; held-out MLM top-1 ${pct(r.metrics.mlmTop1!)}, top-5 ${pct(r.metrics.mlmTop5!)}, NSP ${pct(r.metrics.nspAccuracy!)} (${r.seconds.toFixed(0)} s)`,
@@ -328,10 +327,7 @@ async function main() {
     checkpointDir: join(OUT, 'finetuning'),
     resume: process.env.RESUME === '1',
     evaluate: () => ({ testAccuracy: accuracy(testSet) }),
-    onProgress: ((show) => (p: TrainProgress) => {
-      fineLoss.push({ step: p.step, loss: p.loss });
-      show(p);
-    })(progressBar('fine-tune')),
+    onProgress: progressBar('fine-tune', fineLoss),
     onEpochEnd: (r) =>
       console.log(
         `\n  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(4)}, held-out accuracy ${(100 * r.metrics.testAccuracy!).toFixed(2)}% (${r.seconds.toFixed(0)} s)`,

@@ -1,5 +1,5 @@
 import { readPretrainedFolder, readSafetensors, tf, withDeferredInit } from '@attn/core-tensor';
-import type { OnnxSession, OnnxSessionOptions } from '@attn/core-tensor/onnx';
+import { OnnxSession, type OnnxSessionOptions, OnnxWeights } from '@attn/core-tensor/onnx';
 import { type LoadOptions, withOverrides } from '../checkpoint.js';
 import type { BertConfig } from '../config.js';
 import { type BertInputs, prepareInputs } from '../inputs.js';
@@ -46,7 +46,6 @@ export class BertOnnxRuntime {
     model: BertPreTrainedModel,
     opts: BertOnnxOptions & OnnxSessionOptions = {},
   ): Promise<BertOnnxRuntime> {
-    const { OnnxSession } = await import('@attn/core-tensor/onnx');
     const { graph, task } = encodeBertOnnx(model, opts);
     return new BertOnnxRuntime(model.config, task, await OnnxSession.create(graph, opts));
   }
@@ -65,10 +64,8 @@ export class BertOnnxRuntime {
     const { dir, config: json, weights: file } = await readPretrainedFolder(dirOrId, opts);
     const config = withOverrides(json, dir, opts);
     const shape = withDeferredInit(() => new architecture(config)); // names and shapes only: holds no weights
-    const wanted = new Set(shape.namedParameters().map(([name]) => name));
-    const weights = await readSafetensors(file);
-    const mine = new Map([...shape.checkpointNames(weights)].filter(([name]) => wanted.has(name)));
-    if (mine.size < wanted.size) {
+    const ws = OnnxWeights.forModule(shape, shape.checkpointNames(await readSafetensors(file)));
+    if (!ws) {
       const model = await architecture.fromPretrained(dir, opts);
       try {
         return await BertOnnxRuntime.fromModel(model, opts);
@@ -76,16 +73,6 @@ export class BertOnnxRuntime {
         model.dispose();
       }
     }
-    const { OnnxSession, OnnxWeights } = await import('@attn/core-tensor/onnx');
-    const ws = new OnnxWeights(
-      new Map(
-        [...mine].map(([name, t]) => [
-          name,
-          { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) },
-        ]),
-      ),
-    );
-    weights.clear();
     const { graph, task } = encodeBertOnnxWeights(config, ws, opts.task ?? bertOnnxTask(shape, ws));
     return new BertOnnxRuntime(config, task, await OnnxSession.create(graph, opts));
   }

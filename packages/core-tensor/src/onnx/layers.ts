@@ -3,6 +3,7 @@
  * state-dict names. Shared by the BERT and ViT exporters so both emit the same attention/MLP subgraphs.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { Module } from '../module.js';
 import { type OnnxGraph, OnnxGraphError, onnxFloat } from './graph.js';
 
 /** HF's additive mask value: `torch.finfo(torch.float32).min`. */
@@ -22,6 +23,26 @@ export class OnnxWeights {
     for (const [name, t] of stateDict) {
       const data = t.dtype === 'float32' ? (t.dataSync() as Float32Array) : Float32Array.from(t.dataSync());
       host.set(name, { shape: [...t.shape], data });
+    }
+    return new OnnxWeights(host);
+  }
+
+  /**
+   * The weights of each of `module`'s parameters from a checkpoint read to host memory (names already mapped
+   * onto the module's), with nothing going through tfjs; null when the checkpoint lacks any of them.
+   */
+  static forModule(
+    module: Module,
+    checkpoint: Map<string, { shape: number[]; data: Float32Array | Int32Array }>,
+  ): OnnxWeights | null {
+    const host = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const [name] of module.namedParameters()) {
+      const t = checkpoint.get(name);
+      if (!t) return null;
+      host.set(name, {
+        shape: t.shape,
+        data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data),
+      });
     }
     return new OnnxWeights(host);
   }

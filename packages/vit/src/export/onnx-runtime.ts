@@ -5,7 +5,7 @@ import {
   type tf,
   withDeferredInit,
 } from '@attn/core-tensor';
-import type { OnnxSession, OnnxSessionOptions } from '@attn/core-tensor/onnx';
+import { OnnxSession, type OnnxSessionOptions, OnnxWeights } from '@attn/core-tensor/onnx';
 import { ViTConfig } from '../config.js';
 import { ViTForImageClassification } from '../model.js';
 import { encodeViTOnnx, encodeViTOnnxWeights } from './onnx.js';
@@ -24,7 +24,6 @@ export class ViTOnnxRuntime {
     model: ViTForImageClassification,
     opts: OnnxSessionOptions = {},
   ): Promise<ViTOnnxRuntime> {
-    const { OnnxSession } = await import('@attn/core-tensor/onnx');
     return new ViTOnnxRuntime(model.config, await OnnxSession.create(encodeViTOnnx(model).graph, opts));
   }
 
@@ -40,10 +39,8 @@ export class ViTOnnxRuntime {
     const { dir, config: json, weights: file } = await readPretrainedFolder(dirOrId, opts);
     const config = ViTConfig.from(json, `${dir}/config.json`);
     const shape = withDeferredInit(() => new ViTForImageClassification(config)); // names only, no weights
-    const wanted = new Set(shape.namedParameters().map(([name]) => name));
-    const weights = await readSafetensors(file);
-    const mine = [...weights].filter(([name]) => wanted.has(name));
-    if (mine.length < wanted.size) {
+    const ws = OnnxWeights.forModule(shape, await readSafetensors(file));
+    if (!ws) {
       const model = await ViTForImageClassification.fromPretrained(dir, opts);
       try {
         return await ViTOnnxRuntime.fromModel(model, opts);
@@ -51,16 +48,6 @@ export class ViTOnnxRuntime {
         model.dispose();
       }
     }
-    const { OnnxSession, OnnxWeights } = await import('@attn/core-tensor/onnx');
-    const ws = new OnnxWeights(
-      new Map(
-        mine.map(([name, t]) => [
-          name,
-          { shape: t.shape, data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) },
-        ]),
-      ),
-    );
-    weights.clear();
     return new ViTOnnxRuntime(config, await OnnxSession.create(encodeViTOnnxWeights(config, ws).graph, opts));
   }
 
