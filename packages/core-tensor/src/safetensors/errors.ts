@@ -10,6 +10,8 @@ export type SafetensorsErrorCode =
   | 'OUT_OF_BOUNDS'
   | 'OVERLAP'
   | 'SIZE_MISMATCH'
+  | 'DUPLICATE_NAME'
+  | 'TRAILING_BYTES'
   | 'VALUE_OUT_OF_RANGE'
   | 'BAD_INDEX'
   | 'BAD_INPUT';

@@ -67,6 +67,10 @@ export function parseHeader(json: Uint8Array, dataSize: number, source: string):
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new SafetensorsError('HEADER_INVALID', source, 'header must be a JSON object');
+  // JSON.parse keeps the last of two equal keys, which would load one tensor silently in place of another.
+  const duplicate = firstDuplicateKey(json);
+  if (duplicate !== undefined)
+    throw new SafetensorsError('DUPLICATE_NAME', source, 'the header names this tensor twice', duplicate);
   const metadata: Record<string, string> = {};
   const entries: TensorEntry[] = [];
   for (const [name, value] of Object.entries(raw)) {
@@ -87,7 +91,42 @@ export function parseHeader(json: Uint8Array, dataSize: number, source: string):
         cur.name,
       );
   }
+  // As the reference implementation: bytes no tensor claims mean a wrong header or a file glued to another.
+  const used = byStart.reduce((n, e) => Math.max(n, e.end), 0);
+  if (used !== dataSize)
+    throw new SafetensorsError(
+      'TRAILING_BYTES',
+      source,
+      `${dataSize - used} bytes follow the last tensor's data (the header accounts for ${used} of ${dataSize})`,
+    );
   return { dataStart: 8 + json.byteLength, entries, metadata };
+}
+
+/**
+ * The first top-level key of the (already valid) JSON object `json` that occurs twice, compared after
+ * unescaping, so `"a"` and `"\u0061"` are the same name.
+ */
+function firstDuplicateKey(json: Uint8Array): string | undefined {
+  const text = new TextDecoder().decode(json);
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (/\s/.test(text[j] ?? '')) j++;
+      if (text[j] !== ':') continue;
+      const key = JSON.parse(text.slice(start, i + 1)) as string;
+      if (seen.has(key)) return key;
+      seen.add(key);
+    }
+  }
+  return undefined;
 }
 
 function checkMetadata(value: unknown, source: string): Record<string, string> {

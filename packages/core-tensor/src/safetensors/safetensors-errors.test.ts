@@ -84,6 +84,22 @@ const cases: [string, Uint8Array, SafetensorsErrorCode, RegExp][] = [
     /needs 4835703278458516698824704 bytes/,
   ],
   [
+    'duplicate tensor name (JSON.parse would keep the last)',
+    raw(
+      '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}, "\\u0077" :{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}',
+      new Uint8Array(8),
+    ),
+    'DUPLICATE_NAME',
+    /tensor "w": the header names this tensor twice/,
+  ],
+  [
+    'trailing bytes after the last tensor',
+    file({ a: f32([2], 0, 8) }, 11),
+    'TRAILING_BYTES',
+    /3 bytes follow the last tensor's data \(the header accounts for 8 of 11\)/,
+  ],
+  ['trailing bytes with no tensors', file({}, 1), 'TRAILING_BYTES', /1 bytes follow/],
+  [
     'metadata not strings',
     file({ __metadata__: { format: 1 } }, 0),
     'HEADER_INVALID',
