@@ -53,6 +53,8 @@ export {
   TextClassificationPipeline,
 } from './pipelines.js';
 export { BertPreTrainedModel } from './pretrained.js';
+export type { DocumentStreamer, VectorRecord, VectorSink } from './sinks.js';
+export { formatVector, JsonlSink, streamInto } from './sinks.js';
 export type { PreTrainingInputs, PreTrainingOutput, TaskForwardOptions } from './pretraining.js';
 export { BertForMaskedLM, BertForNextSentencePrediction, BertForPreTraining } from './pretraining.js';
 export type { EpochReport, TrainOptions, TrainProgress } from './train/trainer.js';
