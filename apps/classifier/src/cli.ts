@@ -3,7 +3,7 @@
  * `attn`: the command line. Commander parses; each command lives in commands/*.ts and returns an exit code.
  * Global options: --backend (auto | webgpu | wasm | cpu) and --json (one JSON object per input per line).
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BackendInfo, BackendPreference } from '@attn/core-tensor';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -29,6 +29,11 @@ function positiveInt(name: string) {
   };
 }
 
+// src/cli.ts (tsx) and dist/cli.js (built, installed) both sit one folder below the package.json that npm published.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 const modelHelp = `model: a built-in name (${BUILTIN_MODELS.map((m) => m.name).join(', ')}), a Hugging Face model folder, or a hub id`;
 
 /**
@@ -52,6 +57,7 @@ export function buildProgram(
       positiveInt('--threads'),
     )
     .option('--json', 'one JSON object per input per line', false)
+    .version(version, '-v, --version', 'print the version of attn')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()
     .showHelpAfterError('(run attn --help for usage)');

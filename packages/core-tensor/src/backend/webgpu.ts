@@ -14,7 +14,8 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 /**
  * Makes `navigator.gpu` available and returns a description of the adapter tfjs will get.
- * Browser: the page's own `navigator.gpu`. Node: Dawn from the optional npm package `webgpu`, whose
+ * Browser: the page's own `navigator.gpu`. Node: Dawn from the npm package `webgpu` (an optional peer
+ * dependency the user installs to opt in), whose
  * globals (GPUBufferUsage, …) tfjs-backend-webgpu expects to find on globalThis.
  */
 export async function provideWebGPU(): Promise<string> {
@@ -40,19 +41,47 @@ export async function provideWebGPU(): Promise<string> {
   );
 }
 
+/** The part of the `webgpu` (Dawn) package's exports we use. */
+export interface DawnModule {
+  create(flags: string[]): unknown;
+  globals: object;
+}
+
+// A computed specifier, so browser bundlers do not try to bundle the Node-only package.
+const DAWN_PACKAGE = 'webgpu';
+const importDawn = (): Promise<DawnModule> => import(/* @vite-ignore */ DAWN_PACKAGE);
+let loadDawn = importDawn;
 let dawn: GPULike | undefined;
+
+/**
+ * Replaces how Node loads Dawn (no argument: the real `import('webgpu')`) and forgets a Dawn already
+ * loaded, so that a test can play a machine where the optional package is not installed.
+ */
+export function setDawnLoader(loader?: () => Promise<DawnModule>): void {
+  loadDawn = loader ?? importDawn;
+  dawn = undefined;
+}
+
+function notInstalled(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return (
+    (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') &&
+    (err.message ?? '').includes(`'${DAWN_PACKAGE}'`)
+  );
+}
 
 async function nodeGPU(): Promise<GPULike> {
   if (dawn) return dawn;
-  let mod: { create(flags: string[]): unknown; globals: object };
+  let mod: DawnModule;
   try {
-    // A computed specifier, so browser bundlers do not try to bundle the Node-only package.
-    const name = 'webgpu';
-    mod = await import(/* @vite-ignore */ name);
+    mod = await loadDawn();
   } catch (e) {
+    // WebGPU in Node is opt-in: `webgpu` is an optional peer dependency of @attn/core-tensor (132 MB of Dawn).
     throw new BackendUnavailableError(
       'webgpu',
-      `the optional npm package "webgpu" (Dawn) cannot be loaded: ${(e as Error).message}`,
+      notInstalled(e)
+        ? `WebGPU in Node needs the optional npm package "webgpu" (Dawn), which is not installed: install it with \`npm install webgpu\``
+        : `the npm package "webgpu" (Dawn) is installed but cannot be loaded (reinstall it with \`npm install webgpu\`): ${(e as Error).message}`,
     );
   }
   Object.assign(globalThis, mod.globals);
