@@ -53,7 +53,10 @@ abstract class TextPipeline<M extends BertPreTrainedModel & { forward(inputs: Be
     texts.forEach((t, i) => {
       if (typeof t !== 'string') throw new BertInputError(`texts[${i}]: expected a string, got ${typeof t}`);
     });
-    const inputs = pairs ? texts.map((t, i) => [t, pairs[i] ?? ''] as const) : texts;
+    // Without a pair the text can be cut before WordPiece, to what truncation would keep anyway.
+    const inputs = pairs
+      ? texts.map((t, i) => [t, pairs[i] ?? ''] as const)
+      : texts.map((t) => this.tokenizer.truncationPrefix(t, this.maxLength));
     const encs = this.tokenizer.encodeBatch(inputs, {
       maxLength: this.maxLength,
       truncation: true,

@@ -271,6 +271,30 @@ export class BertTokenizer {
     return out;
   }
 
+  /**
+   * A prefix of `text` whose tokens, cut to `maxLength` with [CLS] and [SEP], are the whole text's, cut the same
+   * way: a model that takes 512 tokens then costs 512 tokens of WordPiece, not the 10 MB someone posted. The cut
+   * falls on a space, tab, CR or LF, which end a word in every step of the pre-tokenizer (\v and \f do not: they
+   * are control characters it deletes), so the prefix's tokens are the first tokens of the text. The bound starts
+   * at 8 characters a token and doubles until the prefix holds maxLength tokens (or is the text).
+   */
+  truncationPrefix(text: string, maxLength: number): string {
+    checkText(text, 'text');
+    if (!(Number.isInteger(maxLength) && maxLength > 0))
+      throw new TokenizerError(`truncationPrefix: maxLength must be a positive integer, got ${maxLength}`);
+    // A special token with a space inside could straddle the cut: keep such a vocabulary on the slow path.
+    if (this.allSpecialTokens.some((t) => /[ \t\n\r]/.test(t))) return text;
+    const wordEnd = /[ \t\n\r]/g;
+    for (let bound = Math.max(256, 8 * maxLength); bound < text.length; bound *= 2) {
+      wordEnd.lastIndex = bound;
+      const m = wordEnd.exec(text);
+      if (m === null) return text;
+      const prefix = text.slice(0, m.index);
+      if (this.sequence(prefix, 'text').ids.length + 2 >= maxLength) return prefix;
+    }
+    return text;
+  }
+
   /** Model inputs for a text or a pair of texts. `encode(text, options)` is also accepted. */
   encode(text: string, pair?: string | null | EncodeOptions, options: EncodeOptions = {}): Encoding {
     if (pair !== null && typeof pair === 'object') return this.encode(text, null, pair);
