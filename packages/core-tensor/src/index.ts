@@ -3,7 +3,9 @@ export * as tf from '@tensorflow/tfjs-core';
 
 export type { BackendInfo, BackendName, BackendOptions, BackendPreference } from './backend/index.js';
 export {
+  BackendNotInitializedError,
   BackendUnavailableError,
+  checkBackend,
   initBackend,
   registerWasmTrainingKernels,
   SOFTWARE_ADAPTER,
@@ -20,4 +22,6 @@ export { initNormal, setSeed } from './nn/init.js';
 export type { LinearOptions } from './nn/layers.js';
 export { Dropout, Embedding, gelu, LayerNorm, Linear } from './nn/layers.js';
 export * from './optim/index.js';
+export * from './pipeline/index.js';
+export { Random } from './random.js';
 export * from './safetensors/index.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { checkBackend } from './backend/errors.js';
 
 /**
  * How a parameter is stored on disk (the Hugging Face / PyTorch layout) versus how we keep it in memory.
@@ -47,11 +48,17 @@ export class Parameter {
   ) {
     if (initial instanceof tf.Tensor) this.set(initial);
     else if (deferring > 0) this.pending = initial;
-    else this.set(initial.init());
+    else {
+      checkBackend('initialising a parameter');
+      this.set(initial.init());
+    }
   }
   /** The tfjs variable (a deferred initial value is computed on first access). */
   get variable(): tf.Variable {
-    if (!this.current) this.set(tf.tidy(() => this.pending!.init()));
+    if (!this.current) {
+      checkBackend('initialising a parameter');
+      this.set(tf.tidy(() => this.pending!.init()));
+    }
     return this.current!;
   }
   get value(): tf.Variable {

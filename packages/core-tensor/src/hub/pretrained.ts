@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { ensureBackend } from '../pipeline/device.js';
 import { loadSafetensors } from '../safetensors/read.js';
 import { PretrainedError } from './errors.js';
 import {
@@ -26,7 +27,14 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
  * from a local folder or a Hugging Face hub id. In Node a hub id is downloaded into the cache first
  * (see resolvePretrainedDir); in a browser the files are fetched straight from the endpoint.
  */
-export async function loadPretrained(dirOrId: string, opts: HubOptions = {}): Promise<Pretrained> {
+export async function loadPretrained(
+  dirOrId: string,
+  opts: HubOptions = {},
+  /** Runs on config.json before any weight is read: a config that cannot be built stops here, cheaply. */
+  beforeWeights?: (config: Record<string, unknown>, dir: string) => void,
+): Promise<Pretrained> {
+  // Loading is where tensors are first made: start the fastest backend if the caller started none.
+  await ensureBackend();
   if (!isNode) {
     checkHubId(dirOrId);
     const url = (file: string) => hubUrl(dirOrId, file, opts);

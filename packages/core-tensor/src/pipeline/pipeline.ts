@@ -1,0 +1,106 @@
+import type { HubOptions } from '../hub/resolve.js';
+import { type Device, type ResolvedDevice, resolveDevice } from './device.js';
+import { MissingWeightsError, PipelineError } from './errors.js';
+import { type ProgressCallback, ProgressReporter } from './progress.js';
+
+/** Weight precisions a pipeline can run at. Only fp32 for now: the others are rejected, not approximated. */
+export type DType = 'fp32';
+const DTYPES: readonly string[] = ['fp32'];
+
+/** What every `pipeline(task, model, options)` accepts, text and image alike (transformers.js' names). */
+export interface PipelineOptions extends Omit<HubOptions, 'onProgress'> {
+  /** Default 'auto': native (onnxruntime-node) when installed, else WebGPU on a real GPU, else wasm. */
+  device?: Device;
+  /** Default and only value for now: 'fp32'. */
+  dtype?: DType;
+  /** Receives { status: 'initiate' | 'download' | 'progress' | 'done' | 'ready', … } while loading. */
+  progress_callback?: ProgressCallback;
+  /**
+   * Run even when the checkpoint lacks the task's head (it is then randomly initialised), e.g. to
+   * fine-tune a pre-trained encoder. Default false: a missing head is a MissingWeightsError.
+   */
+  allowRandomHead?: boolean;
+  /** Threads for the wasm backend or the native engine (default: every core). */
+  threads?: number;
+}
+
+/** What `preparePipeline` hands the package that builds the task. */
+export interface PipelineContext {
+  dir: string;
+  device: ResolvedDevice;
+  hub: HubOptions;
+  progress: ProgressReporter;
+}
+
+/**
+ * The steps every pipeline takes before its package loads a model: check the options, start the device,
+ * and resolve the folder (downloading a hub id, with progress events).
+ */
+export async function preparePipeline(
+  task: string,
+  model: string,
+  opts: PipelineOptions,
+  resolveDir: (model: string, hub: HubOptions) => Promise<string>,
+): Promise<PipelineContext> {
+  if (typeof model !== 'string' || model === '')
+    throw new PipelineError('BAD_OPTION', `${task}: model must be a folder, a hub id or a URL, got ${JSON.stringify(model)}`);
+  if (opts.dtype !== undefined && !DTYPES.includes(opts.dtype))
+    throw new PipelineError(
+      'UNSUPPORTED_DTYPE',
+      `${task}: dtype ${JSON.stringify(opts.dtype)} is not supported (${DTYPES.join(', ')})`,
+    );
+  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1))
+    throw new PipelineError('BAD_OPTION', `${task}: threads must be a whole number ≥ 1, got ${opts.threads}`);
+  const { device: _d, dtype: _t, progress_callback, allowRandomHead: _a, threads, ...rest } = opts;
+  const device = await resolveDevice(opts.device ?? 'auto', { threads });
+  const progress = new ProgressReporter(model, progress_callback);
+  const hub: HubOptions = { ...rest, onProgress: progress.onDownload };
+  const dir = await resolveDir(model, hub);
+  return { dir, device, hub, progress };
+}
+
+/**
+ * Throws MissingWeightsError when the checkpoint lacked any of the task's own weights. `optional` names the
+ * parameters the task never reads (e.g. BERT's pooler for fill-mask), which may be missing.
+ */
+export function checkHeadWeights(
+  task: string,
+  dir: string,
+  missing: readonly string[],
+  opts: { allowRandomHead?: boolean; optional?: RegExp } = {},
+): void {
+  if (opts.allowRandomHead) return;
+  const needed = missing.filter((n) => !opts.optional?.test(n));
+  if (needed.length) throw new MissingWeightsError(task, dir, needed);
+}
+
+/**
+ * A loaded task that is called like a function, as transformers.js' pipelines are:
+ * `await classifier(input, options)`. Subclasses implement `_call`.
+ */
+export abstract class Pipeline<In, Opts, Out> {
+  declare readonly task: string;
+  /** The engine that runs the model: `pipe.device.description` says which. */
+  declare readonly device: ResolvedDevice;
+
+  constructor(task: string, device: ResolvedDevice) {
+    // A function object with this class's prototype: callable, and still an instance with methods.
+    // Subclass fields land on it too, since it is what `this` is after super().
+    const call = (input: In, options?: Opts) => (call as unknown as this)._call(input, options);
+    const self = Object.setPrototypeOf(call, new.target.prototype);
+    Object.defineProperty(self, 'task', { value: task, enumerable: true });
+    Object.defineProperty(self, 'device', { value: device, enumerable: true });
+    // biome-ignore lint/correctness/noConstructorReturn: what makes a pipeline callable
+    return self;
+  }
+
+  protected abstract _call(input: In, options?: Opts): Promise<Out>;
+
+  /** Frees the weights (tfjs memory or the native session). */
+  abstract dispose(): Promise<void>;
+}
+
+// Instances are callable: `pipe(input, options)` is `_call(input, options)`.
+export interface Pipeline<In, Opts, Out> {
+  (input: In, options?: Opts): Promise<Out>;
+}
