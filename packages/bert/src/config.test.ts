@@ -29,7 +29,7 @@ describe('BertConfig', () => {
 
   it.each([
     [{ hidden_size: 30, num_attention_heads: 4 }, /hidden_size.*multiple of "num_attention_heads"/],
-    [{ vocab_size: 0 }, /"vocab_size" must be a positive integer/],
+    [{ vocab_size: 0 }, /"vocab_size" must be an integer in \[1, 16777216\], got 0/],
     [{ hidden_act: 'swish' }, /"hidden_act"/],
     [{ position_embedding_type: 'relative_key' }, /"position_embedding_type"/],
     [{ model_type: 'vit' }, /"model_type" is "vit"/],

@@ -1,9 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  ConfigError,
+  type ConfigOptions,
+  type ConfigSchema,
+  encoderLayerParameters,
+  numLabels as labelCount,
+  parseConfig,
+} from '@attn/core-tensor';
 
-/** A config.json that cannot describe a BERT (wrong type, impossible sizes). The message names the field. */
-export class BertConfigError extends Error {
-  override readonly name = 'BertConfigError';
+/** A config.json that cannot describe a BERT (wrong type, impossible sizes). The message names the file and field. */
+export class BertConfigError extends ConfigError {
+  override readonly name: string = 'BertConfigError';
 }
 
 /**
@@ -37,25 +45,81 @@ export interface BertConfig {
   [field: string]: unknown;
 }
 
-/** BertConfig's own defaults (bert-base-uncased sizes), as in transformers' `BertConfig.__init__`. */
-const BERT_DEFAULTS = {
-  vocab_size: 30522,
-  hidden_size: 768,
-  num_hidden_layers: 12,
-  num_attention_heads: 12,
-  intermediate_size: 3072,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1,
-  attention_probs_dropout_prob: 0.1,
-  max_position_embeddings: 512,
-  type_vocab_size: 2,
-  initializer_range: 0.02,
-  layer_norm_eps: 1e-12,
-  pad_token_id: 0,
-  position_embedding_type: 'absolute',
-  use_cache: true,
-  classifier_dropout: null,
-} as const;
+/**
+ * BertConfig's own fields: HF's defaults (bert-base-uncased sizes, as in transformers' `BertConfig.__init__`)
+ * and the bounds past which a config is a mistake rather than a model. Everything else is core-tensor's.
+ */
+const BERT_SCHEMA: ConfigSchema<BertOwnFields> = {
+  modelType: 'bert',
+  error: BertConfigError,
+  fields: {
+    vocab_size: { type: 'int', default: 30522, min: 1, max: 1 << 24 },
+    hidden_size: { type: 'int', default: 768, min: 1, max: 1 << 16 },
+    num_hidden_layers: { type: 'int', default: 12, min: 1, max: 1024 },
+    num_attention_heads: { type: 'int', default: 12, min: 1, max: 1024 },
+    intermediate_size: { type: 'int', default: 3072, min: 1, max: 1 << 18 },
+    hidden_act: { type: 'enum', default: 'gelu', values: ['gelu', 'relu', 'gelu_new'] },
+    hidden_dropout_prob: { type: 'number', default: 0.1, min: 0, below: 1 },
+    attention_probs_dropout_prob: { type: 'number', default: 0.1, min: 0, below: 1 },
+    max_position_embeddings: { type: 'int', default: 512, min: 1, max: 1 << 20 },
+    type_vocab_size: { type: 'int', default: 2, min: 1, max: 1 << 16 },
+    initializer_range: { type: 'number', default: 0.02, min: 0, max: 1e3 },
+    layer_norm_eps: { type: 'number', default: 1e-12, above: 0, max: 1 },
+    pad_token_id: { type: 'int', default: 0, min: 0, max: 1 << 24, nullable: true },
+    position_embedding_type: {
+      type: 'enum',
+      default: 'absolute',
+      // relative_key / relative_key_query are not implemented: refusing them beats wrong numbers.
+      values: ['absolute'],
+    },
+    use_cache: { type: 'boolean', default: true },
+    classifier_dropout: { type: 'number', default: null, min: 0, below: 1, nullable: true },
+  },
+  check(c, fail) {
+    if (c.hidden_size % c.num_attention_heads !== 0)
+      fail(
+        'hidden_size',
+        `(${c.hidden_size}) must be a multiple of "num_attention_heads" (${c.num_attention_heads})`,
+      );
+  },
+  parameters(c) {
+    const H = c.hidden_size;
+    const embeddings = (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * H + 2 * H;
+    const encoder = c.num_hidden_layers * encoderLayerParameters(H, c.intermediate_size);
+    const pooler = H * H + H;
+    // The biggest head: a classifier, or the MLM transform and its vocabulary bias (decoder tied).
+    const heads = Math.max((H + 1) * labelCount(c), H * H + 3 * H + c.vocab_size);
+    return embeddings + encoder + pooler + heads;
+  },
+  sizeFields: [
+    'vocab_size',
+    'hidden_size',
+    'num_hidden_layers',
+    'intermediate_size',
+    'max_position_embeddings',
+    'type_vocab_size',
+  ],
+};
+
+type BertOwnFields = Pick<
+  BertConfig,
+  | 'vocab_size'
+  | 'hidden_size'
+  | 'num_hidden_layers'
+  | 'num_attention_heads'
+  | 'intermediate_size'
+  | 'hidden_act'
+  | 'hidden_dropout_prob'
+  | 'attention_probs_dropout_prob'
+  | 'max_position_embeddings'
+  | 'type_vocab_size'
+  | 'initializer_range'
+  | 'layer_norm_eps'
+  | 'pad_token_id'
+  | 'position_embedding_type'
+  | 'use_cache'
+  | 'classifier_dropout'
+>;
 
 /**
  * The generic `PretrainedConfig` fields and their defaults, which `to_json_file(use_diff=False)` writes
@@ -120,92 +184,35 @@ export type BertConfigInput = Partial<BertConfig> & { num_labels?: number; [fiel
 /**
  * A complete BertConfig from some of its fields: HF defaults fill the rest, and `num_labels` (as HF
  * accepts it) becomes `id2label`/`label2id` with names LABEL_0, LABEL_1, ….
- * Throws BertConfigError naming the first field that makes no sense.
+ * Throws BertConfigError naming the first field that makes no sense, and ModelTooLargeError (a
+ * ConfigError) when the model would exceed `maxModelBytes`.
  */
-export function bertConfig(fields: BertConfigInput = {}): BertConfig {
-  const { num_labels, ...rest } = fields;
-  const config = { ...PRETRAINED_DEFAULTS, ...BERT_DEFAULTS, ...rest, model_type: 'bert' } as BertConfig;
-  if (!fields.id2label) {
-    const n = num_labels ?? 2;
-    config.id2label = Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), `LABEL_${i}`]));
-  }
-  // JSON keys are strings; keep them so, whatever the caller passed.
-  config.id2label = Object.fromEntries(
-    Object.entries(config.id2label).map(([k, v]) => [String(k), String(v)]),
-  );
-  if (!fields.label2id)
-    config.label2id = Object.fromEntries(Object.entries(config.id2label).map(([k, v]) => [v, Number(k)]));
-  validate(config);
-  return config;
+export function bertConfig(fields: BertConfigInput = {}, opts: ConfigOptions = {}): BertConfig {
+  return parseBertConfig(fields, 'config', opts);
 }
 
 /** HF's `num_labels`: the size of `id2label`. */
 export function numLabels(config: BertConfig): number {
-  return Object.keys(config.id2label).length;
-}
-
-function validate(c: BertConfig) {
-  const positive = [
-    'vocab_size',
-    'hidden_size',
-    'num_hidden_layers',
-    'num_attention_heads',
-    'intermediate_size',
-    'max_position_embeddings',
-    'type_vocab_size',
-  ] as const;
-  for (const f of positive)
-    if (!Number.isInteger(c[f]) || c[f] <= 0)
-      throw new BertConfigError(
-        `config field "${f}" must be a positive integer, got ${JSON.stringify(c[f])}`,
-      );
-  if (c.hidden_size % c.num_attention_heads !== 0)
-    throw new BertConfigError(
-      `config field "hidden_size" (${c.hidden_size}) must be a multiple of "num_attention_heads" (${c.num_attention_heads})`,
-    );
-  if (!['gelu', 'relu', 'gelu_new'].includes(c.hidden_act))
-    throw new BertConfigError(
-      `config field "hidden_act" must be gelu, relu or gelu_new, got ${JSON.stringify(c.hidden_act)}`,
-    );
-  if (c.position_embedding_type !== 'absolute')
-    throw new BertConfigError(
-      `config field "position_embedding_type" must be "absolute" (relative positions are not supported), got ${JSON.stringify(c.position_embedding_type)}`,
-    );
-  for (const f of ['hidden_dropout_prob', 'attention_probs_dropout_prob'] as const)
-    if (!(c[f] >= 0 && c[f] < 1))
-      throw new BertConfigError(`config field "${f}" must be in [0, 1), got ${c[f]}`);
-  if (!(c.layer_norm_eps > 0))
-    throw new BertConfigError(`config field "layer_norm_eps" must be > 0, got ${c.layer_norm_eps}`);
-  if (numLabels(c) < 1) throw new BertConfigError('config field "id2label" must name at least one label');
+  return labelCount(config);
 }
 
 /** Reads `<dir>/config.json` (or a path to a .json file). Unknown fields are kept. */
-export function readBertConfig(path: string): BertConfig {
+export function readBertConfig(path: string, opts: ConfigOptions = {}): BertConfig {
   const file = path.endsWith('.json') ? path : join(path, 'config.json');
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new BertConfigError(`${file}: cannot read config (${(e as Error).message})`);
+    throw new BertConfigError(file, '(file)', `cannot be read (${(e as Error).message})`);
   }
-  return parseBertConfig(raw, file);
+  return parseBertConfig(raw, file, opts);
 }
 
 /** A BertConfig from parsed config.json contents; `source` names the file in errors. */
-export function parseBertConfig(raw: unknown, source = 'config.json'): BertConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    throw new BertConfigError(`${source}: expected a JSON object`);
-  const fields = raw as BertConfigInput;
-  if (fields.model_type !== undefined && fields.model_type !== 'bert')
-    throw new BertConfigError(
-      `${source}: config field "model_type" is ${JSON.stringify(fields.model_type)}, not "bert"`,
-    );
-  try {
-    return bertConfig(fields);
-  } catch (e) {
-    if (e instanceof BertConfigError) e.message = `${source}: ${e.message}`;
-    throw e;
-  }
+export function parseBertConfig(raw: unknown, source = 'config.json', opts: ConfigOptions = {}): BertConfig {
+  const { fields, extra } = parseConfig(BERT_SCHEMA, raw, source, opts);
+  // Generic PretrainedConfig fields first, so a saved config.json has every key HF writes.
+  return { ...PRETRAINED_DEFAULTS, ...extra, ...fields, model_type: 'bert' } as BertConfig;
 }
 
 /** config.json text as HF writes it: keys sorted, two-space indent. */

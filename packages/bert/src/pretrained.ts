@@ -1,24 +1,25 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
-  atomicWriteFile,
+  type CheckpointLayout,
+  loadPretrainedModel,
   Module,
-  StateDictError,
-  withDeferredInit,
-  writeSafetensors,
+  savePretrainedModel,
+  toModelNames,
+  withConfigOverrides,
 } from '@attn/core-tensor';
-import { type LoadingInfo, type LoadOptions, readCheckpoint } from './checkpoint.js';
-import { type BertConfig, bertConfigToJSON } from './config.js';
+import type { LoadingInfo, LoadOptions } from './checkpoint.js';
+import { type BertConfig, bertConfigToJSON, parseBertConfig } from './config.js';
 
-/** Buffers and tied weights HF may have in a checkpoint but never needs: dropped silently on load. */
-const IGNORED = [
-  /(^|\.)embeddings\.position_ids$/,
-  /(^|\.)embeddings\.token_type_ids$/,
-  /^cls\.predictions\.decoder\.(weight|bias)$/,
-];
-
-/** The base BertModel's top-level children, to recognise a checkpoint saved without the `bert.` prefix. */
-const BASE_CHILDREN = /^(embeddings|encoder|pooler)\./;
+/** HF's BERT checkpoint naming (`base_model_prefix = "bert"`). */
+const BERT_LAYOUT: CheckpointLayout = {
+  prefix: 'bert.',
+  baseChildren: ['embeddings', 'encoder', 'pooler'],
+  // Buffers and the tied MLM decoder: HF may save them, nothing needs them.
+  ignored: [
+    /(^|\.)embeddings\.position_ids$/,
+    /(^|\.)embeddings\.token_type_ids$/,
+    /^cls\.predictions\.decoder\.(weight|bias)$/,
+  ],
+};
 
 /**
  * What every BERT model shares: its config, loading from a Hugging Face folder, saving to one.
@@ -38,8 +39,10 @@ export abstract class BertPreTrainedModel extends Module {
   /**
    * Loads a Hugging Face folder or hub id (config.json + model.safetensors). As HF: names need not all match —
    * another head's weights are reported as unexpected, a missing head stays randomly initialised and is
-   * reported as missing — but a shape that disagrees with config.json throws a StateDictError naming the
-   * tensor and both shapes. The model is returned in eval mode.
+   * reported as missing — but a shape that disagrees with config.json, or encoder layers the checkpoint does
+   * not hold, throw a StateDictError naming the tensors. The config is checked (types, bounds, `maxModelBytes`)
+   * before any weight is read. The model is returned in eval mode. The lifecycle is core-tensor's
+   * `loadPretrainedModel`, shared with ViT; only the `bert.` layout is BERT's.
    */
   static async fromPretrained<T extends BertPreTrainedModel>(
     this: new (
@@ -48,36 +51,20 @@ export abstract class BertPreTrainedModel extends Module {
     dirOrId: string,
     opts: LoadOptions = {},
   ): Promise<T> {
-    const ckpt = await readCheckpoint(dirOrId, opts);
-    // Deferred: no random initialisation is computed for weights the checkpoint provides.
-    const model = withDeferredInit(() => new this(ckpt.config));
-    try {
-      const renamed = model.checkpointNames(ckpt.tensors);
-      model.loadingInfo = model.loadStateDict(renamed, { strict: false, release: true });
-    } catch (e) {
-      model.dispose();
-      if (e instanceof StateDictError)
-        e.message = `the weights in ${ckpt.dir} do not fit its config.json: ${e.message}`;
-      throw e;
-    } finally {
-      for (const t of ckpt.tensors.values()) t.dispose();
-    }
-    opts.onLoadingInfo?.(model.loadingInfo!);
-    return model.eval();
+    const Model = this;
+    const { model, loadingInfo } = await loadPretrainedModel(dirOrId, opts, {
+      config: (json, source) => parseBertConfig(withConfigOverrides(json, opts.config), source, opts),
+      build: (config) => new Model(config),
+      layout: BERT_LAYOUT,
+      basePrefix: (m) => m.basePrefix,
+    });
+    model.loadingInfo = loadingInfo;
+    return model;
   }
 
   /** Maps checkpoint names onto this model's: adds or strips the `bert.` prefix as HF does, drops buffers. */
   checkpointNames<T>(tensors: Map<string, T>): Map<string, T> {
-    const out = new Map<string, T>();
-    const prefixed = [...tensors.keys()].some((k) => k.startsWith('bert.'));
-    for (const [name, t] of tensors) {
-      if (IGNORED.some((re) => re.test(name))) continue;
-      let n = name;
-      if (this.basePrefix === '' && prefixed && n.startsWith('bert.')) n = n.slice('bert.'.length);
-      else if (this.basePrefix !== '' && !prefixed && BASE_CHILDREN.test(n)) n = this.basePrefix + n;
-      out.set(n, t);
-    }
-    return out;
+    return toModelNames(tensors, BERT_LAYOUT, this.basePrefix);
   }
 
   /**
@@ -85,14 +72,7 @@ export abstract class BertPreTrainedModel extends Module {
    * each atomically. Python `BertFor….from_pretrained(dir)` loads the result.
    */
   async save(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
-    const tensors = this.stateDict();
-    try {
-      await writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
-    } finally {
-      for (const t of tensors.values()) t.dispose();
-    }
     const architecture = (this.constructor as typeof BertPreTrainedModel).architecture;
-    await atomicWriteFile(join(dir, 'config.json'), bertConfigToJSON(this.config, [architecture]));
+    await savePretrainedModel(this, dir, bertConfigToJSON(this.config, [architecture]));
   }
 }

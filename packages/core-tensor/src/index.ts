@@ -11,10 +11,11 @@ export {
   SOFTWARE_ADAPTER,
   WASM_FORWARDED_KERNELS,
 } from './backend/index.js';
+export * from './config/index.js';
 export { registerGradients } from './gradients.js';
 export * from './hub/index.js';
 export type { FileData } from './io/atomic-write.js';
-export { atomicWriteFile } from './io/atomic-write.js';
+export { atomicWriteFile, removeStaleTemps, syncDir, tempName } from './io/atomic-write.js';
 export type { Initializer, LoadStateDictResult, ParameterLayout } from './module.js';
 export { Module, Parameter, StateDictError, withDeferredInit } from './module.js';
 export { gatherRows } from './nn/gather-rows.js';

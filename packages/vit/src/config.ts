@@ -1,6 +1,17 @@
+import {
+  ConfigError,
+  type ConfigOptions,
+  type ConfigSchema,
+  encoderLayerParameters,
+  labelNames,
+  numLabels,
+  parseConfig,
+  withConfigOverrides,
+} from '@attn/core-tensor';
+
 /** Thrown for a config.json that cannot describe a ViT; the message names the file and field. */
-export class ViTConfigError extends Error {
-  override readonly name = 'ViTConfigError';
+export class ViTConfigError extends ConfigError {
+  override readonly name: string = 'ViTConfigError';
 }
 
 /** The fields of Hugging Face's `ViTConfig` that the model reads (HF names, plain data). */
@@ -24,34 +35,45 @@ export interface ViTConfigFields {
   label2id: Record<string, number>;
 }
 
-const DEFAULTS: ViTConfigFields = {
-  hidden_size: 768,
-  num_hidden_layers: 12,
-  num_attention_heads: 12,
-  intermediate_size: 3072,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0,
-  attention_probs_dropout_prob: 0,
-  initializer_range: 0.02,
-  layer_norm_eps: 1e-12,
-  image_size: 224,
-  patch_size: 16,
-  num_channels: 3,
-  qkv_bias: true,
-  encoder_stride: 16,
-  id2label: { '0': 'LABEL_0', '1': 'LABEL_1' },
-  label2id: { LABEL_0: 0, LABEL_1: 1 },
+/** ViTConfig's own fields: HF's defaults (`ViTConfig.__init__`) and the bounds past which a config is a mistake. */
+const VIT_SCHEMA: ConfigSchema<Omit<ViTConfigFields, 'id2label' | 'label2id'>> = {
+  modelType: 'vit',
+  error: ViTConfigError,
+  fields: {
+    hidden_size: { type: 'int', default: 768, min: 1, max: 1 << 16 },
+    num_hidden_layers: { type: 'int', default: 12, min: 1, max: 1024 },
+    num_attention_heads: { type: 'int', default: 12, min: 1, max: 1024 },
+    intermediate_size: { type: 'int', default: 3072, min: 1, max: 1 << 18 },
+    hidden_act: { type: 'enum', default: 'gelu', values: ['gelu', 'relu', 'gelu_new'] },
+    hidden_dropout_prob: { type: 'number', default: 0, min: 0, below: 1 },
+    attention_probs_dropout_prob: { type: 'number', default: 0, min: 0, below: 1 },
+    initializer_range: { type: 'number', default: 0.02, min: 0, max: 1e3 },
+    layer_norm_eps: { type: 'number', default: 1e-12, above: 0, max: 1 },
+    image_size: { type: 'int', default: 224, min: 1, max: 1 << 14 },
+    patch_size: { type: 'int', default: 16, min: 1, max: 1 << 14 },
+    num_channels: { type: 'int', default: 3, min: 1, max: 1024 },
+    qkv_bias: { type: 'boolean', default: true },
+    encoder_stride: { type: 'int', default: 16, min: 1, max: 1 << 14 },
+  },
+  check(c, fail) {
+    if (c.hidden_size % c.num_attention_heads !== 0)
+      fail(
+        'hidden_size',
+        `(${c.hidden_size}) must be a multiple of "num_attention_heads" (${c.num_attention_heads})`,
+      );
+    if (c.patch_size > c.image_size)
+      fail('patch_size', `(${c.patch_size}) must not exceed "image_size" (${c.image_size})`);
+  },
+  parameters(c) {
+    const H = c.hidden_size;
+    const patches = Math.floor(c.image_size / c.patch_size) ** 2;
+    const embeddings = c.num_channels * c.patch_size ** 2 * H + H + H + (patches + 1) * H;
+    const encoder = c.num_hidden_layers * encoderLayerParameters(H, c.intermediate_size);
+    // final LayerNorm, pooler, classifier
+    return embeddings + encoder + 2 * H + H * H + H + (H + 1) * numLabels(c);
+  },
+  sizeFields: ['hidden_size', 'num_hidden_layers', 'intermediate_size', 'image_size', 'patch_size', 'num_channels'],
 };
-
-const POSITIVE_INTS = [
-  'hidden_size',
-  'num_hidden_layers',
-  'num_attention_heads',
-  'intermediate_size',
-  'image_size',
-  'patch_size',
-  'num_channels',
-] as const;
 
 /**
  * Hugging Face `ViTConfig` as plain data: `from(json)` fills HF's defaults and validates; every field it
@@ -67,79 +89,46 @@ export class ViTConfig {
     this.extra = extra;
   }
 
-  static from(json: Partial<ViTConfigFields> & Record<string, unknown> = {}, source = 'config'): ViTConfig {
-    const extra: Record<string, unknown> = {};
-    const fields: Record<string, unknown> = { ...DEFAULTS };
-    for (const [k, v] of Object.entries(json)) {
-      if (k in DEFAULTS) fields[k] = v;
-      else if (k !== 'num_labels') extra[k] = v;
-    }
-    const f = fields as unknown as ViTConfigFields;
-    for (const k of POSITIVE_INTS)
-      if (!Number.isInteger(f[k]) || f[k] < 1)
-        throw new ViTConfigError(`${source}: ${k} must be a positive integer, got ${JSON.stringify(f[k])}`);
-    if (f.hidden_size % f.num_attention_heads !== 0)
-      throw new ViTConfigError(
-        `${source}: hidden_size ${f.hidden_size} is not a multiple of num_attention_heads ${f.num_attention_heads}`,
-      );
-    if (!['gelu', 'relu', 'gelu_new'].includes(f.hidden_act))
-      throw new ViTConfigError(
-        `${source}: hidden_act "${f.hidden_act}" is not supported (gelu, relu, gelu_new)`,
-      );
-    // Labels: id2label wins; a bare num_labels gives LABEL_i names, as HF does.
-    if (!json.id2label && typeof json.num_labels === 'number')
-      f.id2label = Object.fromEntries(
-        Array.from({ length: json.num_labels }, (_, i) => [String(i), `LABEL_${i}`]),
-      );
-    f.id2label = normaliseId2label(f.id2label, source);
-    if (!json.label2id || json.id2label)
-      f.label2id = Object.fromEntries(Object.entries(f.id2label).map(([i, n]) => [n, Number(i)]));
-    return new ViTConfig(f, extra);
+  /**
+   * Throws ViTConfigError naming `source` and the field for a wrong type or an out-of-bounds size, and
+   * ModelTooLargeError (a ConfigError) when the model would exceed `maxModelBytes`.
+   */
+  static from(
+    json: Partial<ViTConfigFields> & Record<string, unknown> = {},
+    source = 'config',
+    opts: ConfigOptions = {},
+  ): ViTConfig {
+    const { fields, extra } = parseConfig(VIT_SCHEMA, json, source, opts);
+    return new ViTConfig(fields, extra);
   }
 
-  static async fromFile(path: string): Promise<ViTConfig> {
+  static async fromFile(path: string, opts: ConfigOptions = {}): Promise<ViTConfig> {
     const { readFile } = await import('node:fs/promises');
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(await readFile(path, 'utf8'));
     } catch (e) {
-      throw new ViTConfigError(`${path}: ${(e as Error).message}`);
+      throw new ViTConfigError(path, '(file)', `cannot be read (${(e as Error).message})`);
     }
-    if (json.model_type !== undefined && json.model_type !== 'vit')
-      throw new ViTConfigError(`${path}: model_type is "${json.model_type}", expected "vit"`);
-    return ViTConfig.from(json as Partial<ViTConfigFields>, path);
+    return ViTConfig.from(json as Partial<ViTConfigFields>, path, opts);
   }
 
   get numLabels(): number {
-    return Object.keys(this.fields.id2label).length;
+    return numLabels(this.fields);
   }
 
   /** Labels in class-index order. */
   get labels(): string[] {
-    return Array.from({ length: this.numLabels }, (_, i) => this.fields.id2label[String(i)]);
+    return labelNames(this.fields);
   }
 
   /** A copy with some fields replaced (e.g. a new label set for fine-tuning). */
   with(changes: Partial<ViTConfigFields> & Record<string, unknown>): ViTConfig {
-    const json = { ...this.toJSON(), ...changes };
-    if (changes.id2label && !changes.label2id) delete json.label2id;
-    return ViTConfig.from(json, 'config');
+    return ViTConfig.from(withConfigOverrides(this.toJSON(), changes), 'config');
   }
 
   /** config.json contents: HF fields plus every unknown field that was read. */
   toJSON(): Record<string, unknown> {
     return { ...this.extra, ...this.fields, model_type: 'vit' };
   }
-}
-
-function normaliseId2label(id2label: Record<string, unknown>, source: string): Record<string, string> {
-  const entries = Object.entries(id2label ?? {});
-  const out: Record<string, string> = {};
-  for (const [k, v] of entries) {
-    const i = Number(k);
-    if (!Number.isInteger(i) || i < 0 || i >= entries.length)
-      throw new ViTConfigError(`${source}: id2label key "${k}" is not an index 0..${entries.length - 1}`);
-    out[String(i)] = String(v);
-  }
-  return out;
 }

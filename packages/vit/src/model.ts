@@ -1,17 +1,32 @@
 import { TransformerEncoder } from '@attn/attention';
 import {
-  atomicWriteFile,
-  type HubOptions,
+  type CheckpointLayout,
+  type LoadingInfo,
   LayerNorm,
   Linear,
-  loadPretrained,
+  loadPretrainedModel,
   Module,
+  type PretrainedModelOptions,
+  savePretrainedModel,
   tf,
-  withDeferredInit,
-  writeSafetensors,
+  withConfigOverrides,
 } from '@attn/core-tensor';
-import { ViTConfig, ViTConfigError } from './config.js';
+import { ViTConfig, type ViTConfigFields } from './config.js';
 import { ViTEmbeddings } from './embeddings.js';
+
+export interface ViTLoadOptions extends PretrainedModelOptions {
+  /** Config fields to override, as HF's `from_pretrained(dir, num_labels=…, id2label=…)`. */
+  config?: Partial<ViTConfigFields> & Record<string, unknown>;
+}
+
+/** HF's ViT checkpoint naming (`base_model_prefix = "vit"`). */
+const VIT_LAYOUT: CheckpointLayout = { prefix: 'vit.', baseChildren: ['embeddings', 'encoder', 'layernorm', 'pooler'] };
+
+const vitSpec = (opts: ViTLoadOptions) => ({
+  config: (json: Record<string, unknown>, source: string) =>
+    ViTConfig.from(withConfigOverrides(json, opts.config), source, opts),
+  layout: VIT_LAYOUT,
+});
 
 export interface ViTForwardOptions {
   /** Return every layer's attention probabilities [b, heads, t, t]. */
@@ -111,27 +126,33 @@ export class ViTModel extends Module {
     });
   }
 
+  /** What `fromPretrained` found missing or extra. */
+  loadingInfo?: LoadingInfo;
+
+  /**
+   * Loads an HF ViT folder or hub id through core-tensor's shared lifecycle (the one BERT uses): a
+   * classification checkpoint's backbone is taken from under `vit.` (its classifier reported as unexpected);
+   * encoder layers the checkpoint lacks, or shapes that disagree, throw StateDictError.
+   */
   static async fromPretrained(
     dirOrId: string,
-    opts: HubOptions & { addPoolingLayer?: boolean } = {},
+    opts: ViTLoadOptions & { addPoolingLayer?: boolean } = {},
   ): Promise<ViTModel> {
-    const { config, tensors } = await readCheckpoint(dirOrId, opts);
-    // A classification checkpoint nests the backbone under `vit.`: take it from there.
-    const prefixed = [...tensors.keys()].some((k) => k.startsWith('vit.'));
-    const own = prefixed ? stripPrefix(tensors, 'vit.') : tensors;
-    const model = withDeferredInit(
-      () => new ViTModel(config, { addPoolingLayer: opts.addPoolingLayer ?? own.has('pooler.dense.weight') }),
-    );
-    try {
-      model.loadStateDict(own, { strict: !prefixed, release: true });
-    } finally {
-      for (const t of tensors.values()) t.dispose();
-    }
-    return model.eval();
+    const { model, loadingInfo } = await loadPretrainedModel(dirOrId, opts, {
+      ...vitSpec(opts),
+      build: (config, names) =>
+        new ViTModel(config, {
+          addPoolingLayer:
+            opts.addPoolingLayer ?? (names.has('pooler.dense.weight') || names.has('vit.pooler.dense.weight')),
+        }),
+      basePrefix: '',
+    });
+    model.loadingInfo = loadingInfo;
+    return model;
   }
 
   async save(dir: string, metadata?: Record<string, string>): Promise<void> {
-    await saveCheckpoint(this, this.config, dir, metadata);
+    await savePretrainedModel(this, dir, configJson(this.config), metadata);
   }
 }
 
@@ -163,73 +184,29 @@ export class ViTForImageClassification extends Module {
     });
   }
 
+  /** What `fromPretrained` found missing or extra. */
+  loadingInfo?: LoadingInfo;
+
   /**
-   * Loads an HF ViT folder or hub id (config.json + model.safetensors). A bare ViTModel checkpoint loads too; its
-   * classifier then keeps its random initialisation (reported in `missing`), as HF does.
+   * Loads an HF ViT folder or hub id (config.json + model.safetensors or shards). A bare ViTModel checkpoint
+   * loads too; its classifier then keeps its random initialisation (reported in `missing`) and its pooler is
+   * reported as unexpected, as HF does.
    */
-  static async fromPretrained(dirOrId: string, opts: HubOptions = {}): Promise<ViTForImageClassification> {
-    const { config, tensors } = await readCheckpoint(dirOrId, opts);
-    const model = withDeferredInit(() => new ViTForImageClassification(config));
-    const bare = ![...tensors.keys()].some((k) => k.startsWith('vit.'));
-    const named = bare ? addPrefix(tensors, 'vit.') : tensors;
-    try {
-      if (bare) {
-        // pooler weights of a ViTModel checkpoint are not used by the classifier, as in HF.
-        for (const k of [...named.keys()]) if (k.startsWith('vit.pooler.')) named.delete(k);
-        model.loadStateDict(named, { strict: false, release: true });
-      } else model.loadStateDict(named, { release: true });
-    } finally {
-      for (const t of tensors.values()) t.dispose();
-    }
-    return model.eval();
+  static async fromPretrained(dirOrId: string, opts: ViTLoadOptions = {}): Promise<ViTForImageClassification> {
+    const { model, loadingInfo } = await loadPretrainedModel(dirOrId, opts, {
+      ...vitSpec(opts),
+      build: (config) => new ViTForImageClassification(config),
+      basePrefix: 'vit.',
+    });
+    model.loadingInfo = loadingInfo;
+    return model;
   }
 
   async save(dir: string, metadata?: Record<string, string>): Promise<void> {
-    await saveCheckpoint(this, this.config, dir, metadata, ['ViTForImageClassification']);
+    await savePretrainedModel(this, dir, configJson(this.config, ['ViTForImageClassification']), metadata);
   }
 }
 
-/** config.json + weights of a local folder or a hub id (downloaded into the cache by core-tensor). */
-async function readCheckpoint(
-  dirOrId: string,
-  opts: HubOptions = {},
-): Promise<{ config: ViTConfig; tensors: Map<string, tf.Tensor> }> {
-  const { dir, config: json, tensors } = await loadPretrained(dirOrId, opts);
-  const source = `${dir}/config.json`;
-  try {
-    if (json.model_type !== undefined && json.model_type !== 'vit')
-      throw new ViTConfigError(`${source}: model_type is "${json.model_type}", expected "vit"`);
-    return { config: ViTConfig.from(json, source), tensors };
-  } catch (e) {
-    for (const t of tensors.values()) t.dispose();
-    throw e;
-  }
-}
-
-async function saveCheckpoint(
-  model: Module,
-  config: ViTConfig,
-  dir: string,
-  metadata: Record<string, string> | undefined,
-  architectures?: string[],
-) {
-  const { mkdir } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  await mkdir(dir, { recursive: true });
-  const state = model.stateDict();
-  try {
-    await writeSafetensors(join(dir, 'model.safetensors'), state, { format: 'pt', ...metadata });
-  } finally {
-    for (const t of state.values()) t.dispose();
-  }
-  const json = { ...config.toJSON(), ...(architectures ? { architectures } : {}) };
-  await atomicWriteFile(join(dir, 'config.json'), `${JSON.stringify(json, null, 2)}\n`);
-}
-
-function stripPrefix(m: Map<string, tf.Tensor>, prefix: string): Map<string, tf.Tensor> {
-  return new Map([...m].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-}
-
-function addPrefix(m: Map<string, tf.Tensor>, prefix: string): Map<string, tf.Tensor> {
-  return new Map([...m].map(([k, v]) => [prefix + k, v]));
+function configJson(config: ViTConfig, architectures?: string[]): string {
+  return `${JSON.stringify({ ...config.toJSON(), ...(architectures ? { architectures } : {}) }, null, 2)}\n`;
 }

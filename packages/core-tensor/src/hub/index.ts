@@ -1,6 +1,13 @@
 export type { DownloadProgress } from './download.js';
 export type { PretrainedErrorCode } from './errors.js';
 export { PretrainedError } from './errors.js';
+export type {
+  CheckpointLayout,
+  LoadingInfo,
+  PretrainedModelOptions,
+  PretrainedModelSpec,
+} from './lifecycle.js';
+export { loadPretrainedModel, savePretrainedModel, toModelNames } from './lifecycle.js';
 export type { Pretrained } from './pretrained.js';
 export { loadPretrained, readPretrainedFolder } from './pretrained.js';
 export type { HubOptions } from './resolve.js';

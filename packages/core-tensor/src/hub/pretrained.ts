@@ -46,11 +46,13 @@ export async function loadPretrained(
         `HTTP ${res.status}`,
       );
     const config = parseConfig(await res.text(), url('config.json'));
+    beforeWeights?.(config, url('').replace(/\/$/, ''));
     const single = await fetch(url(WEIGHTS), { method: 'HEAD' });
     const tensors = await loadSafetensors(single.ok ? url(WEIGHTS) : url(WEIGHTS_INDEX));
     return { dir: url('').replace(/\/$/, ''), config, tensors };
   }
   const { dir, config, weights } = await readPretrainedFolder(dirOrId, opts);
+  beforeWeights?.(config, dir);
   return { dir, config, tensors: await loadSafetensors(weights) };
 }
 

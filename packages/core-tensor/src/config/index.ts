@@ -1,0 +1,20 @@
+export type {
+  ConfigErrorClass,
+  ConfigOptions,
+  ConfigSchema,
+  FieldSpec,
+  Labels,
+  ParsedConfig,
+} from './config.js';
+export {
+  ConfigError,
+  DEFAULT_MAX_MODEL_BYTES,
+  encoderLayerParameters,
+  labelNames,
+  MAX_LABELS,
+  ModelTooLargeError,
+  maxModelBytes,
+  numLabels,
+  parseConfig,
+  withConfigOverrides,
+} from './config.js';
