@@ -4,7 +4,12 @@ export type PretrainedErrorCode =
   | 'HTTP_ERROR'
   | 'NETWORK'
   | 'BAD_CONFIG'
-  | 'NO_WEIGHTS';
+  | 'NO_WEIGHTS'
+  | 'UNSAFE_PATH'
+  | 'CORRUPT'
+  | 'STALLED'
+  | 'ABORTED'
+  | 'BAD_OPTION';
 
 /** A model folder or hub download that cannot be used. `where` is the URL, file or folder at fault. */
 export class PretrainedError extends Error {

@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,3 +171,224 @@ describe.skipIf(!haveFixtures('hub download tests'))('loadPretrained and the hub
     }
   });
 });
+
+/** Routes by exact path; what is not routed is a 404. Each route may misbehave on purpose. */
+class ScriptedHub {
+  readonly routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
+  private server!: Server;
+  endpoint = '';
+  async start() {
+    this.server = createServer((req, res) => {
+      const route =
+        this.routes.get(req.url!) ??
+        [...this.routes].find(([p]) => p.endsWith('*') && req.url!.startsWith(p.slice(0, -1)))?.[1];
+      if (route) route(req, res);
+      else res.writeHead(404).end('Entry not found');
+    });
+    await new Promise<void>((ok) => this.server.listen(0, '127.0.0.1', ok));
+    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+  /** Serves a folder as repository `id`, as the plain hub does (Content-Length, no redirect). */
+  serveRepo(id: string, dir: string) {
+    this.routes.set(`/${id}/resolve/main/*`, (req, res) => {
+      const path = join(dir, req.url!.split('/').at(-1)!);
+      if (!existsSync(path)) return void res.writeHead(404).end();
+      const body = readFileSync(path);
+      res.writeHead(200, { 'content-length': body.byteLength }).end(body);
+    });
+  }
+  stop() {
+    this.server.closeAllConnections();
+    return new Promise((ok) => this.server.close(ok));
+  }
+}
+
+/** A response without Content-Length whose end is the connection's close, written straight to the socket. */
+function closeDelimited(res: ServerResponse, headers: Record<string, string | number>, body: Uint8Array) {
+  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
+  res.socket!.end(
+    Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nconnection: close\r\n${head.join('')}\r\n`), body]),
+  );
+}
+
+const deadPid = async () => {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((ok) => child.once('exit', ok));
+  return child.pid!;
+};
+
+describe.skipIf(!haveFixtures('hub hardening tests'))(
+  'the hub cache never keeps a bad file (issue 16)',
+  () => {
+    const hub = new ScriptedHub();
+    const weights = () => readFileSync(fixturePath('vit-tiny-random/model.safetensors'));
+    const weightsSha = () => createHash('sha256').update(weights()).digest('hex');
+    const codeOf = async (p: Promise<unknown>) => {
+      const e = await p.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(PretrainedError);
+      return e as PretrainedError;
+    };
+    const files = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
+    /** Serves vit-tiny-random as `id`, with model.safetensors answered by `weightsRoute` until `heal`. */
+    const repo = (id: string, weightsRoute: (req: IncomingMessage, res: ServerResponse) => void) => {
+      hub.serveRepo(id, fixturePath('vit-tiny-random'));
+      let healed = false;
+      const route = `/${id}/resolve/main/model.safetensors`;
+      hub.routes.set(route, (req, res) => {
+        if (!healed) return weightsRoute(req, res);
+        const body = weights();
+        res.writeHead(200, { 'content-length': body.byteLength }).end(body);
+      });
+      return () => {
+        healed = true;
+      };
+    };
+    beforeAll(async () => {
+      await tf.setBackend('cpu');
+      await hub.start();
+    });
+    afterAll(() => hub.stop());
+
+    it('refuses file names, revisions and ids that would become paths outside the cache', async () => {
+      hub.serveRepo('h/ok', fixturePath('vit-tiny-random'));
+      hub.routes.set('/x', (_req, res) => res.writeHead(200, { 'content-length': 5 }).end('owned'));
+      const root = tmp();
+      const cacheDir = join(root, 'cache');
+      const opts = { cacheDir, endpoint: hub.endpoint };
+      for (const file of ['../../../../x', '/etc/x', 'a\\..\\..\\x', 'a\0b', 'C:x', 'sub//x', './x']) {
+        const err = await codeOf(resolvePretrainedDir('h/ok', { ...opts, files: [file] }));
+        expect(err.code, file).toBe('UNSAFE_PATH');
+        expect(err.message).toContain(JSON.stringify(file));
+      }
+      for (const revision of ['..', '.', '../main', 'a\\b'])
+        expect((await codeOf(resolvePretrainedDir('h/ok', { ...opts, revision }))).code).toBe('INVALID_ID');
+      expect((await codeOf(resolvePretrainedDir('h/../x', opts))).code).toBe('INVALID_ID');
+      expect(files(root)).toEqual([]); // nothing downloaded, nothing written next to the cache either
+      // A file in a subfolder of the repository is fine.
+      hub.routes.set('/h/ok/resolve/main/onnx/model.onnx', (_req, res) =>
+        res.writeHead(200, { 'content-length': 3 }).end('abc'),
+      );
+      const dir = await resolvePretrainedDir('h/ok', { ...opts, files: ['onnx/model.onnx'] });
+      expect(readFileSync(join(dir, 'onnx', 'model.onnx'), 'utf8')).toBe('abc');
+    });
+
+    it('a body without Content-Length that stops short of X-Linked-Size is not kept, and is fetched again', async () => {
+      const heal = repo('h/short', (_req, res) =>
+        closeDelimited(res, { 'x-linked-size': weights().byteLength }, weights().subarray(0, 1000)),
+      );
+      const cacheDir = tmp();
+      const opts = { cacheDir, endpoint: hub.endpoint };
+      const err = await codeOf(loadPretrained('h/short', opts));
+      expect(err.code).toBe('NETWORK');
+      expect(err.message).toContain(`got 1000 bytes, but X-Linked-Size says ${weights().byteLength}`);
+      const dir = join(cacheDir, 'h', 'short', 'main');
+      expect(files(dir)).toEqual(['config.json']);
+      heal();
+      const { tensors } = await loadPretrained('h/short', opts);
+      expect(tensors.size).toBe(40);
+      dispose(tensors);
+      expect(sha(join(dir, 'model.safetensors'))).toBe(weightsSha());
+    });
+
+    it('a truncated body with neither Content-Length nor X-Linked-Size fails the header check and is removed', async () => {
+      const heal = repo('h/bare', (_req, res) => closeDelimited(res, {}, weights().subarray(0, 5000)));
+      const cacheDir = tmp();
+      const opts = { cacheDir, endpoint: hub.endpoint };
+      const err = await codeOf(loadPretrained('h/bare', opts));
+      expect(err.code).toBe('CORRUPT');
+      expect(err.message).toMatch(
+        /downloaded model.safetensors is not a valid safetensors file .*it was removed/,
+      );
+      const dir = join(cacheDir, 'h', 'bare', 'main');
+      expect(files(dir)).toEqual(['config.json', 'preprocessor_config.json']); // and no .attn-complete
+      heal();
+      const { tensors } = await loadPretrained('h/bare', opts);
+      expect(tensors.size).toBe(40);
+      dispose(tensors);
+    });
+
+    it("follows the hub's redirect and checks the LFS file against X-Linked-Size and X-Linked-Etag", async () => {
+      const wrong = weights();
+      wrong[wrong.byteLength - 1]! ^= 0xff; // same size, valid header, one bit of one weight wrong
+      let body = wrong;
+      hub.serveRepo('h/lfs', fixturePath('vit-tiny-random'));
+      hub.routes.set('/h/lfs/resolve/main/model.safetensors', (_req, res) =>
+        res
+          .writeHead(302, {
+            location: '/cdn/blob',
+            'x-linked-size': weights().byteLength,
+            'x-linked-etag': `"${weightsSha()}"`,
+          })
+          .end(),
+      );
+      hub.routes.set('/cdn/blob', (_req, res) =>
+        res.writeHead(200, { 'content-length': body.byteLength }).end(body),
+      );
+      const cacheDir = tmp();
+      const opts = { cacheDir, endpoint: hub.endpoint };
+      const err = await codeOf(loadPretrained('h/lfs', opts));
+      expect(err.code).toBe('CORRUPT');
+      expect(err.message).toContain(`differs from the hub's X-Linked-Etag ${weightsSha()}`);
+      expect(files(join(cacheDir, 'h', 'lfs', 'main'))).toEqual(['config.json']);
+
+      body = weights().subarray(0, 100); // a Content-Length that disagrees with X-Linked-Size
+      expect((await codeOf(loadPretrained('h/lfs', opts))).message).toContain(
+        `Content-Length 100 differs from X-Linked-Size ${weights().byteLength}`,
+      );
+
+      body = weights();
+      const { tensors } = await loadPretrained('h/lfs', opts);
+      expect(tensors.size).toBe(40);
+      dispose(tensors);
+      expect(sha(join(cacheDir, 'h', 'lfs', 'main', 'model.safetensors'))).toBe(weightsSha());
+    });
+
+    it('gives up on a download that stalls, and stops on an abort signal, leaving no partial file', async () => {
+      const stall = (_req: IncomingMessage, res: ServerResponse) => {
+        res.writeHead(200, { 'content-length': weights().byteLength });
+        res.write(weights().subarray(0, 4096)); // and then nothing, with the connection open
+      };
+      repo('h/stall', stall);
+      const cacheDir = tmp();
+      const started = Date.now();
+      const err = await codeOf(
+        loadPretrained('h/stall', { cacheDir, endpoint: hub.endpoint, stallTimeoutMs: 300 }),
+      );
+      expect(err.code).toBe('STALLED');
+      expect(err.message).toContain('no data for 300 ms after 4096 bytes');
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(files(join(cacheDir, 'h', 'stall', 'main'))).toEqual(['config.json']);
+
+      const abort = new AbortController();
+      const onProgress = (p: DownloadProgress) => {
+        if (p.file === 'model.safetensors') abort.abort();
+      };
+      const aborted = await codeOf(
+        loadPretrained('h/stall', { cacheDir, endpoint: hub.endpoint, signal: abort.signal, onProgress }),
+      );
+      expect(aborted.code).toBe('ABORTED');
+      expect(aborted.message).toContain('model.safetensors: aborted after 4096 bytes');
+      expect(files(join(cacheDir, 'h', 'stall', 'main'))).toEqual(['config.json']);
+    });
+
+    it('removes the .part file a killed download left, on the next download into that folder', async () => {
+      hub.serveRepo('h/left', fixturePath('vit-tiny-random'));
+      const cacheDir = tmp();
+      const dir = join(cacheDir, 'h', 'left', 'main');
+      mkdirSync(dir, { recursive: true });
+      const leftover = `.model.safetensors.${await deadPid()}.k1ll3d.part`;
+      writeFileSync(join(dir, leftover), weights().subarray(0, 1234));
+      writeFileSync(join(dir, 'config.json'), readFileSync(fixturePath('vit-tiny-random/config.json')));
+      await resolvePretrainedDir('h/left', { cacheDir, endpoint: hub.endpoint });
+      expect(files(dir)).toEqual([
+        '.attn-complete',
+        'config.json',
+        'model.safetensors',
+        'preprocessor_config.json',
+      ]);
+    });
+  },
+);

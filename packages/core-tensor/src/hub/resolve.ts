@@ -1,3 +1,6 @@
+import { atomicWriteFile } from '../io/atomic-write.js';
+import { SafetensorsError } from '../safetensors/errors.js';
+import { readSafetensorsInfo } from '../safetensors/read.js';
 import { type DownloadProgress, downloadFile } from './download.js';
 import { PretrainedError } from './errors.js';
 
@@ -13,6 +16,10 @@ export interface HubOptions {
   /** Extra files to download; unlike the optional tokenizer/preprocessor files, a 404 on these is an error. */
   files?: string[];
   onProgress?: (p: DownloadProgress) => void;
+  /** Fail a download when no byte arrives for this long. Default 60 000 ms. */
+  stallTimeoutMs?: number;
+  /** Cancels the downloads (the folder is left incomplete, and completed on the next call). */
+  signal?: AbortSignal;
 }
 
 /** Downloaded when the repository has them; a 404 is fine. */
@@ -32,7 +39,25 @@ const env = (name: string) => (typeof process === 'undefined' ? undefined : proc
 
 export function hubUrl(id: string, file: string, opts: HubOptions = {}): string {
   const endpoint = (opts.endpoint ?? env('HF_ENDPOINT') ?? 'https://huggingface.co').replace(/\/+$/, '');
-  return `${endpoint}/${id}/resolve/${encodeURIComponent(opts.revision ?? 'main')}/${file}`;
+  const path = file.split('/').map(encodeURIComponent).join('/');
+  return `${endpoint}/${id}/resolve/${encodeURIComponent(opts.revision ?? 'main')}/${path}`;
+}
+
+/**
+ * A file name that becomes a path under the cache: "/"-separated segments as the hub names them,
+ * none of which is empty, "." or "..", and no backslash, colon or control character (which some
+ * platforms read as separators, drives or the end of the name).
+ */
+export function checkRepoFile(file: string): void {
+  const bad =
+    typeof file !== 'string'
+      ? 'is not a string'
+      : /[\\:]/.test(file) || [...file].some((c) => c.charCodeAt(0) < 0x20)
+        ? 'contains a backslash, colon or control character'
+        : file.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')
+          ? 'must be a relative path without empty, "." or ".." parts'
+          : undefined;
+  if (bad) throw new PretrainedError('UNSAFE_PATH', JSON.stringify(file), `file name ${bad}`);
 }
 
 export function checkHubId(id: string): void {
@@ -46,24 +71,29 @@ export function checkHubId(id: string): void {
  * and whichever optional tokenizer/preprocessor files exist. Node only.
  */
 export async function resolvePretrainedDir(dirOrId: string, opts: HubOptions = {}): Promise<string> {
-  const { stat, readFile, writeFile } = await import('node:fs/promises');
+  const { stat, readFile, rm } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const { homedir } = await import('node:os');
   if ((await stat(dirOrId).catch(() => null))?.isDirectory()) return dirOrId;
   checkHubId(dirOrId);
   const revision = opts.revision ?? 'main';
-  if (!/^[\w.-]+$/.test(revision) || revision === '..')
+  if (!/^[\w.-]+$/.test(revision) || revision === '..' || revision === '.')
     throw new PretrainedError('INVALID_ID', revision, 'revision must be a branch, tag or commit name');
   const cacheDir = opts.cacheDir ?? env('ATTN_CACHE') ?? join(homedir(), '.cache', 'attn');
   const dir = join(cacheDir, ...dirOrId.split('/'), revision);
+  // Before the cache is looked at, so a bad name fails the same way whether or not the folder is complete.
+  for (const file of opts.files ?? []) checkRepoFile(file);
   if (await exists(join(dir, COMPLETE))) return dir;
 
   const fetchFile = async (file: string, required: boolean) => {
-    if (await exists(join(dir, file))) return true; // kept from an interrupted earlier run
+    // Downloads are renamed into place only once checked, so a file that is there is whole.
+    if (await exists(join(dir, file))) return true;
     const url = hubUrl(dirOrId, file, opts);
     const found = await downloadFile(url, join(dir, file), file, {
       token: opts.token ?? env('HF_TOKEN'),
       onProgress: opts.onProgress,
+      stallTimeoutMs: opts.stallTimeoutMs,
+      signal: opts.signal,
     });
     if (!found && required)
       throw new PretrainedError('NOT_FOUND', url, `required file ${file} is missing (HTTP 404)`);
@@ -77,12 +107,50 @@ export async function resolvePretrainedDir(dirOrId: string, opts: HubOptions = {
         hubUrl(dirOrId, '', opts),
         `neither ${WEIGHTS} nor ${WEIGHTS_INDEX} exists`,
       );
-    for (const shard of await shardFiles(join(dir, WEIGHTS_INDEX), readFile)) await fetchFile(shard, true);
+    const shards = await shardFiles(join(dir, WEIGHTS_INDEX), readFile).catch(async (e) => {
+      await rm(join(dir, WEIGHTS_INDEX), { force: true }); // else every later call would read it again
+      throw e;
+    });
+    for (const shard of shards) await fetchFile(shard, true);
   }
   for (const file of OPTIONAL_FILES) await fetchFile(file, false);
   for (const file of opts.files ?? []) await fetchFile(file, true);
-  await writeFile(join(dir, COMPLETE), `${new Date().toISOString()}\n`);
+  await checkDownloaded(dir, dirOrId, opts, readFile);
+  await atomicWriteFile(join(dir, COMPLETE), `${new Date().toISOString()}\n`);
   return dir;
+}
+
+/**
+ * A last look before the folder is marked complete, for a server that sends the wrong file with no
+ * size or digest to catch it: config.json must parse and every weights file's header must describe
+ * exactly its bytes. A bad file is deleted, so the next call downloads it again.
+ */
+async function checkDownloaded(
+  dir: string,
+  id: string,
+  opts: HubOptions,
+  readFile: typeof import('node:fs/promises').readFile,
+) {
+  const { join } = await import('node:path');
+  const { rm } = await import('node:fs/promises');
+  const reject = async (file: string, why: string): Promise<never> => {
+    await rm(join(dir, file), { force: true });
+    throw new PretrainedError('CORRUPT', hubUrl(id, file, opts), `downloaded ${file} ${why}; it was removed`);
+  };
+  try {
+    JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+  } catch (e) {
+    await reject('config.json', `is not JSON (${(e as Error).message})`);
+  }
+  const weights = (await exists(join(dir, WEIGHTS)))
+    ? [WEIGHTS]
+    : await shardFiles(join(dir, WEIGHTS_INDEX), readFile);
+  for (const file of weights)
+    await readSafetensorsInfo(join(dir, file)).catch((e) =>
+      e instanceof SafetensorsError
+        ? reject(file, `is not a valid safetensors file (${e.message})`)
+        : Promise.reject(e),
+    );
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -65,5 +65,14 @@ describe('atomicWriteFile', () => {
     // The killed writer's temporary file may remain, but it never has the checkpoint's name.
     const left = readdirSync(dir).filter((f) => f.startsWith('.ckpt.bin.') && f.endsWith('.tmp'));
     expect(left).toHaveLength(1);
+    expect(left[0]).toContain(`.${child.pid}.`);
+
+    // The next write in that folder removes the dead writer's leftover, and only that.
+    const live = [`.other.${process.ppid}.abc.tmp`, `.mine.${process.pid}.abc.part`];
+    for (const f of live) writeFileSync(join(dir, f), 'in progress');
+    await atomicWriteFile(join(dir, 'unrelated.json'), '{}');
+    expect(readdirSync(dir).sort()).toEqual(
+      [...live, 'atomic-write.mjs', 'child.mjs', 'ckpt.bin', 'unrelated.json'].sort(),
+    );
   });
 });

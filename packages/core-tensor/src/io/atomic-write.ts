@@ -10,7 +10,8 @@ export async function atomicWriteFile(path: string, data: FileData): Promise<voi
   const { open, rename, rm } = await import('node:fs/promises');
   const { dirname, basename, join } = await import('node:path');
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  await removeStaleTemps(dir);
+  const tmp = join(dir, tempName(basename(path), 'tmp'));
   const fh = await open(tmp, 'wx');
   try {
     for await (const chunk of chunks(data)) await writeAll(fh, chunk);
@@ -38,8 +39,44 @@ async function writeAll(fh: import('node:fs/promises').FileHandle, chunk: Uint8A
   }
 }
 
-/** Makes the rename itself durable. Some platforms (Windows) cannot open a directory: that is fine. */
-async function syncDir(dir: string) {
+/**
+ * The hidden name of a temporary file or folder for `name`, carrying the writer's pid so that
+ * removeStaleTemps can tell a killed writer's leftovers from a live writer's work in progress.
+ */
+export function tempName(name: string, kind: 'tmp' | 'part'): string {
+  return `.${name}.${process.pid}.${Math.random().toString(36).slice(2)}.${kind}`;
+}
+
+const TEMP = /^\..+\.(\d+)\.[a-z0-9]+\.(tmp|part)$/;
+
+/**
+ * Removes the temporary files and folders (see tempName) in `dir` whose writer process is gone, the
+ * leftovers of a kill. This process's own and other live processes' temporaries are kept: they may be
+ * being written right now. Best effort: a folder that cannot be read is left as it is.
+ */
+export async function removeStaleTemps(dir: string): Promise<void> {
+  const { readdir, rm } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(TEMP.exec(name)?.[1] ?? Number.NaN);
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid))
+      await rm(join(dir, name), { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Makes a rename in `dir` durable. Some platforms (Windows) cannot open a directory: that is fine. */
+export async function syncDir(dir: string): Promise<void> {
   const { open } = await import('node:fs/promises');
   try {
     const d = await open(dir, 'r');
