@@ -21,7 +21,7 @@ export { Module, Parameter, StateDictError, withDeferredInit } from './module.js
 export { gatherRows } from './nn/gather-rows.js';
 export { initNormal, setSeed } from './nn/init.js';
 export type { LinearOptions } from './nn/layers.js';
-export { Dropout, Embedding, gelu, LayerNorm, Linear } from './nn/layers.js';
+export { Dropout, Embedding, LayerNorm, Linear } from './nn/layers.js';
 export * from './optim/index.js';
 export * from './pipeline/index.js';
 export { Random } from './random.js';

@@ -1,4 +1,4 @@
-import { AdamW, clipByGlobalNorm, noDecayForBiasAndNorm, registerGradients, tf } from '@attn/core-tensor';
+import { AdamW, clipByGlobalNorm, noDecayForBiasAndNorm, Random, registerGradients, tf } from '@attn/core-tensor';
 import type { ViTForImageClassification } from '../model.js';
 import { warmupCosine } from './schedule.js';
 
@@ -57,16 +57,10 @@ export interface TrainOptions {
   signal?: AbortSignal;
 }
 
-/** Deterministic PRNG (mulberry32) so shuffles and augmentation are reproducible from the seed. */
+/** Deterministic PRNG (core-tensor's mulberry32 `Random`) so shuffles and augmentation are reproducible from the seed. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 function gather(data: ImageDataset, idx: ArrayLike<number>): { x: Float32Array; y: Int32Array } {
