@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, StateDictError, tf } from '@attn/core-tensor';
+import { ConfigError, initBackend, StateDictError, tf } from '@attn/core-tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertConfigError, BertForSequenceClassification, BertInputError, BertModel } from '../src/index.js';
 import { GOLD_DIR, haveFixtures } from './helpers.js';
@@ -37,6 +37,38 @@ describe.skipIf(!haveFixtures('bert errors'))('bad input gives typed errors that
     expect(err.message).toContain('model expects [48,32], checkpoint has [64,32]');
     expect(err.message).toContain(dir);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a config with more layers than the checkpoint holds names the missing tensors instead of using random layers', async () => {
+    const dir = folderWith({ num_hidden_layers: 3 }, 'three-layers');
+    const before = tf.memory().numTensors;
+    for (const Model of [BertModel, BertForSequenceClassification]) {
+      const err = await Model.fromPretrained(dir).catch((e) => e);
+      expect(err).toBeInstanceOf(StateDictError);
+      const prefix = Model === BertModel ? '' : 'bert.';
+      expect(err.missing).toContain(`${prefix}encoder.layer.2.attention.self.query.weight`);
+      expect(err.missing.every((n: string) => n.startsWith(`${prefix}encoder.layer.2.`))).toBe(true);
+      expect(err.missing).toHaveLength(16); // q, k, v, out, 2 LayerNorms, FFN in and out: weight + bias each
+      expect(err.message).toContain(dir);
+      expect(err.message).toMatch(/num_hidden_layers asks for layer\(s\) 2 but the checkpoint holds 2 layer\(s\)/);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('num_hidden_layers: 1e9 or num_labels: 1e9 is refused from config.json before any weight is read', async () => {
+    for (const [fields, name] of [
+      [{ num_hidden_layers: 1e9 }, 'num_hidden_layers'],
+      [{ num_labels: 1e9, id2label: undefined, label2id: undefined }, 'num_labels'],
+      [{ vocab_size: 1 << 24, hidden_size: 4096, num_attention_heads: 64 }, 'vocab_size'],
+    ] as const) {
+      const dir = folderWith(fields, `huge-${name}`);
+      const t0 = performance.now();
+      const err = await BertForSequenceClassification.fromPretrained(dir).catch((e) => e);
+      expect(performance.now() - t0).toBeLessThan(1000);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.source).toBe(`${dir}/config.json`);
+      expect(err.field).toContain(name);
+    }
   });
 
   it('an impossible config names the field', async () => {
