@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { initBackend, tf } from '@attn/core-tensor';
+import { ConfigError, initBackend, tf } from '@attn/core-tensor';
 import { expectNoLeaks, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from './image/decode.js';
-import { ViTImageProcessor } from './processor.js';
+import { ImageProcessorConfigError, ViTImageProcessor } from './processor.js';
 
 const IMAGES = [
   'gradient_40x30',
@@ -94,5 +94,46 @@ describe('decodeImage', () => {
       .toBuffer();
     const rgb = await decodeImage(png);
     expect([...rgb.data]).toEqual([0, 0, 0, 100, 100, 100, 200, 200, 200, 255, 255, 255]);
+  });
+});
+
+describe('preprocessor_config.json is validated before any pixel is touched', () => {
+  it.each([
+    [{ rescale_factor: '0.00392' }, 'rescale_factor', /must be a number in \(0, 1000000\], got the string "0.00392"/],
+    [{ rescale_factor: 0 }, 'rescale_factor', /in \(0, /],
+    [{ image_std: [0.5, 1e-9, 0.5] }, 'image_std', /\[1\] is 1e-9, must be > 0.000001/],
+    [{ image_std: [0.5, 0, 0.5] }, 'image_std', /\[1\] is 0/],
+    [{ image_std: [0.5, '0.5', 0.5] }, 'image_std', /3 finite numbers/],
+    [{ image_mean: [0.5, 0.5] }, 'image_mean', /3 finite numbers/],
+    [{ image_mean: 'abc' }, 'image_mean', /got the string "abc"/],
+    [{ size: 1e6 }, 'size', /integers in \[1, 4096\], got 1000000/],
+    [{ size: { height: 1e6, width: 224 } }, 'size', /integers in \[1, 4096\]/],
+    [{ size: { shortest_edge: '224' } }, 'size', /got \{"shortest_edge":"224"\}/],
+    [{ do_resize: 'false' }, 'do_resize', /true or false/],
+    [{ resample: 9 }, 'resample', /integer in \[0, 5\]/],
+  ])('%j → ImageProcessorConfigError naming the file and the field', (config, field, message) => {
+    let err: unknown;
+    try {
+      new ViTImageProcessor(config as never, 'm/preprocessor_config.json');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ImageProcessorConfigError);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toMatchObject({ source: 'm/preprocessor_config.json', field });
+    expect((err as Error).message).toMatch(message);
+  });
+
+  it('HF forms still load: a single size, {shortest_edge}, a single mean/std number', () => {
+    const p = new ViTImageProcessor({ size: 64, image_mean: 0.5, image_std: 0.25 });
+    expect(p.config.size).toEqual({ height: 64, width: 64 });
+    expect(p.config.image_mean).toEqual([0.5, 0.5, 0.5]);
+    expect(p.config.image_std).toEqual([0.25, 0.25, 0.25]);
+    expect(new ViTImageProcessor({ size: { shortest_edge: 48 } as never }).config.size).toEqual({ height: 48, width: 48 });
+    // (255·(1/255) − 0.5) / 0.25 = 2 for a white pixel, and −2 for black.
+    const { data } = p.processRgb({ data: new Uint8Array([255, 255, 255, 0, 0, 0]), width: 2, height: 1, channels: 3 });
+    expect(data.length).toBe(3 * 64 * 64);
+    expect(Math.max(...data)).toBe(2);
+    expect(Math.min(...data)).toBe(-2);
   });
 });

@@ -1,4 +1,13 @@
-import { atomicWriteFile, type HubOptions, resolvePretrainedDir, tf } from '@attn/core-tensor';
+import {
+  atomicWriteFile,
+  ConfigError,
+  describeConfigValue,
+  type FieldSpec,
+  type HubOptions,
+  parseFields,
+  resolvePretrainedDir,
+  tf,
+} from '@attn/core-tensor';
 import { type CanvasImageLike, canvasImageToRgba, isCanvasImageLike } from './image/browser.js';
 import { type DecodeOptions, decodeImage } from './image/decode.js';
 import { ImageInputError } from './image/errors.js';
@@ -25,9 +34,23 @@ export interface ImageProcessorConfig {
  */
 export type ImageInput = string | Uint8Array | RgbaLike | CanvasImageLike;
 
-export class ImageProcessorConfigError extends Error {
-  override readonly name = 'ImageProcessorConfigError';
+/** A preprocessor_config.json that cannot drive the processor; names the file and the field (a ConfigError). */
+export class ImageProcessorConfigError extends ConfigError {
+  override readonly name: string = 'ImageProcessorConfigError';
 }
+
+/** Past this side the output alone is 3·4096²·4 = 201 MB per image: a config mistake, not a model input. */
+export const MAX_IMAGE_SIDE = 4096;
+/** A smaller std turns ordinary pixels into ±1e6 and beyond: garbage scores instead of an error. */
+const MIN_STD = 1e-6;
+
+const PROCESSOR_FIELDS: Record<string, FieldSpec> = {
+  do_resize: { type: 'boolean', default: true },
+  resample: { type: 'int', default: PilResample.BILINEAR, min: 0, max: 5 },
+  do_rescale: { type: 'boolean', default: true },
+  rescale_factor: { type: 'number', default: 1 / 255, above: 0, max: 1e6 },
+  do_normalize: { type: 'boolean', default: true },
+};
 
 const DEFAULTS: ImageProcessorConfig = {
   image_processor_type: 'ViTImageProcessor',
@@ -52,13 +75,16 @@ export class ViTImageProcessor {
     config: Partial<ImageProcessorConfig> & { size?: unknown } = {},
     source = 'preprocessor config',
   ) {
+    if (typeof config !== 'object' || config === null || Array.isArray(config))
+      throw new ImageProcessorConfigError(source, '(root)', `must be a JSON object, got ${describeConfigValue(config)}`);
     const size = normaliseSize(config.size ?? DEFAULTS.size, source);
-    this.config = { ...DEFAULTS, ...config, size };
-    const { image_mean, image_std } = this.config;
-    if (image_mean.length !== 3 || image_std.length !== 3)
-      throw new ImageProcessorConfigError(`${source}: image_mean and image_std must have 3 values`);
-    if (image_std.some((s) => s === 0))
-      throw new ImageProcessorConfigError(`${source}: image_std contains 0`);
+    const checked = parseFields(PROCESSOR_FIELDS, config, source, ImageProcessorConfigError);
+    const image_mean = channelValues(config.image_mean ?? DEFAULTS.image_mean, 'image_mean', source);
+    const image_std = channelValues(config.image_std ?? DEFAULTS.image_std, 'image_std', source);
+    const tiny = image_std.findIndex((s) => !(s > MIN_STD));
+    if (tiny >= 0)
+      throw new ImageProcessorConfigError(source, 'image_std', `[${tiny}] is ${image_std[tiny]}, must be > ${MIN_STD}`);
+    this.config = { ...DEFAULTS, ...config, ...checked, size, image_mean, image_std } as ImageProcessorConfig;
   }
 
   /** Reads `preprocessor_config.json` from a model folder or hub id (Node). */
@@ -70,7 +96,7 @@ export class ViTImageProcessor {
     try {
       json = JSON.parse(await readFile(path, 'utf8'));
     } catch (e) {
-      throw new ImageProcessorConfigError(`${path}: ${(e as Error).message}`);
+      throw new ImageProcessorConfigError(path, '(file)', `cannot be read (${(e as Error).message})`);
     }
     return new ViTImageProcessor(json as Partial<ImageProcessorConfig>, path);
   }
@@ -162,14 +188,35 @@ function describe(x: ImageInput): string {
   return typeof x === 'string' ? x : '<image>';
 }
 
+/** One value per RGB channel; HF also accepts a single number for all three. */
+function channelValues(v: unknown, field: string, source: string): number[] {
+  const list = typeof v === 'number' ? [v, v, v] : v;
+  if (!Array.isArray(list) || list.length !== 3 || !list.every((x) => typeof x === 'number' && Number.isFinite(x)))
+    throw new ImageProcessorConfigError(
+      source,
+      field,
+      `must be 3 finite numbers (R, G, B), got ${Array.isArray(list) ? JSON.stringify(list).slice(0, 60) : describeConfigValue(list)}`,
+    );
+  return list;
+}
+
 function normaliseSize(size: unknown, source: string): { height: number; width: number } {
   // Old configs store a single int, or {shortest_edge}; ViT resizes to a square in both cases.
-  if (typeof size === 'number') return { height: size, width: size };
-  const s = size as { height?: number; width?: number; shortest_edge?: number };
-  if (typeof s?.height === 'number' && typeof s?.width === 'number')
-    return { height: s.height, width: s.width };
-  if (typeof s?.shortest_edge === 'number') return { height: s.shortest_edge, width: s.shortest_edge };
-  throw new ImageProcessorConfigError(
-    `${source}: size must be {height, width} or a number, got ${JSON.stringify(size)}`,
-  );
+  const s = size as { height?: unknown; width?: unknown; shortest_edge?: unknown };
+  const [height, width] =
+    typeof size === 'number'
+      ? [size, size]
+      : s?.height !== undefined || s?.width !== undefined
+        ? [s.height, s.width]
+        : s?.shortest_edge !== undefined
+          ? [s.shortest_edge, s.shortest_edge]
+          : [undefined, undefined];
+  const ok = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_IMAGE_SIDE;
+  if (!ok(height) || !ok(width))
+    throw new ImageProcessorConfigError(
+      source,
+      'size',
+      `must be {height, width} or a number, integers in [1, ${MAX_IMAGE_SIDE}], got ${JSON.stringify(size)?.slice(0, 80)}`,
+    );
+  return { height: height as number, width: width as number };
 }

@@ -128,10 +128,8 @@ export function parseConfig<F>(
   if (raw.model_type !== undefined && raw.model_type !== schema.modelType)
     fail('model_type', `is ${JSON.stringify(raw.model_type)}, expected "${schema.modelType}"`);
 
-  const fields: Record<string, unknown> = {};
+  const fields: Record<string, unknown> = parseFields(schema.fields, raw, source, Err);
   const extra: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(schema.fields) as [string, FieldSpec][])
-    fields[name] = checkField(name, spec, raw[name], fail);
   for (const [k, v] of Object.entries(raw))
     if (!(k in schema.fields) && k !== 'id2label' && k !== 'label2id' && k !== 'num_labels' && k !== 'model_type')
       extra[k] = v;
@@ -141,6 +139,24 @@ export function parseConfig<F>(
   schema.check?.(c, fail);
   if (schema.parameters) checkModelBytes(4 * schema.parameters(c), schema.sizeFields ?? [], fields, source, opts);
   return { fields: c, extra };
+}
+
+/**
+ * Only the declared fields of `raw`, defaults filled, each checked against its declaration: for files that
+ * are not model configs (preprocessor_config.json) but need the same typed, bounded fields.
+ */
+export function parseFields(
+  specs: { readonly [name: string]: FieldSpec },
+  raw: Record<string, unknown>,
+  source: string,
+  Err: ConfigErrorClass = ConfigError,
+): Record<string, unknown> {
+  const fail = (field: string, detail: string): never => {
+    throw new Err(source, field, detail);
+  };
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(specs)) out[name] = checkField(name, spec, raw[name], fail);
+  return out;
 }
 
 function checkField(
@@ -184,7 +200,8 @@ function range(s: { min?: number; max?: number; above?: number; below?: number }
   return `in ${lo}, ${hi}`;
 }
 
-function describe(v: unknown): string {
+/** How a wrong value reads in an error message (strings quoted and cut short, containers by kind). */
+export function describe(v: unknown): string {
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (Array.isArray(v)) return 'an array';
   if (v === null) return 'null';

@@ -9,6 +9,7 @@ export type {
 export {
   ConfigError,
   DEFAULT_MAX_MODEL_BYTES,
+  describe as describeConfigValue,
   encoderLayerParameters,
   labelNames,
   MAX_LABELS,
@@ -16,5 +17,6 @@ export {
   maxModelBytes,
   numLabels,
   parseConfig,
+  parseFields,
   withConfigOverrides,
 } from './config.js';
