@@ -66,6 +66,43 @@ export interface Tokenized {
   ids: number[];
 }
 
+/**
+ * A model gave NaN or ±Infinity (broken weights, a bad config value): there is no score or vector to print,
+ * and `NaN` is not even JSON. `index` is the input's place in the batch, so callers can name the line or file.
+ */
+export class NonFiniteOutputError extends Error {
+  override readonly name = 'NonFiniteOutputError';
+  constructor(
+    readonly model: string,
+    readonly index: number,
+    readonly input: string,
+  ) {
+    super(`model ${model} gave NaN or Infinity for ${input}`);
+  }
+}
+
+/** Throws NonFiniteOutputError for the first output holding a value that is not finite. */
+function checkFinite(model: string, outputs: ArrayLike<number>[], input: (i: number) => string): void {
+  for (let i = 0; i < outputs.length; i++) {
+    const v = outputs[i];
+    for (let j = 0; j < v.length; j++)
+      if (!Number.isFinite(v[j])) throw new NonFiniteOutputError(model, i, input(i));
+  }
+}
+
+const describeText = (text: string) =>
+  `the text ${JSON.stringify(text.length > 60 ? `${text.slice(0, 59)}…` : text)}`;
+
+/** Predictions, after checking that no score is NaN or infinite. */
+function finitePredictions(model: string, out: Prediction[][], input: (i: number) => string): Prediction[][] {
+  checkFinite(
+    model,
+    out.map((p) => p.map((x) => x.score)),
+    input,
+  );
+  return out;
+}
+
 // ---- adapters over the packages ----------------------------------------------------------------------
 
 /** Text classification: @attn/bert's pipeline; attention from the same model with outputAttentions. */
@@ -77,9 +114,11 @@ export async function loadTextClassifier(spec: string): Promise<TextClassifier> 
     .map((k) => config.id2label[k]);
   return {
     labels,
-    classify: (texts, topK) => pipe.call(texts, { topK }),
+    classify: async (texts, topK) =>
+      finitePredictions(spec, await pipe.call(texts, { topK }), (i) => describeText(texts[i])),
     async attention(text, layer) {
-      const enc = pipe.tokenizer.encode(text, undefined, { maxLength: pipe.maxLength, truncation: true });
+      const clipped = pipe.tokenizer.truncationPrefix(text, pipe.maxLength);
+      const enc = pipe.tokenizer.encode(clipped, undefined, { maxLength: pipe.maxLength, truncation: true });
       const last = config.num_hidden_layers - 1;
       const l = layer ?? last;
       if (!Number.isInteger(l) || l < 0 || l > last)
@@ -117,6 +156,10 @@ export async function loadMaskFiller(spec: string): Promise<MaskFiller> {
 
 export async function loadEmbedder(spec: string, opts: EmbedOptions): Promise<Embedder> {
   const { pooling, normalize, workers = 1 } = opts;
+  const finiteVectors = (vectors: Float32Array[], texts: string[]) => {
+    checkFinite(spec, vectors, (i) => describeText(texts[i]));
+    return vectors;
+  };
   if (workers > 1) {
     if (opts.runtime === 'onnx')
       throw new RangeError('workers: the onnx runtime already computes on every core; use one or the other');
@@ -126,10 +169,16 @@ export async function loadEmbedder(spec: string, opts: EmbedOptions): Promise<Em
       normalize,
       backend: opts.backend,
     });
-    return { embed: (texts) => pool.embed(texts), dispose: () => pool.close() };
+    return {
+      embed: async (texts) => finiteVectors(await pool.embed(texts), texts),
+      dispose: () => pool.close(),
+    };
   }
   const pipe = await bertPipeline('feature-extraction', spec, { runtime: opts.runtime ?? 'tfjs' });
-  return { embed: (texts) => pipe.call(texts, { pooling, normalize }), dispose: () => pipe.dispose() };
+  return {
+    embed: async (texts) => finiteVectors(await pipe.call(texts, { pooling, normalize }), texts),
+    dispose: () => pipe.dispose(),
+  };
 }
 
 /** The tokenizer alone (no model, no tensors). */
@@ -147,7 +196,11 @@ export async function loadImageClassifier(spec: string): Promise<ImageClassifier
   const { model, processor } = pipe;
   return {
     labels: model.config.labels,
-    classify: (images, topK) => pipe.run(images, { topK }),
+    classify: async (images, topK) =>
+      finitePredictions(spec, await pipe.run(images, { topK }), (i) => {
+        const image = images[i];
+        return typeof image === 'string' ? `the image ${image}` : `image ${i + 1} of the batch`;
+      }),
     async attentionPng(image) {
       const { pixelValues } = await processor.preprocess([image]);
       const { logits, attentions } = model.forward(pixelValues, { outputAttentions: true });

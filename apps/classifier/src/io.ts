@@ -3,6 +3,7 @@
  * and the two output formats (human text, or one JSON object per input per line with --json).
  */
 import { once } from 'node:events';
+import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { BackendInfo } from '@attn/core-tensor';
 
@@ -29,6 +30,38 @@ export interface Prediction {
 /** A mistake in how the command was called (missing text, unknown option value): exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** A file named on the command line that cannot be read: missing, a folder, no permission. */
+export class InputFileError extends Error {
+  override readonly name = 'InputFileError';
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
+    super(`cannot read ${path}: ${reason}`);
+  }
+}
+
+/**
+ * Opens `path` now, so a missing file is one InputFileError before any work, not a stream 'error' event that
+ * fires later with nobody listening (and kills the process with a stack trace).
+ */
+export function openInputFile(path: string): { stream: Readable; size: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const reasons: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied' };
+    throw new InputFileError(path, reasons[code ?? ''] ?? (e as Error).message);
+  }
+  const stat = fstatSync(fd);
+  if (stat.isDirectory()) {
+    closeSync(fd);
+    throw new InputFileError(path, 'it is a folder, not a file');
+  }
+  return { stream: createReadStream('', { fd }), size: stat.size };
 }
 
 /** Writes one line and waits when the stream's buffer is full, so a slow reader bounds our memory. */

@@ -134,6 +134,17 @@ describe.skipIf(!haveChromium || !haveFixtures('browser test'))('the web page in
     await page.close();
   });
 
+  it('says why when the text is blank, instead of doing nothing', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    await page.fill('#text', '   \n\t ');
+    await page.click('#text-form button[type=submit]');
+    await page.waitForFunction(() => (document.getElementById('text-error')?.textContent ?? '').length > 0);
+    expect(await page.textContent('#text-error')).toMatch(/empty or whitespace-only text has nothing to classify/);
+    expect(await page.locator('#text-predictions li').count()).toBe(0);
+    await page.close();
+  });
+
   it('shows the server error for a file that is not an image', async () => {
     const page = await browser.newPage();
     await page.goto(`${server.url}/`);

@@ -1,5 +1,7 @@
 /** Test helpers: run the CLI in-process with captured streams, and read the Hugging Face goldens. */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fixturePath } from '@attn/core-tensor/testing';
 import { buildProgram } from '../src/cli.js';
@@ -74,4 +76,24 @@ export function expectClose(actual: number[], expected: number[], tol: number, w
     throw new Error(`${what}: length ${actual.length} ≠ ${expected.length}`);
   const worst = Math.max(0, ...actual.map((a, i) => Math.abs(a - expected[i])));
   if (!(worst <= tol)) throw new Error(`${what}: max |diff| ${worst} > ${tol}`);
+}
+
+/**
+ * A copy of the bert-tiny-random folder whose embeddings LayerNorm bias starts with NaN, so every output of
+ * the model is NaN: what a corrupt or badly converted checkpoint gives.
+ */
+export function nanBertModel(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'attn-nan-bert-'));
+  const src = fixturePath('bert-tiny-random');
+  for (const f of readdirSync(src)) copyFileSync(join(src, f), join(dir, f));
+  const file = join(dir, 'model.safetensors');
+  const bytes = readFileSync(file);
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<
+    string,
+    { data_offsets: [number, number] }
+  >;
+  bytes.writeFloatLE(Number.NaN, 8 + headerLength + header['bert.embeddings.LayerNorm.bias'].data_offsets[0]);
+  writeFileSync(file, bytes);
+  return dir;
 }

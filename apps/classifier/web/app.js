@@ -83,7 +83,13 @@ $('file').addEventListener('change', (e) => {
 $('text-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const text = $('text').value;
+  // The server refuses a blank text (400); say so here rather than send it, or do nothing.
   if (text.trim()) classifyText(text);
+  else {
+    $('text-predictions').replaceChildren();
+    $('text-heatmap').hidden = true;
+    $('text-error').textContent = 'Type a text first: an empty or whitespace-only text has nothing to classify.';
+  }
 });
 
 fetch('/healthz')

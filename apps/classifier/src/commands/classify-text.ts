@@ -1,7 +1,7 @@
 /** `attn classify-text [texts…]`: labels per text; with no text arguments, one text per line of stdin. */
 import { batchesOf, runIsolated } from '../batching.js';
 import { loadTextClassifier } from '../engines.js';
-import { type Context, reportError, writePredictions } from '../io.js';
+import { type Context, reportError, UsageError, writePredictions } from '../io.js';
 import { readLines } from '../lines.js';
 import { resolveModel } from '../models.js';
 
@@ -9,10 +9,13 @@ export interface ClassifyTextOptions {
   model?: string;
   top: number;
   batchSize: number;
+  /** Longest stdin line, in characters (LineTooLongError beyond). */
+  maxLineLength?: number;
 }
 
-async function* stdinTexts(ctx: Context): AsyncGenerator<string> {
-  for await (const line of readLines(ctx.io.stdin)) if (line.text.trim()) yield line.text;
+async function* stdinTexts(ctx: Context, maxLineLength?: number): AsyncGenerator<string> {
+  for await (const line of readLines(ctx.io.stdin, { source: 'stdin', maxLineLength }))
+    if (line.text.trim()) yield line.text;
 }
 
 export async function classifyTextCommand(
@@ -20,11 +23,14 @@ export async function classifyTextCommand(
   opts: ClassifyTextOptions,
   ctx: Context,
 ): Promise<number> {
+  // Blank arguments would be classified all the same, into whatever the model's bias prefers.
+  const blank = texts.findIndex((t) => !t.trim());
+  if (blank >= 0) throw new UsageError(`text ${blank + 1} of the arguments is empty or only whitespace`);
   await ctx.backend();
   const model = await loadTextClassifier(resolveModel(opts.model, 'text-classification'));
   let failed = 0;
   try {
-    const inputs = texts.length ? texts : stdinTexts(ctx);
+    const inputs = texts.length ? texts : stdinTexts(ctx, opts.maxLineLength);
     for await (const batch of batchesOf(inputs, opts.batchSize)) {
       const outcomes = await runIsolated(batch, (b) => model.classify(b, opts.top));
       for (const [i, o] of outcomes.entries()) {

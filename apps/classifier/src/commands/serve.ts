@@ -13,6 +13,9 @@ export interface ServeOptions {
   windowMs: number;
   maxQueue: number;
   maxBodyBytes: number;
+  maxConnections?: number;
+  allowedHosts?: string[];
+  cors?: string[];
 }
 
 export async function serveCommand(opts: ServeOptions, ctx: Context): Promise<number> {

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import { basename, resolve } from 'node:path';
 import type { BackendInfo } from '@attn/core-tensor';
 import { describeBackend } from '../backend.js';
@@ -20,6 +20,7 @@ import {
   loadEmbedder,
   loadImageClassifier,
   loadTextClassifier,
+  NonFiniteOutputError,
   type TextClassifier,
 } from '../engines.js';
 import { errorLine, type Prediction } from '../io.js';
@@ -43,6 +44,12 @@ export interface ServerOptions {
   maxBodyBytes: number;
   /** Most texts one request may carry. */
   maxTexts?: number;
+  /** Open connections beyond which new ones are dropped (node's server.maxConnections). Default 1024. */
+  maxConnections?: number;
+  /** Host names, besides localhost, IP addresses and `host`, that the Host header may carry. */
+  allowedHosts?: string[];
+  /** Origins (scheme://host[:port]) other pages may call the API from; they get CORS headers. */
+  cors?: string[];
 }
 
 export interface RunningServer {
@@ -111,7 +118,15 @@ function dataUrl(png: Uint8Array): string {
   return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
 }
 
-/** `{"text"}` / `{"texts"}` / text/plain → a non-empty list of strings, or 400 naming the problem. */
+/** A text with nothing but whitespace has nothing to classify: any answer would be the model's bias alone. */
+function checkNotBlank(text: string, field: string): void {
+  if (!text.trim()) throw new HttpError(400, `${field} is empty or only whitespace`);
+}
+
+/**
+ * `{"text"}` / `{"texts"}` / text/plain → a non-empty list of strings, or 400 naming the problem. JSON must say
+ * application/json: a form-encoded or untyped body is what a cross-site form sends without a CORS preflight.
+ */
 async function readTexts(
   req: IncomingMessage,
   limit: number,
@@ -120,11 +135,16 @@ async function readTexts(
   const type = req.headers['content-type'] ?? '';
   if (type.startsWith('text/plain')) {
     const text = (await readRaw(req, limit)).toString('utf8');
-    if (!text.trim()) throw new HttpError(400, 'empty text');
+    checkNotBlank(text, 'text (the text/plain body)');
     return { texts: [text], many: false };
   }
+  if (!type.startsWith('application/json'))
+    throw new HttpError(415, `content-type must be application/json or text/plain, got "${type}"`);
   const body = (await readJson(req, limit)) as { text?: unknown; texts?: unknown } | null;
-  if (body && typeof body.text === 'string') return { texts: [body.text], many: false };
+  if (body && typeof body.text === 'string') {
+    checkNotBlank(body.text, 'text');
+    return { texts: [body.text], many: false };
+  }
   if (
     body &&
     Array.isArray(body.texts) &&
@@ -133,9 +153,20 @@ async function readTexts(
   ) {
     if (body.texts.length > maxTexts)
       throw new HttpError(413, `at most ${maxTexts} texts per request, got ${body.texts.length}`);
+    (body.texts as string[]).forEach((t, i) => checkNotBlank(t, `texts[${i}]`));
     return { texts: body.texts as string[], many: true };
   }
   throw new HttpError(400, 'body must be {"text": string} or {"texts": [string, …]} (non-empty)');
+}
+
+/** Names that cannot be rebound by DNS: IP literals and localhost. */
+function isLocalOrIp(hostname: string): boolean {
+  return hostname === 'localhost' || isIP(hostname.replace(/^\[|\]$/g, '')) !== 0;
+}
+
+/** The host name of a Host header value ("name:port", "[::1]:port"), lower-cased. */
+function hostnameOf(host: string): string {
+  return host.toLowerCase().replace(/:\d+$/, '');
 }
 
 /** Model errors on a single, isolated input are that input's fault: 400 with the model's message. */
@@ -145,6 +176,8 @@ async function modelCall<T>(call: Promise<T>): Promise<T> {
   } catch (e) {
     if (e instanceof QueueFullError) throw new HttpError(429, `server busy: ${e.message}; retry later`);
     if (e instanceof HttpError) throw e;
+    // NaN out of the model is the model's fault, not the input's: 500, and the scores are never sent.
+    if (e instanceof NonFiniteOutputError) throw new HttpError(500, errorLine(e));
     throw new HttpError(400, errorLine(e));
   }
 }
@@ -179,6 +212,32 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     run: (texts) => engines.embedder.embed(texts),
   });
   const engine = (model: string) => ({ where: 'server', backend: describeBackend(opts.backend), model });
+  /**
+   * Requests whose body is being read count against their queue, so a full queue refuses the next one before
+   * reading (and buffering, and parsing) its body: the body is discarded unread instead.
+   */
+  const reading = new Map<object, number>();
+  async function withRoom<T>(
+    req: IncomingMessage,
+    queue: { readonly waiting: number },
+    read: () => Promise<T>,
+  ): Promise<T> {
+    const busy = reading.get(queue) ?? 0;
+    if (queue.waiting + busy >= opts.maxQueue) {
+      req.resume();
+      throw new HttpError(429, `server busy: queue full (${opts.maxQueue} waiting); retry later`);
+    }
+    reading.set(queue, busy + 1);
+    try {
+      return await read();
+    } finally {
+      reading.set(queue, (reading.get(queue) ?? 1) - 1);
+    }
+  }
+  const allowedHosts = new Set(
+    [opts.host, ...(opts.allowedHosts ?? [])].map((h) => h.toLowerCase().replace(/^\[|\]$/g, '')),
+  );
+  const corsOrigins = new Set(opts.cors ?? []);
   const pages = Object.fromEntries(
     [...new Set(Object.values(STATIC))].map((f) => [f, readFileSync(resolve(appRoot, 'web', f))]),
   );
@@ -186,9 +245,11 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
   async function classifyImage(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const k = topK(url);
     const type = req.headers['content-type'] ?? '';
-    const bytes = type.startsWith('multipart/form-data')
-      ? (await readMultipartFile(req, opts.maxBodyBytes)).bytes
-      : await readRaw(req, opts.maxBodyBytes);
+    const bytes = await withRoom(req, imageQueue, async () =>
+      type.startsWith('multipart/form-data')
+        ? (await readMultipartFile(req, opts.maxBodyBytes)).bytes
+        : await readRaw(req, opts.maxBodyBytes),
+    );
     if (bytes.length === 0) throw new HttpError(400, 'empty body: send the image bytes or a multipart file');
     const predictions = await modelCall(imageQueue.submit({ bytes, k }));
     const attention =
@@ -200,7 +261,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
 
   async function classifyText(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const k = topK(url);
-    const { texts, many } = await readTexts(req, opts.maxBodyBytes, maxTexts);
+    const { texts, many } = await withRoom(req, textQueue, () => readTexts(req, opts.maxBodyBytes, maxTexts));
     const results = await modelCall(Promise.all(texts.map((text) => textQueue.submit({ text, k }))));
     if (many) {
       send(res, 200, {
@@ -220,7 +281,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
   }
 
   async function embed(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { texts } = await readTexts(req, opts.maxBodyBytes, maxTexts);
+    const { texts } = await withRoom(req, embedQueue, () => readTexts(req, opts.maxBodyBytes, maxTexts));
     const vectors = await modelCall(Promise.all(texts.map((t) => embedQueue.submit(t))));
     send(res, 200, {
       embeddings: vectors.map((v) => Array.from(v)),
@@ -229,15 +290,61 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     });
   }
 
+  /**
+   * DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 reaches this server with
+   * `Host: evil.example`. Only names that cannot be rebound, the bound host and names the user allowed pass.
+   */
+  function checkHost(req: IncomingMessage): string {
+    const host = req.headers.host;
+    if (!host) throw new HttpError(400, 'request has no Host header');
+    const name = hostnameOf(host);
+    if (!isLocalOrIp(name) && !allowedHosts.has(name.replace(/^\[|\]$/g, '')))
+      throw new HttpError(
+        403,
+        `Host "${host}" is not served here (attn serve --allowed-host ${name} allows it)`,
+      );
+    return host;
+  }
+
+  /**
+   * A page of another origin may send simple POSTs (form, text/plain) without asking first: only this
+   * server's own origin and the --cors origins may call the API; the latter get CORS headers.
+   */
+  function checkOrigin(req: IncomingMessage, res: ServerResponse, host: string): void {
+    const origin = req.headers.origin;
+    if (origin === undefined || origin === `http://${host}`) return;
+    if (!corsOrigins.has(origin))
+      throw new HttpError(
+        403,
+        `Origin "${origin}" may not call this API (attn serve --cors ${origin} allows it)`,
+      );
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('vary', 'Origin');
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const host = checkHost(req);
+    if (req.method === 'POST' || req.method === 'OPTIONS') checkOrigin(req, res, host);
+    if (req.method === 'OPTIONS') {
+      // Reaching here means the origin is allowed (or the request is same-origin): the preflight answer.
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, HEAD, POST, OPTIONS',
+        'access-control-allow-headers': 'content-type',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return;
+    }
+    // HEAD is GET without the body: node's ServerResponse drops the body of a HEAD answer itself.
+    const get = req.method === 'GET' || req.method === 'HEAD';
     const page = STATIC[url.pathname];
-    if (req.method === 'GET' && page) {
+    if (get && page) {
       res.writeHead(200, { 'content-type': MIME[page.split('.').pop()!] });
       res.end(pages[page]);
       return;
     }
-    if (req.method === 'GET' && url.pathname === '/healthz') {
+    if (get && url.pathname === '/healthz') {
       send(res, 200, {
         status: 'ok',
         backend: describeBackend(opts.backend),
@@ -256,7 +363,10 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     };
     const handler = handlers[url.pathname];
     if (!handler) throw new HttpError(404, `no route ${url.pathname}`);
-    if (req.method !== 'POST') throw new HttpError(405, `${url.pathname} takes POST`);
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST, OPTIONS');
+      throw new HttpError(405, `${url.pathname} takes POST`);
+    }
     await handler();
   }
 
@@ -274,11 +384,14 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
       if (status === 500) console.error(`attn serve: ${req.method} ${req.url}: ${errorLine(e)}`);
       // An unread oversize body: answer, then close the connection rather than read the rest.
       if (status === 413) res.setHeader('connection', 'close');
+      // Refused before its body was read: the body is discarded, not parsed.
+      if (status === 403 || status === 415) req.resume();
       if (!res.headersSent)
-        send(res, status, { error: status === 500 ? 'internal error' : (e as Error).message });
+        send(res, status, { error: e instanceof HttpError ? e.message : 'internal error' });
       else res.end();
     });
   });
+  server.maxConnections = opts.maxConnections ?? 1024;
   return server;
 }
 

@@ -75,6 +75,8 @@ export function readMultipartFile(
       sawFile = true;
       stream.on('data', (d: Buffer) => parts.push(d));
       stream.on('limit', () => fail(tooLarge(limit)));
+      // A body cut off inside the file ends the file stream with an error; unhandled, it would kill the process.
+      stream.on('error', (e: Error) => fail(new HttpError(400, `bad multipart request: ${e.message}`)));
     });
     parser.on('error', (e) => fail(new HttpError(400, `bad multipart request: ${(e as Error).message}`)));
     parser.on('close', () => {
@@ -83,6 +85,11 @@ export function readMultipartFile(
         settled = true;
         resolve({ bytes: Buffer.concat(parts), fields });
       }
+    });
+    // A client that hangs up mid-body: nobody reads the answer, but the promise must settle all the same.
+    req.on('error', (e) => fail(new HttpError(400, `request aborted: ${e.message}`)));
+    req.on('close', () => {
+      if (!req.complete) fail(new HttpError(400, 'request aborted before the body ended'));
     });
     req.pipe(parser);
   });
