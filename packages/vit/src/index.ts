@@ -9,7 +9,7 @@ export type { ExportableViT, ViTOnnxTask } from './export/onnx.js';
 export { buildViTOnnx, encodeViTOnnx, exportOnnx } from './export/onnx.js';
 export { ViTOnnxRuntime } from './export/onnx-runtime.js';
 export type { DecodeOptions } from './image/decode.js';
-export { DEFAULT_MAX_PIXELS, decodeImage } from './image/decode.js';
+export { DEFAULT_MAX_DECODE_BYTES, DEFAULT_MAX_PIXELS, decodeCostBytes, decodeImage } from './image/decode.js';
 export type { ImageInputErrorCode } from './image/errors.js';
 export { ImageInputError } from './image/errors.js';
 export type { PilResampleId, RawImage } from './image/resample.js';

@@ -31,18 +31,45 @@ function chunk(type: string, data: Uint8Array): Buffer {
   crc.writeUInt32BE(crc32(body));
   return Buffer.concat([len, body, crc]);
 }
-/** A PNG whose header claims width × height (8-bit RGB) but carries almost no pixel data. */
-function pngHeaderOnly(width: number, height: number): Buffer {
+/** A PNG whose header claims width × height (8-bit RGB unless told) but carries almost no pixel data. */
+function pngHeaderOnly(
+  width: number,
+  height: number,
+  bitDepth = 8,
+  colourType = 2,
+  idat: Uint8Array = new Uint8Array([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]),
+): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
+  ihdr.set([bitDepth, colourType, 0, 0, 0], 8);
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk('IHDR', ihdr),
-    chunk('IDAT', new Uint8Array([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])),
+    chunk('IDAT', idat),
     chunk('IEND', new Uint8Array()),
   ]);
+}
+
+/**
+ * The issue's bomb: a valid 89,000,000 × 1 8-bit RGB PNG, all black — 267 MB of pixels deflated to
+ * about 259 KB. Built by streaming zeros through deflate, so the test itself never holds the pixels.
+ */
+async function stripBomb(width = 89_000_000): Promise<Buffer> {
+  const { createDeflate } = await import('node:zlib');
+  const z = createDeflate({ level: 9 });
+  const parts: Buffer[] = [];
+  z.on('data', (b: Buffer) => parts.push(b));
+  const done = new Promise((resolve) => z.on('end', resolve));
+  z.write(Buffer.alloc(1)); // filter byte of the one row
+  const zeros = Buffer.alloc(1 << 20);
+  for (let left = width * 3; left > 0; left -= zeros.length) {
+    const piece = left >= zeros.length ? zeros : zeros.subarray(0, left);
+    if (!z.write(piece)) await new Promise((r) => z.once('drain', r));
+  }
+  z.end();
+  await done;
+  return pngHeaderOnly(width, 1, 8, 2, Buffer.concat(parts));
 }
 
 async function errorOf(p: Promise<unknown>): Promise<ImageInputError> {
@@ -111,6 +138,40 @@ describe('decodeImage: bad input gives typed errors naming the file', () => {
     expect(Date.now() - started).toBeLessThan(5000); // nothing was decoded (a decode would need 1.2 GB)
     const small = await errorOf(decodeImage(pngHeaderOnly(100, 100), { maxPixels: 99 }));
     expect(small.code).toBe('too-large');
+  });
+
+  it('the 89,000,000 × 1 strip (under the pixel limit) is refused by its decode cost in bytes, quickly and without memory', async () => {
+    const f = join(dir, 'strip.png');
+    const png = await stripBomb();
+    expect(png.byteLength).toBeGreaterThan(200_000);
+    expect(png.byteLength).toBeLessThan(300_000);
+    await writeFile(f, png);
+    const rss = process.memoryUsage().rss;
+    const started = Date.now();
+    const e = await errorOf(decodeImage(f));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 ** 2);
+    expect(e.code).toBe('too-large');
+    expect(e.source).toBe(f);
+    // 267,000,000 B of pixels + 24 × 89,000,001 B of resampling weights = 2,403,000,024 B.
+    expect(e.message).toMatch(/strip\.png: 89000000×1×3 \(uchar\) would take 2291\.7 MiB .* limit of 512\.0 MiB/);
+    // The same bytes as a buffer are refused the same way, named as a buffer.
+    expect((await errorOf(decodeImage(new Uint8Array(png)))).source).toBe(`<buffer of ${png.byteLength} bytes>`);
+  }, 30_000);
+
+  it('deep pixels count in bytes: 8000×8000 16-bit RGBA (64 M pixels) is refused though under the pixel limit', async () => {
+    const e = await errorOf(decodeImage(pngHeaderOnly(8000, 8000, 16, 6)));
+    expect(e.code).toBe('too-large');
+    // 64,000,000 × (4 × 2 + 3) + 24 × 16,000 = 704,384,000 B.
+    expect(e.message).toMatch(/8000×8000×4 \(ushort\) would take 671\.8 MiB/);
+    const ok = await errorOf(decodeImage(pngHeaderOnly(8000, 8000, 16, 6), { maxBytes: 704_384_000 }));
+    expect(ok.code).toBe('corrupt'); // past the byte bound, the header-only check below stops it
+  });
+
+  it('a header-only PNG within every bound is refused before decoding: its bytes cannot hold the pixels', async () => {
+    const e = await errorOf(decodeImage(pngHeaderOnly(9000, 9000)));
+    expect(e.code).toBe('corrupt');
+    expect(e.message).toMatch(/claims 9000×9000 pixels \(at least 10134000 bytes of image data\), more than \d+ bytes of PNG can hold/);
   });
 });
 

@@ -7,9 +7,50 @@ export const DEFAULT_MAX_PIXELS = 89_478_485;
 
 const FORMATS = new Set(['png', 'jpeg', 'webp', 'gif']);
 
+/**
+ * Default bound on the memory one decode may take, from the header alone. 512 MiB lets the largest
+ * image PIL opens (89,478,485 RGB pixels: 256 MiB decoded, its RGB copy shared) through.
+ */
+export const DEFAULT_MAX_DECODE_BYTES = 512 * 1024 ** 2;
+
+/** deflate cannot expand data more than 1032:1; a PNG that claims more pixel data than that is a header-only bomb. */
+const MAX_DEFLATE_RATIO = 1032;
+
 export interface DecodeOptions {
   /** Refuse images with more pixels than this, from the header alone (default: PIL's 89,478,485). */
   maxPixels?: number;
+  /**
+   * Refuse images whose decoding would take more bytes than this (default 512 MiB), from the header
+   * alone: the decoder's buffer (width × height × channels × bytes per sample), the 8-bit RGB copy, and
+   * the resampling weights, which grow with each side (an 89,000,000 × 1 strip needs 2 GB of them).
+   */
+  maxBytes?: number;
+}
+
+const SAMPLE_BYTES: Record<string, number> = {
+  uchar: 1,
+  char: 1,
+  ushort: 2,
+  short: 2,
+  uint: 4,
+  int: 4,
+  float: 4,
+  complex: 8,
+  double: 8,
+  dpcomplex: 16,
+};
+
+/**
+ * Bytes a decode of a width × height picture costs before the processor's output exists: sharp's raw
+ * buffer, the RGB copy (none when the decoder already gives 8-bit RGB), and Pillow-style resampling
+ * weights — Int32 per tap, 2·support·(side/outSide) taps per output pixel, so 8·support·side bytes a side,
+ * support 3 for Lanczos, the widest filter.
+ */
+export function decodeCostBytes(width: number, height: number, channels: number, sampleBytes: number): number {
+  const pixels = width * height;
+  const raw = pixels * channels * sampleBytes;
+  const rgb = channels === 3 && sampleBytes === 1 ? 0 : pixels * 3;
+  return raw + rgb + 24 * (width + height);
 }
 
 type Sharp = typeof import('sharp').default;
@@ -29,6 +70,7 @@ const loadSharp = () => {
 export async function decodeImage(input: string | Uint8Array, opts: DecodeOptions = {}): Promise<RawImage> {
   const source = typeof input === 'string' ? input : `<buffer of ${input.byteLength} bytes>`;
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_DECODE_BYTES;
   const sharp = await loadSharp();
   const open = () =>
     sharp(input, {
@@ -62,6 +104,29 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
       source,
       `${width}×${height} = ${width * height} pixels exceeds the limit of ${maxPixels} (refused before decoding)`,
     );
+  const channels = meta.channels ?? 4;
+  const cost = decodeCostBytes(width, height, channels, SAMPLE_BYTES[meta.depth ?? 'uchar'] ?? 8);
+  if (cost > maxBytes)
+    throw new ImageInputError(
+      'too-large',
+      source,
+      `${width}×${height}×${channels} (${meta.depth}) would take ${mib(cost)} to decode and resize, over the limit of ` +
+        `${mib(maxBytes)} (refused before decoding; raise it with { maxBytes })`,
+    );
+  if (meta.format === 'png') {
+    // Every PNG row holds a filter byte and at least one bit per pixel; no deflate stream of this file's
+    // size can expand to that, so the pixel data the header promises is not there.
+    const fileBytes =
+      typeof input === 'string' ? (await (await import('node:fs/promises')).stat(input)).size : input.byteLength;
+    const minRaw = height * (1 + Math.ceil(width / 8));
+    if (minRaw > MAX_DEFLATE_RATIO * fileBytes)
+      throw new ImageInputError(
+        'corrupt',
+        source,
+        `the header claims ${width}×${height} pixels (at least ${minRaw} bytes of image data), more than ` +
+          `${fileBytes} bytes of PNG can hold (refused before decoding)`,
+      );
+  }
 
   try {
     if (meta.space === 'cmyk') {
@@ -89,3 +154,5 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
     throw new ImageInputError('corrupt', source, `cannot decode (${(e as Error).message})`);
   }
 }
+
+const mib = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MiB`;
