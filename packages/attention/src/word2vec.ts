@@ -94,8 +94,20 @@ export function negativeSamplingStep(
   let loss = 0;
   for (let t = 0; t < nTargets; t++) {
     const outOff = targets[t]! * dim;
-    let f = 0;
-    for (let d = 0; d < dim; d++) f += input[inOff + d]! * syn1[outOff + d]!;
+    // Four partial sums: V8 does not vectorise, and independent accumulators roughly halve the dot's time.
+    let f0 = 0;
+    let f1 = 0;
+    let f2 = 0;
+    let f3 = 0;
+    let d = 0;
+    for (; d + 3 < dim; d += 4) {
+      f0 += input[inOff + d]! * syn1[outOff + d]!;
+      f1 += input[inOff + d + 1]! * syn1[outOff + d + 1]!;
+      f2 += input[inOff + d + 2]! * syn1[outOff + d + 2]!;
+      f3 += input[inOff + d + 3]! * syn1[outOff + d + 3]!;
+    }
+    let f = f0 + f1 + f2 + f3;
+    for (; d < dim; d++) f += input[inOff + d]! * syn1[outOff + d]!;
     const label = t === 0 ? 1 : 0;
     const sig = 1 / (1 + Math.exp(-f));
     // −log σ(f) for the true word, −log σ(−f) = −log(1 − σ(f)) for noise; the floor keeps a saturated
@@ -103,8 +115,9 @@ export function negativeSamplingStep(
     loss -= Math.log(Math.max(label ? sig : 1 - sig, 1e-30));
     const g = (label - sig) * lr;
     for (let d = 0; d < dim; d++) {
-      neu1e[d] = neu1e[d]! + g * syn1[outOff + d]!;
-      syn1[outOff + d] = syn1[outOff + d]! + g * input[inOff + d]!;
+      const u = syn1[outOff + d]!;
+      neu1e[d] = neu1e[d]! + g * u;
+      syn1[outOff + d] = u + g * input[inOff + d]!;
     }
   }
   return loss;
@@ -166,13 +179,16 @@ export function cbowStep(
 }
 
 function positiveInt(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new Word2VecError(`Word2Vec: ${name} must be a positive integer (got ${v})`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Word2VecError(`Word2Vec: ${name} must be a positive integer (got ${v})`);
   return v;
 }
 
 function positive(name: string, v: number, allowZero = false): number {
   if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0))
-    throw new Word2VecError(`Word2Vec: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number (got ${v})`);
+    throw new Word2VecError(
+      `Word2Vec: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number (got ${v})`,
+    );
   return v;
 }
 
@@ -218,7 +234,8 @@ export class Word2Vec {
     this.minAlpha = positive('minAlpha', opts.minAlpha ?? 1e-4, true);
     this.sample = positive('sample', opts.sample ?? 1e-3, true);
     this.cbowMean = opts.cbowMean ?? true;
-    this.maxVocab = opts.maxVocab === undefined ? Number.POSITIVE_INFINITY : positiveInt('maxVocab', opts.maxVocab);
+    this.maxVocab =
+      opts.maxVocab === undefined ? Number.POSITIVE_INFINITY : positiveInt('maxVocab', opts.maxVocab);
   }
 
   get vocabSize(): number {
@@ -237,7 +254,8 @@ export class Word2Vec {
     const raw: (readonly string[])[] = [];
     const counts = new Map<string, number>();
     for await (const s of sentences as AsyncIterable<readonly string[]>) {
-      if (!Array.isArray(s)) throw new Word2VecError('Word2Vec.train: each sentence must be an array of tokens');
+      if (!Array.isArray(s))
+        throw new Word2VecError('Word2Vec.train: each sentence must be an array of tokens');
       raw.push(s);
       for (const w of s) counts.set(w, (counts.get(w) ?? 0) + 1);
     }
@@ -245,7 +263,9 @@ export class Word2Vec {
     const vocab = [...counts].filter(([, c]) => c >= this.minCount).sort((a, b) => b[1] - a[1]);
     if (vocab.length > this.maxVocab) vocab.length = this.maxVocab;
     if (vocab.length === 0)
-      throw new Word2VecError(`Word2Vec.train: no word occurs minCount=${this.minCount} times; nothing to learn`);
+      throw new Word2VecError(
+        `Word2Vec.train: no word occurs minCount=${this.minCount} times; nothing to learn`,
+      );
     this.words = vocab.map(([w]) => w);
     this.counts = vocab.map(([, c]) => c);
     this.index = new Map(this.words.map((w, i) => [w, i]));
@@ -358,7 +378,19 @@ export class Word2Vec {
             for (let c = lo; c < hi; c++) if (c !== pos) contexts[nc++] = sentence[c]!;
             if (nc === 0) continue;
             drawTargets(centre);
-            sentLoss += cbowStep(syn0, syn1, contexts, nc, targets, negative + 1, dim, lr, this.cbowMean, neu1, neu1e);
+            sentLoss += cbowStep(
+              syn0,
+              syn1,
+              contexts,
+              nc,
+              targets,
+              negative + 1,
+              dim,
+              lr,
+              this.cbowMean,
+              neu1,
+              neu1e,
+            );
             sentN++;
           }
         }
@@ -397,7 +429,8 @@ export class Word2Vec {
   }
 
   private trained(where: string): { vectors: tf.Tensor2D; unit: tf.Tensor2D } {
-    if (!this.vectors || !this.unit) throw new Word2VecError(`Word2Vec.${where}: train or load the model first`);
+    if (!this.vectors || !this.unit)
+      throw new Word2VecError(`Word2Vec.${where}: train or load the model first`);
     return { vectors: this.vectors, unit: this.unit };
   }
 
@@ -434,7 +467,8 @@ export class Word2Vec {
 
   private async nearest(v: Float32Array, k: number, exclude: number[], where: string): Promise<Neighbour[]> {
     const { unit } = this.trained(where);
-    if (v.length !== this.dim) throw new Word2VecError(`Word2Vec.${where}: vector has ${v.length} values, not dim=${this.dim}`);
+    if (v.length !== this.dim)
+      throw new Word2VecError(`Word2Vec.${where}: vector has ${v.length} values, not dim=${this.dim}`);
     const V = this.words.length;
     const want = Math.min(V, Math.max(0, Math.floor(k)) + exclude.length);
     if (want === 0) return [];
@@ -479,13 +513,15 @@ export class Word2Vec {
     const [count, dim] = header.map(Number);
     if (header.length !== 2 || !Number.isInteger(count) || !Number.isInteger(dim) || count! < 1 || dim! < 1)
       throw bad(1, `header must be "<count> <dim>" (got "${lines[0] ?? ''}")`);
-    if (lines.length - 1 !== count) throw bad(1, `header says ${count} words but the file has ${lines.length - 1}`);
+    if (lines.length - 1 !== count)
+      throw bad(1, `header says ${count} words but the file has ${lines.length - 1}`);
     const model = new Word2Vec({ ...opts, dim: dim! });
     const data = new Float32Array(count! * dim!);
     const words: string[] = [];
     for (let i = 0; i < count!; i++) {
       const parts = lines[i + 1]!.trimEnd().split(' ');
-      if (parts.length !== dim! + 1) throw bad(i + 2, `expected a word and ${dim} numbers, got ${parts.length} fields`);
+      if (parts.length !== dim! + 1)
+        throw bad(i + 2, `expected a word and ${dim} numbers, got ${parts.length} fields`);
       const word = parts[0]!;
       if (model.index.has(word)) throw bad(i + 2, `"${word}" appears twice`);
       model.index.set(word, i);
