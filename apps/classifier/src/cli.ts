@@ -18,6 +18,7 @@ import { fillMaskCommand } from './commands/fill-mask.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { registerTrainCommands } from './commands/train.js';
+import { registerWord2VecCommands } from './commands/word2vec.js';
 import { type Context, errorLine, type Io, processIo, UsageError } from './io.js';
 import { BUILTIN_MODELS } from './models.js';
 
@@ -157,6 +158,7 @@ export function buildProgram(
     .action(run((ctx, input: string, o) => attentionCommand(input, o, ctx)));
 
   registerTrainCommands(program, run);
+  registerWord2VecCommands(program, run);
 
   program
     .command('export')

@@ -101,7 +101,8 @@ describe('attn train word2vec / attn similar', () => {
       [0, 1],
       [0, 1],
     ];
-    abs.forEach((row, i) => row.forEach((x, j) => expect(x).toBeCloseTo(expected[i]![j]!, 4)));
+    for (const [i, row] of abs.entries())
+      for (const [j, x] of row.entries()) expect(x).toBeCloseTo(expected[i]![j]!, 4);
     expect(Math.sign(xy[0]![0]!)).toBe(-Math.sign(xy[1]![0]!));
   });
 
