@@ -1,8 +1,9 @@
 import { Dropout, LayerNorm, Linear, Module, tf } from '@attn/core-tensor';
+import type { OnnxModuleGraph } from '@attn/core-tensor/onnx';
 import { Group } from './group.js';
 import { type ResolvedLayerConfig, resolveLayerConfig, type TransformerLayerConfig } from './layer-config.js';
 import { MultiHeadAttention } from './multi-head-attention.js';
-import { feedForward, residual, untracked } from './sublayers.js';
+import { feedForward, feedForwardOnnx, residual, residualOnnx, untracked } from './sublayers.js';
 
 export interface EncoderLayerOutput {
   /** [b, t, H] */
@@ -89,5 +90,16 @@ export class TransformerEncoderLayer extends Module {
     ) as tf.Tensor3D;
     afterAttention.dispose();
     return weights ? { hidden, attention: untracked(weights) } : { hidden };
+  }
+
+  /** The same in ONNX: x [b, t, H] → [b, t, H]; mask as `paddingMaskOnnx` makes it. */
+  toOnnx(g: OnnxModuleGraph, x: string, mask?: string): string {
+    const { norm } = this.config;
+    const afterAttention = residualOnnx(g, x, norm, this.ln1, (input) =>
+      this.attentionOut.toOnnx(g, this.selfAttention.toOnnx(g, input, mask)),
+    );
+    return residualOnnx(g, afterAttention, norm, this.ln2, (input) =>
+      feedForwardOnnx(g, input, this.ffnUp, this.ffnDown, this.config),
+    );
   }
 }

@@ -1,4 +1,5 @@
 import { Module, tf } from '@attn/core-tensor';
+import type { OnnxModuleGraph } from '@attn/core-tensor/onnx';
 import { TransformerEncoderLayer } from './encoder-layer.js';
 import { Group } from './group.js';
 import type { TransformerLayerConfig } from './layer-config.js';
@@ -44,5 +45,10 @@ export class TransformerEncoder extends Module {
         ...(opts.outputAttentions ? { attentions } : {}),
       };
     });
+  }
+
+  /** The same in ONNX: x [b, t, H] → the last layer's output [b, t, H]. */
+  toOnnx(g: OnnxModuleGraph, x: string, mask?: string): string {
+    return this.layers.reduce((h, layer) => layer.toOnnx(g, h, mask), x);
   }
 }

@@ -1,4 +1,5 @@
 import { tf } from '@attn/core-tensor';
+import type { OnnxGraph } from '@attn/core-tensor/onnx';
 import { AttentionShapeError } from './errors.js';
 
 /**
@@ -30,6 +31,13 @@ export function paddingMask(attentionMask: tf.Tensor): tf.Tensor4D {
     const keep = tf.cast(attentionMask, 'float32');
     return tf.reshape(tf.mul(tf.sub(keep, 1), -MASKED), [b, 1, 1, tk]) as tf.Tensor4D; // +0 or MASKED
   });
+}
+
+/** The same in ONNX: attentionMask int64 [b, tk] → float32 [b, 1, 1, tk]. */
+export function paddingMaskOnnx(g: OnnxGraph, attentionMask: string): string {
+  const keep = g.node('Cast', [attentionMask], { to: 1 }); // 1 = FLOAT
+  const additive = g.node('Mul', [g.node('Sub', [keep, g.constFloat([1], [])]), g.constFloat([-MASKED], [])]);
+  return g.node('Unsqueeze', [additive, g.constInt64([1, 2])]);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Linear, Module, tf } from '@attn/core-tensor';
+import type { OnnxModuleGraph } from '@attn/core-tensor/onnx';
 import { AttentionConfigError, AttentionShapeError } from './errors.js';
-import { scaledDotProductAttention } from './scaled-dot-product.js';
+import { scaledDotProductAttention, scaledDotProductAttentionOnnx } from './scaled-dot-product.js';
 
 export interface MultiHeadAttentionConfig {
   hiddenSize: number;
@@ -79,6 +80,21 @@ export class MultiHeadAttention extends Module {
       const context = this.mergeHeads(output); // [b, tq, H]
       return opts.outputAttentions ? { context, weights } : { context };
     });
+  }
+
+  /** The same in ONNX, for self-attention: x [b, t, H] → context [b, t, H]; batch and t stay dynamic. */
+  toOnnx(g: OnnxModuleGraph, x: string, mask?: string): string {
+    // Reshape's 0 keeps the input's dim: [b, t, H] → [b, t, h, d] → [b, h, t, d]
+    const split = (y: string) =>
+      g.node('Transpose', [g.node('Reshape', [y, g.constInt64([0, 0, this.numHeads, this.headDim])])], {
+        perm: [0, 2, 1, 3],
+      });
+    const q = split(this.query.toOnnx(g, x));
+    const k = split(this.key.toOnnx(g, x));
+    const v = split(this.value.toOnnx(g, x));
+    const output = scaledDotProductAttentionOnnx(g, q, k, v, this.headDim, mask); // [b, h, t, d]
+    const merged = g.node('Transpose', [output], { perm: [0, 2, 1, 3] }); // [b, t, h, d]
+    return g.node('Reshape', [merged, g.constInt64([0, 0, this.hiddenSize])]);
   }
 
   /** [b, t, H] → [b, h, t, d] */

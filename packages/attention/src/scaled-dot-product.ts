@@ -1,4 +1,5 @@
 import { tf } from '@attn/core-tensor';
+import type { OnnxGraph } from '@attn/core-tensor/onnx';
 import { AttentionShapeError } from './errors.js';
 import { SOFTMAX_FLOOR } from './masks.js';
 
@@ -43,6 +44,25 @@ export function scaledDotProductAttention(
     const output = tf.matMul(dropped, v) as tf.Tensor4D; // [b, h, tq, d]
     return { output, weights };
   });
+}
+
+/**
+ * The same in ONNX, floor included: q [b, h, tq, d], k and v [b, h, tk, d] → [b, h, tq, d].
+ * `d` is the head size, fixed when the graph is built.
+ */
+export function scaledDotProductAttentionOnnx(
+  g: OnnxGraph,
+  q: string,
+  k: string,
+  v: string,
+  d: number,
+  mask?: string,
+): string {
+  const kT = g.node('Transpose', [k], { perm: [0, 1, 3, 2] }); // [b, h, d, tk]
+  let scores = g.node('Div', [g.node('MatMul', [q, kT]), g.constFloat([Math.sqrt(d)], [])]); // [b, h, tq, tk]
+  if (mask) scores = g.node('Add', [scores, g.node('Max', [mask, g.constFloat([SOFTMAX_FLOOR], [])])]);
+  const weights = g.node('Softmax', [scores], { axis: -1 });
+  return g.node('MatMul', [weights, v]);
 }
 
 function checkShapes(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask?: tf.Tensor) {

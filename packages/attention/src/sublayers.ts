@@ -1,12 +1,26 @@
 import type { Dropout, LayerNorm, Linear } from '@attn/core-tensor';
 import { tf } from '@attn/core-tensor';
-import { activation } from './activations.js';
+import type { OnnxModuleGraph } from '@attn/core-tensor/onnx';
+import { activation, activationOnnx } from './activations.js';
 import type { ResolvedLayerConfig } from './layer-config.js';
 
 /**
- * One residual sub-layer: y = x + dropout(sublayer(·)), with LayerNorm after the sum ('post') or on the
- * sub-layer's input ('pre'). Both orders are this one function, so the difference stays visible.
+ * One residual sub-layer: y = x + sublayer(·), with LayerNorm after the sum ('post') or on the sub-layer's
+ * input ('pre'). Both orders, for every engine (T is a tfjs tensor or an ONNX value), are these two lines,
+ * so the difference stays visible.
  */
+export function residualOrder<T>(
+  x: T,
+  norm: 'post' | 'pre',
+  ln: (t: T) => T,
+  add: (a: T, b: T) => T,
+  sublayer: (input: T) => T,
+): T {
+  if (norm === 'pre') return add(x, sublayer(ln(x)));
+  return ln(add(sublayer(x), x));
+}
+
+/** `residualOrder` on tfjs, with dropout on the sub-layer's output. */
 export function residual(
   x: tf.Tensor,
   norm: 'post' | 'pre',
@@ -14,10 +28,26 @@ export function residual(
   dropout: Dropout,
   sublayer: (input: tf.Tensor) => tf.Tensor,
 ): tf.Tensor {
-  return tf.tidy(() => {
-    if (norm === 'pre') return tf.add(x, dropout.forward(sublayer(ln.forward(x))));
-    return ln.forward(tf.add(dropout.forward(sublayer(x)), x));
-  });
+  return tf.tidy(() =>
+    residualOrder(
+      x,
+      norm,
+      (t) => ln.forward(t),
+      (a, b) => tf.add(a, b),
+      (input) => dropout.forward(sublayer(input)),
+    ),
+  );
+}
+
+/** `residualOrder` in ONNX (an exported graph is for inference: no dropout). */
+export function residualOnnx(
+  g: OnnxModuleGraph,
+  x: string,
+  norm: 'post' | 'pre',
+  ln: LayerNorm,
+  sublayer: (input: string) => string,
+): string {
+  return residualOrder(x, norm, (t) => ln.toOnnx(g, t), (a, b) => g.node('Add', [a, b]), sublayer);
 }
 
 /**
@@ -31,6 +61,17 @@ export function feedForward(x: tf.Tensor, up: Linear, down: Linear, config: Reso
       config.hiddenAct === 'relu' ? up.forward(x, 'relu') : activation(config.hiddenAct)(up.forward(x));
     return down.forward(hidden);
   });
+}
+
+/** The same in ONNX. */
+export function feedForwardOnnx(
+  g: OnnxModuleGraph,
+  x: string,
+  up: Linear,
+  down: Linear,
+  config: ResolvedLayerConfig,
+): string {
+  return down.toOnnx(g, activationOnnx(g, config.hiddenAct, up.toOnnx(g, x)));
 }
 
 /**

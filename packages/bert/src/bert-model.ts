@@ -1,5 +1,6 @@
-import { paddingMask, TransformerEncoder } from '@attn/attention';
+import { paddingMask, paddingMaskOnnx, TransformerEncoder } from '@attn/attention';
 import { tf } from '@attn/core-tensor';
+import type { OnnxModuleGraph, OnnxOutput } from '@attn/core-tensor/onnx';
 import type { BertConfig } from './config.js';
 import { BertEmbeddings } from './embeddings.js';
 import { BertPooler } from './heads.js';
@@ -21,6 +22,13 @@ export interface BertModelOutput {
   poolerOutput?: tf.Tensor2D;
   hiddenStates?: tf.Tensor3D[];
   attentions?: tf.Tensor4D[];
+}
+
+/** The ONNX graph's inputs, int64 [batch, sequence] each (named input_ids, attention_mask, token_type_ids). */
+export interface BertOnnxInputs {
+  inputIds: string;
+  attentionMask: string;
+  tokenTypeIds: string;
 }
 
 /** The encoder alone: embeddings → N post-LN Transformer layers → optional pooler (HF `BertModel`). */
@@ -78,5 +86,20 @@ export class BertModel extends BertPreTrainedModel {
         ...(out.attentions ? { attentions: out.attentions } : {}),
       };
     });
+  }
+
+  /** `run` in ONNX; outputs under HF's ModelOutput names. */
+  toOnnx(
+    g: OnnxModuleGraph,
+    inputs: BertOnnxInputs,
+  ): { last_hidden_state: OnnxOutput; pooler_output?: OnnxOutput } {
+    const embedded = this.embeddings.toOnnx(g, inputs.inputIds, inputs.tokenTypeIds); // [b, t, H]
+    const mask = paddingMaskOnnx(g, inputs.attentionMask); // [b, 1, 1, t] additive
+    const hidden = this.encoder.toOnnx(g, embedded, mask);
+    const H = this.config.hidden_size;
+    return {
+      last_hidden_state: { value: hidden, dims: ['batch', 'sequence', H] },
+      ...(this.pooler ? { pooler_output: { value: this.pooler.toOnnx(g, hidden), dims: ['batch', H] } } : {}),
+    };
   }
 }

@@ -1,5 +1,6 @@
-import { Dropout, Linear, type tf } from '@attn/core-tensor';
-import { BertModel, type ForwardOptions } from './bert-model.js';
+import { Dropout, Linear, tf } from '@attn/core-tensor';
+import type { OnnxModuleGraph, OnnxOutput } from '@attn/core-tensor/onnx';
+import { BertModel, type BertOnnxInputs, type ForwardOptions } from './bert-model.js';
 import { type BertConfig, numLabels } from './config.js';
 import { type BertInputs, labelTensor } from './inputs.js';
 import { binaryCrossEntropyWithLogits, crossEntropy, meanSquaredError } from './losses.js';
@@ -57,6 +58,11 @@ export class BertForSequenceClassification extends BertPreTrainedModel {
     });
   }
 
+  toOnnx(g: OnnxModuleGraph, inputs: BertOnnxInputs): { logits: OnnxOutput } {
+    const pooled = this.bert.toOnnx(g, inputs).pooler_output!.value;
+    return { logits: { value: this.classifier.toOnnx(g, pooled), dims: ['batch', numLabels(this.config)] } };
+  }
+
   private problemType(labels: tf.Tensor | number[] | number[][]): string {
     if (this.config.problem_type) return this.config.problem_type;
     if (numLabels(this.config) === 1) return 'regression';
@@ -97,5 +103,53 @@ export class BertForTokenClassification extends BertPreTrainedModel {
         loss: crossEntropy(logits, labelTensor(inputs.labels, 'labels', prepared.inputIds.shape[0], 'int32')),
       };
     });
+  }
+
+  toOnnx(g: OnnxModuleGraph, inputs: BertOnnxInputs): { logits: OnnxOutput } {
+    const hidden = this.bert.toOnnx(g, inputs).last_hidden_state.value;
+    const dims = ['batch', 'sequence', numLabels(this.config)];
+    return { logits: { value: this.classifier.toOnnx(g, hidden), dims } };
+  }
+}
+
+export interface QuestionAnsweringOutput {
+  /** [b, t]: where the answer span starts, per token. */
+  startLogits: tf.Tensor2D;
+  /** [b, t] */
+  endLogits: tf.Tensor2D;
+  hiddenStates?: tf.Tensor3D[];
+  attentions?: tf.Tensor4D[];
+}
+
+/** HF `BertForQuestionAnswering`: BERT without pooler and `qa_outputs` [H → 2], split into start and end logits. */
+export class BertForQuestionAnswering extends BertPreTrainedModel {
+  static override readonly architecture = 'BertForQuestionAnswering';
+  protected readonly basePrefix = 'bert.';
+  readonly bert;
+  readonly qa_outputs;
+  constructor(config: BertConfig) {
+    super(config);
+    this.bert = this.module('bert', new BertModel(config, { addPoolingLayer: false }));
+    this.qa_outputs = this.module(
+      'qa_outputs',
+      new Linear(config.hidden_size, 2, { std: config.initializer_range }),
+    );
+  }
+
+  forward(inputs: BertInputs, opts: ForwardOptions = {}): QuestionAnsweringOutput {
+    return runTask(this.bert, inputs, opts, (base) => {
+      const [start, end] = tf.unstack(this.qa_outputs.forward(base.lastHiddenState), 2); // [b, t] each
+      return { startLogits: start as tf.Tensor2D, endLogits: end as tf.Tensor2D };
+    });
+  }
+
+  toOnnx(g: OnnxModuleGraph, inputs: BertOnnxInputs): { start_logits: OnnxOutput; end_logits: OnnxOutput } {
+    const logits = this.qa_outputs.toOnnx(g, this.bert.toOnnx(g, inputs).last_hidden_state.value);
+    const [start, end] = g.nodeN('Split', [logits, g.constInt64([1, 1])], { axis: -1 }, 2);
+    const squeeze = (x: string) => g.node('Squeeze', [x, g.constInt64([-1])]); // [b, t, 1] → [b, t]
+    return {
+      start_logits: { value: squeeze(start), dims: ['batch', 'sequence'] },
+      end_logits: { value: squeeze(end), dims: ['batch', 'sequence'] },
+    };
   }
 }

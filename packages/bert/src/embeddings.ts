@@ -1,4 +1,5 @@
 import { Dropout, Embedding, LayerNorm, Module, tf } from '@attn/core-tensor';
+import type { OnnxModuleGraph } from '@attn/core-tensor/onnx';
 import type { BertConfig } from './config.js';
 
 /**
@@ -44,5 +45,19 @@ export class BertEmbeddings extends Module {
       );
       return this.dropout.forward(this.LayerNorm.forward(summed));
     });
+  }
+
+  /** The same in ONNX: inputIds, tokenTypeIds int64 [b, t] → [b, t, H]; t is read from the input. */
+  toOnnx(g: OnnxModuleGraph, inputIds: string, tokenTypeIds: string): string {
+    const t = g.node('Gather', [g.node('Shape', [inputIds]), g.constInt64([1], [])], { axis: 0 });
+    const positions = g.node('Range', [g.constInt64([0], []), t, g.constInt64([1], [])]); // [t]
+    const summed = g.node('Add', [
+      g.node('Add', [
+        this.word_embeddings.toOnnx(g, inputIds),
+        this.token_type_embeddings.toOnnx(g, tokenTypeIds),
+      ]),
+      this.position_embeddings.toOnnx(g, positions),
+    ]);
+    return this.LayerNorm.toOnnx(g, summed);
   }
 }

@@ -1,19 +1,11 @@
-import { gelu, LayerNorm, Linear, Module, type Parameter, tf } from '@attn/core-tensor';
+import { activation, activationOnnx } from '@attn/attention';
+import { LayerNorm, Linear, Module, type Parameter, tf } from '@attn/core-tensor';
+import type { OnnxModuleGraph } from '@attn/core-tensor/onnx';
 import type { BertConfig } from './config.js';
 
-/** HF `ACT2FN` for the activations BertConfig allows. */
-export function hiddenActivation(name: BertConfig['hidden_act']): (x: tf.Tensor) => tf.Tensor {
-  if (name === 'relu') return (x) => tf.relu(x);
-  if (name === 'gelu_new')
-    // tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-    return (x) =>
-      tf.tidy(() =>
-        tf.mul(
-          tf.mul(0.5, x),
-          tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))),
-        ),
-      );
-  return gelu;
+/** x[:, 0] in ONNX, the first ([CLS]) token: [b, t, H] → [b, H]. */
+function firstTokenOnnx(g: OnnxModuleGraph, hidden: string): string {
+  return g.node('Gather', [hidden, g.constInt64([0], [])], { axis: 1 });
 }
 
 /** tanh(dense(first token)): a sentence vector for NSP and classification. Name: `dense`. */
@@ -34,22 +26,27 @@ export class BertPooler extends Module {
       return tf.tanh(this.dense.forward(first));
     });
   }
+  toOnnx(g: OnnxModuleGraph, hidden: string): string {
+    return g.node('Tanh', [this.dense.toOnnx(g, firstTokenOnnx(g, hidden))]);
+  }
 }
 
 /** dense → activation → LayerNorm, before the vocabulary projection. Names: `dense`, `LayerNorm`. */
 export class BertPredictionHeadTransform extends Module {
   readonly dense;
   readonly LayerNorm;
-  private readonly act;
-  constructor(config: BertConfig) {
+  constructor(private readonly config: BertConfig) {
     super();
     const H = config.hidden_size;
     this.dense = this.module('dense', new Linear(H, H, { std: config.initializer_range }));
     this.LayerNorm = this.module('LayerNorm', new LayerNorm(H, config.layer_norm_eps));
-    this.act = hiddenActivation(config.hidden_act);
   }
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => this.LayerNorm.forward(this.act(this.dense.forward(x))));
+    const act = activation(this.config.hidden_act);
+    return tf.tidy(() => this.LayerNorm.forward(act(this.dense.forward(x))));
+  }
+  toOnnx(g: OnnxModuleGraph, x: string): string {
+    return this.LayerNorm.toOnnx(g, activationOnnx(g, this.config.hidden_act, this.dense.toOnnx(g, x)));
   }
 }
 
@@ -67,7 +64,9 @@ export class BertLMPredictionHead extends Module {
   ) {
     super();
     this.transform = this.module('transform', new BertPredictionHeadTransform(config));
-    this.bias = this.param('bias', tf.zeros([config.vocab_size]));
+    // Described, not computed: a deferred model (an ONNX runtime's weightless shape) then holds no tensor.
+    const V = config.vocab_size;
+    this.bias = this.param('bias', { shape: [V], init: () => tf.zeros([V]) });
   }
   /** hidden: [..., H] → [..., V] */
   forward(hidden: tf.Tensor): tf.Tensor {
@@ -80,6 +79,11 @@ export class BertLMPredictionHead extends Module {
       ); // [N, V]
       return tf.reshape(logits, [...lead, -1]);
     });
+  }
+  /** The same in ONNX: the tied E [V, H] is stored once; its transpose is folded by onnxruntime at load. */
+  toOnnx(g: OnnxModuleGraph, hidden: string): string {
+    const eT = g.node('Transpose', [g.param(this.wordEmbeddings)], { perm: [1, 0] }); // [H, V]
+    return g.node('Add', [g.node('MatMul', [this.transform.toOnnx(g, hidden), eT]), g.param(this.bias)]);
   }
 }
 

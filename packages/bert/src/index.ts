@@ -1,8 +1,12 @@
-export type { BertModelOutput, ForwardOptions } from './bert-model.js';
+export type { BertModelOutput, BertOnnxInputs, ForwardOptions } from './bert-model.js';
 export { BertModel } from './bert-model.js';
 export type { LoadingInfo, LoadOptions } from './checkpoint.js';
-export type { ClassificationOutput } from './classification.js';
-export { BertForSequenceClassification, BertForTokenClassification } from './classification.js';
+export type { ClassificationOutput, QuestionAnsweringOutput } from './classification.js';
+export {
+  BertForQuestionAnswering,
+  BertForSequenceClassification,
+  BertForTokenClassification,
+} from './classification.js';
 export type { BertConfig, BertConfigInput } from './config.js';
 export {
   BertConfigError,

@@ -1,5 +1,6 @@
 import { gatherRows, tf } from '@attn/core-tensor';
-import { BertModel, type ForwardOptions } from './bert-model.js';
+import type { OnnxModuleGraph, OnnxOutput } from '@attn/core-tensor/onnx';
+import { BertModel, type BertOnnxInputs, type ForwardOptions } from './bert-model.js';
 import type { BertConfig } from './config.js';
 import { BertInputError } from './errors.js';
 import { BertOnlyMLMHead, BertOnlyNSPHead, BertPreTrainingHeads } from './heads.js';
@@ -70,6 +71,20 @@ export class BertForPreTraining extends BertPreTrainedModel {
       };
     });
   }
+
+  toOnnx(
+    g: OnnxModuleGraph,
+    inputs: BertOnnxInputs,
+  ): { prediction_logits: OnnxOutput; seq_relationship_logits: OnnxOutput } {
+    const base = this.bert.toOnnx(g, inputs);
+    return {
+      prediction_logits: mlmLogitsOnnx(g, this.cls.predictions, base.last_hidden_state.value, this.config),
+      seq_relationship_logits: {
+        value: this.cls.seq_relationship.toOnnx(g, base.pooler_output!.value),
+        dims: ['batch', 2],
+      },
+    };
+  }
 }
 
 /** HF `BertForMaskedLM`: BERT without pooler, with the masked-LM head (`bert.*`, `cls.predictions.*`). */
@@ -98,6 +113,11 @@ export class BertForMaskedLM extends BertPreTrainedModel {
       return { ...(predictionLogits ? { predictionLogits } : {}), ...(mlmLoss ? { loss: mlmLoss } : {}) };
     });
   }
+
+  toOnnx(g: OnnxModuleGraph, inputs: BertOnnxInputs): { logits: OnnxOutput } {
+    const hidden = this.bert.toOnnx(g, inputs).last_hidden_state.value;
+    return { logits: mlmLogitsOnnx(g, this.cls.predictions, hidden, this.config) };
+  }
 }
 
 /** HF `BertForNextSentencePrediction`: BERT with the next-sentence head (`bert.*`, `cls.seq_relationship.*`). */
@@ -123,6 +143,21 @@ export class BertForNextSentencePrediction extends BertPreTrainedModel {
       return { seqRelationshipLogits: logits, loss: crossEntropy(logits, labels) };
     });
   }
+
+  toOnnx(g: OnnxModuleGraph, inputs: BertOnnxInputs): { logits: OnnxOutput } {
+    const pooled = this.bert.toOnnx(g, inputs).pooler_output!.value;
+    return { logits: { value: this.cls.seq_relationship.toOnnx(g, pooled), dims: ['batch', 2] } };
+  }
+}
+
+/** The full MLM logits [b, t, V] in ONNX. */
+function mlmLogitsOnnx(
+  g: OnnxModuleGraph,
+  predictions: BertOnlyMLMHead['predictions'],
+  hidden: string,
+  config: BertConfig,
+): OnnxOutput {
+  return { value: predictions.toOnnx(g, hidden), dims: ['batch', 'sequence', config.vocab_size] };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { interpolatePositionEmbeddings } from '@attn/attention';
 import { Dropout, initNormal, Module, type ParameterLayout, tf } from '@attn/core-tensor';
+import type { OnnxModuleGraph } from '@attn/core-tensor/onnx';
 import type { ViTConfigFields } from './config.js';
 
 /** Thrown when pixel values do not fit the model (rank, channels, size); names the tensor. */
@@ -65,6 +66,21 @@ export class PatchEmbeddings extends Module {
       return tf.reshape(tokens, [b, gh * gw, -1]) as tf.Tensor3D;
     });
   }
+
+  /**
+   * The same in ONNX, where the checkpoint's OIHW kernel is a Conv's own layout (kernel = stride = P, so a
+   * remainder is dropped as above): pixels [b, C, H, W] → [b, H, gh, gw] → [b, gh·gw, hidden].
+   */
+  toOnnx(g: OnnxModuleGraph, pixels: string): string {
+    const P = this.patch;
+    const conv = g.node(
+      'Conv',
+      [pixels, g.param(this.projection.weight), g.param(this.projection.bias)],
+      { kernel_shape: [P, P], strides: [P, P] },
+    );
+    const flat = g.node('Reshape', [conv, g.constInt64([0, 0, -1])]); // [b, hidden, gh·gw]
+    return g.node('Transpose', [flat], { perm: [0, 2, 1] });
+  }
 }
 
 /** HF `ViTEmbeddings`: [CLS] + patch tokens, plus learned positions (interpolated for other image sizes). */
@@ -116,5 +132,16 @@ export class ViTEmbeddings extends Module {
           : this.positionEmbeddings.value;
       return this.dropout.forward(tf.add(tokens, pos)) as tf.Tensor3D;
     });
+  }
+
+  /** The same in ONNX, at the config's image size (the position grid is not interpolated in the graph). */
+  toOnnx(g: OnnxModuleGraph, pixels: string): string {
+    const patches = this.patchEmbeddings.toOnnx(g, pixels); // [b, N, H]
+    // tile(cls, [b, 1, 1]) with a dynamic b: Expand(cls [1, 1, H], [b, 1, H]).
+    const b = g.node('Gather', [g.node('Shape', [pixels]), g.constInt64([0])], { axis: 0 }); // [1]
+    const clsShape = g.node('Concat', [b, g.constInt64([1, this.config.hidden_size])], { axis: 0 });
+    const cls = g.node('Expand', [g.param(this.clsToken), clsShape]);
+    const tokens = g.node('Concat', [cls, patches], { axis: 1 }); // [b, N + 1, H]
+    return g.node('Add', [tokens, g.param(this.positionEmbeddings)]);
   }
 }

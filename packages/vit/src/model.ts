@@ -11,6 +11,7 @@ import {
   tf,
   withConfigOverrides,
 } from '@attn/core-tensor';
+import type { OnnxModuleGraph, OnnxOutput } from '@attn/core-tensor/onnx';
 import { ViTConfig, type ViTConfigFields } from './config.js';
 import { ViTEmbeddings } from './embeddings.js';
 
@@ -20,7 +21,7 @@ export interface ViTLoadOptions extends PretrainedModelOptions {
 }
 
 /** HF's ViT checkpoint naming (`base_model_prefix = "vit"`). */
-const VIT_LAYOUT: CheckpointLayout = { prefix: 'vit.', baseChildren: ['embeddings', 'encoder', 'layernorm', 'pooler'] };
+export const VIT_LAYOUT: CheckpointLayout = { prefix: 'vit.', baseChildren: ['embeddings', 'encoder', 'layernorm', 'pooler'] };
 
 const vitSpec = (opts: ViTLoadOptions) => ({
   config: (json: Record<string, unknown>, source: string) =>
@@ -63,12 +64,18 @@ class ViTPooler extends Module {
   forward(hidden: tf.Tensor3D): tf.Tensor2D {
     return tf.tidy(() => tf.tanh(this.dense.forward(cls(hidden))) as tf.Tensor2D);
   }
+  toOnnx(g: OnnxModuleGraph, hidden: string): string {
+    return g.node('Tanh', [this.dense.toOnnx(g, clsOnnx(g, hidden))]);
+  }
 }
 
 /** The [CLS] row of [b, t, H] → [b, H]. */
 function cls(hidden: tf.Tensor3D): tf.Tensor2D {
   const [b, , H] = hidden.shape;
   return tf.reshape(tf.slice(hidden, [0, 0, 0], [b, 1, H]), [b, H]);
+}
+function clsOnnx(g: OnnxModuleGraph, hidden: string): string {
+  return g.node('Gather', [hidden, g.constInt64([0], [])], { axis: 1 });
 }
 
 /**
@@ -124,6 +131,19 @@ export class ViTModel extends Module {
         ...(enc.attentions ? { attentions: enc.attentions } : {}),
       };
     });
+  }
+
+  /** `forward` in ONNX (no mask: every patch is attended); outputs under HF's ModelOutput names. */
+  toOnnx(g: OnnxModuleGraph, pixelValues: string): { last_hidden_state: OnnxOutput; pooler_output?: OnnxOutput } {
+    const f = this.config.fields;
+    const hidden = this.layernorm.toOnnx(g, this.encoder.toOnnx(g, this.embeddings.toOnnx(g, pixelValues)));
+    const tokens = Math.floor(f.image_size / f.patch_size) ** 2 + 1;
+    return {
+      last_hidden_state: { value: hidden, dims: ['batch', tokens, f.hidden_size] },
+      ...(this.pooler
+        ? { pooler_output: { value: this.pooler.toOnnx(g, hidden), dims: ['batch', f.hidden_size] } }
+        : {}),
+    };
   }
 
   /** What `fromPretrained` found missing or extra. */
@@ -182,6 +202,12 @@ export class ViTForImageClassification extends Module {
         ...(out.attentions ? { attentions: out.attentions } : {}),
       };
     });
+  }
+
+  toOnnx(g: OnnxModuleGraph, pixelValues: string): { logits: OnnxOutput } {
+    const hidden = this.vit.toOnnx(g, pixelValues).last_hidden_state.value;
+    const logits = this.classifier.toOnnx(g, clsOnnx(g, hidden));
+    return { logits: { value: logits, dims: ['batch', this.config.numLabels] } };
   }
 
   /** What `fromPretrained` found missing or extra. */

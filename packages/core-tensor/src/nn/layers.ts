@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Module } from '../module.js';
+import { onnxFloat } from '../onnx/graph.js';
+import type { OnnxModuleGraph } from '../onnx/module-graph.js';
 import { gatherRows } from './gather-rows.js';
 import { initNormal } from './init.js';
 
@@ -52,6 +54,15 @@ export class Linear extends Module {
       return tf.reshape(y, [...lead, this.outFeatures]);
     });
   }
+
+  /**
+   * The same in ONNX. W is stored as the checkpoint has it, [out, in] (no transposed host copy), behind a
+   * Transpose that onnxruntime folds into a constant once, when it loads the graph.
+   */
+  toOnnx(g: OnnxModuleGraph, x: string): string {
+    const y = g.node('MatMul', [x, g.node('Transpose', [g.param(this.weight)], { perm: [1, 0] })]);
+    return this.bias ? g.node('Add', [y, g.param(this.bias)]) : y;
+  }
 }
 
 /** Layer normalisation over the last axis. State-dict names `weight` (γ) and `bias` (β). */
@@ -72,6 +83,14 @@ export class LayerNorm extends Module {
       const { mean, variance } = tf.moments(x, -1, true);
       const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
       return tf.add(tf.mul(normed, this.weight.value), this.bias.value);
+    });
+  }
+
+  /** The same in ONNX: LayerNormalization (opset 17) computes the biased variance, as `tf.moments`. */
+  toOnnx(g: OnnxModuleGraph, x: string): string {
+    return g.node('LayerNormalization', [x, g.param(this.weight), g.param(this.bias)], {
+      axis: -1,
+      epsilon: onnxFloat(this.eps),
     });
   }
 }
@@ -103,6 +122,11 @@ export class Embedding extends Module {
       return tf.reshape(gatherRows(this.weight.value, tf.reshape(ids, [-1])), [...ids.shape, this.dim]);
     });
   }
+
+  /** ids: int64 [...] → [..., dim] */
+  toOnnx(g: OnnxModuleGraph, ids: string): string {
+    return g.node('Gather', [g.param(this.weight), ids], { axis: 0 });
+  }
 }
 
 /** Inverted dropout: active only in training mode. */
@@ -114,9 +138,4 @@ export class Dropout extends Module {
     if (!this.training || this.rate === 0) return x;
     return tf.dropout(x, this.rate);
   }
-}
-
-/** GELU, exact erf form (HF `hidden_act: "gelu"`): x·Φ(x) = 0.5·x·(1 + erf(x/√2)). */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
 }

@@ -1,19 +1,11 @@
 export type { EncodeOptions, OnnxAttr, OnnxDim, OnnxDType } from './graph.js';
 export { ONNX_DTYPE, OnnxGraph, OnnxGraphError, onnxFloat, onnxFloats } from './graph.js';
-export type { SelfAttentionNames } from './layers.js';
-export {
-  configField,
-  FLOAT32_MIN,
-  OnnxWeights,
-  onnxActivation,
-  onnxFirstToken,
-  onnxLayerNorm,
-  onnxLinear,
-  onnxPaddingMask,
-  onnxSelfAttention,
-} from './layers.js';
+export type { OnnxOutput } from './module-graph.js';
+export { OnnxModuleGraph } from './module-graph.js';
 export { encodeVarint, ProtoWriter } from './protobuf.js';
 export type { OnnxSessionOptions } from './session.js';
 export { OnnxRuntimeUnavailableError, OnnxSession } from './session.js';
+export type { HostTensor } from './weights.js';
+export { OnnxWeights } from './weights.js';
 export type { OnnxExportResult } from './write.js';
 export { writeOnnxFile } from './write.js';
