@@ -27,6 +27,7 @@ import { errorLine, type Prediction } from '../io.js';
 import { appRoot, resolveModel } from '../models.js';
 import { renderTokenHeatmap } from '../render/token-heatmap.js';
 import { MicroBatcher, QueueFullError } from './batcher.js';
+import { Semaphore } from './semaphore.js';
 import { HttpError, readJson, readMultipartFile, readRaw } from './body.js';
 
 export interface ServerOptions {
@@ -217,6 +218,8 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
    * reading (and buffering, and parsing) its body: the body is discarded unread instead.
    */
   const reading = new Map<object, number>();
+  // One attention picture at a time (each holds every layer's attention): a second waits, a flood gets 429.
+  const attentionGate = new Semaphore(1, opts.maxQueue);
   async function withRoom<T>(
     req: IncomingMessage,
     queue: { readonly waiting: number },
@@ -254,7 +257,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     const predictions = await modelCall(imageQueue.submit({ bytes, k }));
     const attention =
       url.searchParams.get('attention') === '1'
-        ? dataUrl(await engines.image.attentionPng(bytes))
+        ? dataUrl(await modelCall(attentionGate.run(() => engines.image.attentionPng(bytes))))
         : undefined;
     send(res, 200, { predictions, attention, engine: engine(engines.names.image) });
   }
@@ -272,7 +275,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     }
     let attention: string | undefined;
     if (url.searchParams.get('attention') === '1') {
-      const att = await modelCall(engines.text.attention(texts[0]));
+      const att = await modelCall(attentionGate.run(() => engines.text.attention(texts[0])));
       attention = dataUrl(
         await renderTokenHeatmap(att.tokens, att.weights, { title: `layer ${att.layer}, mean over heads` }),
       );
