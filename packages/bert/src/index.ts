@@ -46,9 +46,12 @@ export { createFeatureExtractionPool } from './parallel/feature-extraction-pool.
 export type {
   ClassificationResult,
   FeatureExtractionOptions,
+  FillMaskOptions,
   FillMaskPrediction,
+  FillMaskResult,
   PipelineOptions,
   PipelineTask,
+  TextClassificationOptions,
 } from './pipelines.js';
 export {
   FeatureExtractionPipeline,
@@ -57,9 +60,11 @@ export {
   TextClassificationPipeline,
 } from './pipelines.js';
 export { BertPreTrainedModel } from './pretrained.js';
-export type { DocumentStreamer, VectorRecord, VectorSink } from './sinks.js';
-export { formatVector, JsonlSink, streamInto } from './sinks.js';
+export type { Pooling, SentenceTransformersConfig } from './sentence-transformers.js';
+export { readSentenceTransformersConfig } from './sentence-transformers.js';
 export type { PreTrainingInputs, PreTrainingOutput, TaskForwardOptions } from './pretraining.js';
 export { BertForMaskedLM, BertForNextSentencePrediction, BertForPreTraining } from './pretraining.js';
+export type { DocumentStreamer, VectorRecord, VectorSink } from './sinks.js';
+export { formatVector, JsonlSink, streamInto } from './sinks.js';
 export type { EpochReport, TrainOptions, TrainProgress } from './train/trainer.js';
-export { train } from './train/trainer.js';
+export { latestCheckpoint, train } from './train/trainer.js';

@@ -1,7 +1,19 @@
-import { resolvePretrainedDir, tf, withDeferredInit } from '@attn/core-tensor';
+import {
+  checkHeadWeights,
+  ensureBackend,
+  Pipeline,
+  type PipelineOptions as BasePipelineOptions,
+  type Device,
+  preparePipeline,
+  type ResolvedDevice,
+  resolvePretrainedDir,
+  Tensor,
+  tf,
+  withDeferredInit,
+} from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
 import { BertModel } from './bert-model.js';
-import type { LoadOptions } from './checkpoint.js';
+import type { LoadingInfo, LoadOptions } from './checkpoint.js';
 import { BertForSequenceClassification } from './classification.js';
 import { type BertConfig, numLabels } from './config.js';
 import { BertInputError } from './errors.js';
@@ -9,40 +21,44 @@ import { type BertArchitecture, type BertOnnxOutputs, BertOnnxRuntime } from './
 import type { BertInputs } from './inputs.js';
 import type { BertPreTrainedModel } from './pretrained.js';
 import { BertForMaskedLM, type BertForPreTraining } from './pretraining.js';
+import { type Pooling, readSentenceTransformersConfig } from './sentence-transformers.js';
 
 export type PipelineTask = 'fill-mask' | 'text-classification' | 'feature-extraction';
 
-export interface PipelineOptions extends LoadOptions {
+export interface PipelineOptions extends BasePipelineOptions, Omit<LoadOptions, 'onProgress'> {
   /** Longest input in tokens; longer texts are truncated. Default: the model's max_position_embeddings. */
   maxLength?: number;
-  /**
-   * 'tfjs' (default): the model runs on the active tfjs backend. 'onnx': the weights are compiled to ONNX
-   * at load and run by onnxruntime-node (install it; Node only, inference only): same outputs, native speed.
-   */
+  /** @deprecated Use `device`: 'onnx' is `device: 'native'`, 'tfjs' the tfjs backend already running. */
   runtime?: 'tfjs' | 'onnx';
-  /** Threads for the 'onnx' runtime (default: every core). */
-  threads?: number;
 }
 
 type Encoded = { inputIds: number[][]; attentionMask: number[][]; tokenTypeIds: number[][] };
 type ModelOutputs = BertOnnxOutputs & { attentions?: tf.Tensor4D[]; hiddenStates?: tf.Tensor3D[] };
 
-/** Shared by the pipelines: the tokenizer, the model, and batch encoding with truncation and padding. */
-abstract class TextPipeline<M extends BertPreTrainedModel & { forward(inputs: BertInputs): unknown }> {
+/** Shared by the text pipelines: the tokenizer, the model on its engine, and batch encoding. */
+abstract class TextPipeline<
+  M extends BertPreTrainedModel & { forward(inputs: BertInputs): unknown },
+  In,
+  Opts,
+  Out,
+> extends Pipeline<In, Opts, Out> {
   readonly maxLength: number;
   /**
-   * With `runtime: 'onnx'`, `onnx` runs the model and `model` keeps only its config (its tfjs weights are freed).
+   * On the native device `onnx` runs the model and `model` keeps only its config (it holds no weights).
    */
   constructor(
     readonly tokenizer: BertTokenizer,
     readonly model: M,
     maxLength?: number,
     readonly onnx?: BertOnnxRuntime,
+    /** Default: the native engine with `onnx`, else the tfjs backend running now. */
+    device?: ResolvedDevice,
   ) {
+    super((new.target as unknown as { task: PipelineTask }).task, device ?? runningDevice(onnx));
     this.maxLength = Math.min(maxLength ?? Number.POSITIVE_INFINITY, model.config.max_position_embeddings);
   }
 
-  /** The model's outputs on either runtime; the caller disposes them. */
+  /** The model's outputs on either engine; the caller disposes them. */
   protected async forward(enc: Encoded): Promise<ModelOutputs> {
     return this.onnx ? this.onnx.forward(enc) : (this.model.forward(enc) as ModelOutputs);
   }
@@ -69,54 +85,99 @@ abstract class TextPipeline<M extends BertPreTrainedModel & { forward(inputs: Be
     };
   }
 
-  dispose(): void {
+  async dispose(): Promise<void> {
     this.model.dispose();
-    void this.onnx?.dispose();
+    await this.onnx?.dispose();
   }
 }
 
+/** One candidate for a [MASK], in transformers.js' fields. */
+export interface FillMaskResult {
+  score: number;
+  token: number;
+  token_str: string;
+  /** The text with this candidate in place of the mask. */
+  sequence: string;
+}
+
+/** @deprecated The shape of the deprecated `.call()`; the pipeline itself returns FillMaskResult. */
 export interface FillMaskPrediction {
   score: number;
   token: number;
   tokenStr: string;
-  /** The text with this prediction in place of the mask. */
   sequence: string;
 }
 
-/** Predicts the tokens behind [MASK]: for each mask, the topK candidates by probability (HF "fill-mask"). */
-export class FillMaskPipeline extends TextPipeline<BertForMaskedLM | BertForPreTraining> {
-  /** One list per mask of the text (a text with one mask gives one list). */
-  async call(text: string, opts: { topK?: number } = {}): Promise<FillMaskPrediction[][]> {
-    const topK = opts.topK ?? 5;
-    const enc = this.encode([text]);
-    const ids = enc.inputIds[0]!;
+export interface FillMaskOptions {
+  /** Candidates per mask, best first (default 5). */
+  top_k?: number;
+}
+
+/**
+ * Predicts the tokens behind every [MASK] (HF "fill-mask"). As transformers.js: a text with one mask gives
+ * one list of candidates, a text with several masks one list per mask; an array of texts one such result each.
+ */
+export class FillMaskPipeline extends TextPipeline<
+  BertForMaskedLM | BertForPreTraining,
+  string | string[],
+  FillMaskOptions,
+  FillMaskResult[] | FillMaskResult[][] | (FillMaskResult[] | FillMaskResult[][])[]
+> {
+  static readonly task = 'fill-mask';
+  protected async _call(texts: string | string[], opts: FillMaskOptions = {}) {
+    const list = Array.isArray(texts) ? texts : [texts];
+    const perText = await this.perMask(list, opts.top_k ?? 5);
+    const shaped = perText.map((masks) => (masks.length === 1 ? masks[0]! : masks));
+    return Array.isArray(texts) ? shaped : shaped[0]!;
+  }
+
+  /** For each text, one list of `topK` candidates per mask. */
+  private async perMask(texts: string[], topK: number): Promise<FillMaskResult[][][]> {
+    if (!Number.isInteger(topK) || topK < 1)
+      throw new BertInputError(`top_k: expected a whole number ≥ 1, got ${topK}`);
+    const enc = this.encode(texts);
     const maskId = this.tokenizer.maskTokenId;
-    const positions = ids.flatMap((id, i) => (id === maskId ? [i] : []));
-    if (positions.length === 0)
-      throw new BertInputError(`fill-mask: the text has no ${this.tokenizer.maskToken} token`);
+    const positions = enc.inputIds.map((ids, i) => {
+      const at = ids.flatMap((id, t) => (id === maskId ? [t] : []));
+      if (at.length === 0)
+        throw new BertInputError(`fill-mask: text ${i} has no ${this.tokenizer.maskToken} token`);
+      return at;
+    });
+    const T = enc.inputIds[0]!.length;
+    const flat = positions.flatMap((at, i) => at.map((t) => i * T + t)); // rows of the [b·t, V] scores
     const out = await this.forward(enc);
     const { values, indices } = tf.tidy(() => {
       // tfjs heads name MLM scores predictionLogits; HF's MaskedLM (so its ONNX export) names them logits
-      const scores = out.predictionLogits ?? out.logits!;
-      const rows = tf.gather(tf.squeeze(scores, [0]), positions); // [masks, V]
-      return tf.topk(tf.softmax(rows), topK);
+      const scores = (out.predictionLogits ?? out.logits!) as tf.Tensor3D;
+      const rows = tf.gather(tf.reshape(scores, [-1, scores.shape[2]]), flat); // [masks, V]
+      return tf.topk(tf.softmax(rows), Math.min(topK, scores.shape[2]));
     });
     disposeOutputs(out);
     const scores = (await values.array()) as number[][];
     const tokens = (await indices.array()) as number[][];
     tf.dispose([values, indices]);
-    return positions.map((pos, m) =>
-      tokens[m]!.map((token, k) => {
-        const filled = [...ids];
-        filled[pos] = token;
-        return {
-          score: scores[m]![k]!,
-          token,
-          tokenStr: this.tokenizer.decode([token]),
-          sequence: this.tokenizer.decode(filled, { skipSpecialTokens: true }),
-        };
+    let row = 0;
+    return positions.map((at, i) =>
+      at.map((pos) => {
+        const r = row++;
+        return tokens[r]!.map((token, k) => {
+          const filled = [...enc.inputIds[i]!];
+          filled[pos] = token;
+          return {
+            score: scores[r]![k]!,
+            token,
+            token_str: this.tokenizer.decode([token]),
+            sequence: this.tokenizer.decode(filled, { skipSpecialTokens: true }),
+          };
+        });
       }),
     );
+  }
+
+  /** @deprecated Call the pipeline: `await fill(text, { top_k })`. One list per mask, camelCase fields. */
+  override async call(text: string, opts: { topK?: number } = {}): Promise<FillMaskPrediction[][]> {
+    const [masks] = await this.perMask([text], opts.topK ?? 5);
+    return masks!.map((cands) => cands.map(({ token_str, ...p }) => ({ ...p, tokenStr: token_str })));
   }
 }
 
@@ -125,18 +186,49 @@ export interface ClassificationResult {
   score: number;
 }
 
-/** Sequence classification (HF "text-classification"): labels with scores, best first. */
-export class TextClassificationPipeline extends TextPipeline<BertForSequenceClassification> {
-  /** One list per text, `topK` labels each (default 1; `topK: null` for all). */
-  async call(texts: string | string[], opts: { topK?: number | null; textPair?: string | string[] } = {}) {
+export interface TextClassificationOptions {
+  /** Labels per text, best first (default 1; `null` for all). */
+  top_k?: number | null;
+  /** The second segment of a sentence-pair task, one per text. */
+  text_pair?: string | string[];
+}
+
+/** Sequence classification (HF "text-classification"): `[{ label, score }]` per text, best first. */
+export class TextClassificationPipeline extends TextPipeline<
+  BertForSequenceClassification,
+  string | string[],
+  TextClassificationOptions,
+  ClassificationResult[] | ClassificationResult[][]
+> {
+  static readonly task = 'text-classification';
+  /** The labels in id order (config.json id2label). */
+  get labels(): string[] {
+    const id2label = this.model.config.id2label;
+    return Array.from(
+      { length: numLabels(this.model.config) },
+      (_, i) => id2label[String(i)] ?? `LABEL_${i}`,
+    );
+  }
+
+  protected async _call(texts: string | string[], opts: TextClassificationOptions = {}) {
     const list = Array.isArray(texts) ? texts : [texts];
-    const pairs =
-      opts.textPair === undefined
-        ? undefined
-        : Array.isArray(opts.textPair)
-          ? opts.textPair
-          : [opts.textPair];
-    const out = await this.forward(this.encode(list, pairs));
+    const pair = opts.text_pair;
+    const rows = await this.classify(
+      list,
+      opts.top_k === undefined ? 1 : opts.top_k,
+      pair === undefined ? undefined : Array.isArray(pair) ? pair : [pair],
+    );
+    return Array.isArray(texts) ? rows : rows[0]!;
+  }
+
+  private async classify(
+    texts: string[],
+    topK: number | null,
+    pairs?: string[],
+  ): Promise<ClassificationResult[][]> {
+    if (topK !== null && (!Number.isInteger(topK) || topK < 1))
+      throw new BertInputError(`top_k: expected a whole number ≥ 1 or null, got ${topK}`);
+    const out = await this.forward(this.encode(texts, pairs));
     const probs = tf.tidy(() => {
       const logits = out.logits!;
       // HF's function_to_apply: sigmoid for one label or multi-label, softmax otherwise
@@ -147,42 +239,93 @@ export class TextClassificationPipeline extends TextPipeline<BertForSequenceClas
     disposeOutputs(out);
     const rows = (await probs.array()) as number[][];
     probs.dispose();
-    const k = opts.topK === null ? Number.POSITIVE_INFINITY : (opts.topK ?? 1);
-    const id2label = this.model.config.id2label;
+    const labels = this.labels;
     return rows.map((row) =>
       row
-        .map((score, i) => ({ label: id2label[String(i)] ?? `LABEL_${i}`, score }))
+        .map((score, i) => ({ label: labels[i]!, score }))
         .sort((a, b) => b.score - a.score)
-        .slice(0, k),
+        .slice(0, topK ?? Number.POSITIVE_INFINITY),
+    );
+  }
+
+  /** @deprecated Call the pipeline: `await classify(texts, { top_k, text_pair })`. Always one list per text. */
+  override async call(
+    texts: string | string[],
+    opts: { topK?: number | null; textPair?: string | string[] } = {},
+  ) {
+    const list = Array.isArray(texts) ? texts : [texts];
+    const p = opts.textPair;
+    return this.classify(
+      list,
+      opts.topK === undefined ? 1 : opts.topK,
+      p === undefined ? undefined : Array.isArray(p) ? p : [p],
     );
   }
 }
 
 export interface FeatureExtractionOptions {
-  /** 'cls': the [CLS] vector; 'mean': the mean over real tokens (attention-mask aware). Default 'mean'. */
-  pooling?: 'cls' | 'mean';
-  /** L2-normalise each vector (for cosine similarity). Default false. */
+  /**
+   * 'none': every token's vector ([b, t, H]); 'mean' (attention-mask aware), 'cls' or 'max' (over real tokens):
+   * one vector per text ([b, H]). Default: what a sentence-transformers folder's 1_Pooling asks for, else 'none'.
+   */
+  pooling?: Pooling;
+  /** L2-normalise each vector (for cosine similarity). Default: whether the folder has a Normalize module. */
   normalize?: boolean;
 }
 
-/** Sentence vectors from the encoder's last hidden state (HF "feature-extraction" + pooling). */
-export class FeatureExtractionPipeline extends TextPipeline<BertModel> {
-  /** One vector per text. */
-  async call(texts: string | string[], opts: FeatureExtractionOptions = {}): Promise<Float32Array[]> {
+/**
+ * Token or sentence vectors from the encoder's last hidden state (HF "feature-extraction"), returned as a
+ * transformers.js-shaped Tensor. A sentence-transformers folder (modules.json) gives, with no options,
+ * the vectors sentence-transformers gives.
+ */
+export class FeatureExtractionPipeline extends TextPipeline<
+  BertModel,
+  string | string[],
+  FeatureExtractionOptions,
+  Tensor
+> {
+  static readonly task = 'feature-extraction';
+  /** The folder's own pooling (sentence-transformers) or 'none', and whether it normalises. */
+  defaults: { pooling: Pooling; normalize: boolean } = { pooling: 'none', normalize: false };
+
+  protected async _call(texts: string | string[], opts: FeatureExtractionOptions = {}): Promise<Tensor> {
     const list = Array.isArray(texts) ? texts : [texts];
+    const pooling = opts.pooling ?? this.defaults.pooling;
+    const normalize = opts.normalize ?? this.defaults.normalize;
     const enc = this.encode(list);
     const out = await this.forward(enc);
-    const pooled = tf.tidy(() => this.pool(out.lastHiddenState!, enc, opts));
+    const v = tf.tidy(() => pool(out.lastHiddenState!, enc.attentionMask, pooling, normalize));
     disposeOutputs(out);
-    const data = (await pooled.data()) as Float32Array;
-    pooled.dispose();
-    const H = this.model.config.hidden_size;
-    return list.map((_, i) => data.slice(i * H, (i + 1) * H));
+    const data = (await v.data()) as Float32Array;
+    const dims = v.shape;
+    v.dispose();
+    return new Tensor(data, dims);
+  }
+
+  /** One vector per text; `pooling` must give one ('none' does not). */
+  private async vectors(texts: string[], opts: FeatureExtractionOptions): Promise<Float32Array[]> {
+    const pooling = opts.pooling ?? (this.defaults.pooling === 'none' ? 'mean' : this.defaults.pooling);
+    if (pooling === 'none')
+      throw new BertInputError("pooling: 'none' gives token vectors, not one vector per text");
+    const t = await this._call(texts, { ...opts, pooling });
+    const H = t.dims[1]!;
+    return texts.map((_, i) => t.data.slice(i * H, (i + 1) * H));
   }
 
   /**
-   * Streams vectors for any number of documents, `batchSize` at a time, in input order, so a large
-   * corpus (an async iterable of strings, e.g. lines of a file) never has to be held in memory.
+   * @deprecated Call the pipeline: `await embed(texts, { pooling, normalize })` gives a Tensor.
+   * One Float32Array per text; pooling defaults to the folder's, else 'mean'.
+   */
+  override async call(
+    texts: string | string[],
+    opts: FeatureExtractionOptions = {},
+  ): Promise<Float32Array[]> {
+    return this.vectors(Array.isArray(texts) ? texts : [texts], opts);
+  }
+
+  /**
+   * Streams one vector per document, `batchSize` at a time, in input order, so a large corpus (an async
+   * iterable of strings, e.g. lines of a file) never has to be held in memory. Pooling as `call`.
    */
   async *stream(
     documents: Iterable<string> | AsyncIterable<string>,
@@ -193,32 +336,38 @@ export class FeatureExtractionPipeline extends TextPipeline<BertModel> {
     for await (const doc of documents) {
       batch.push(doc);
       if (batch.length === batchSize) {
-        yield* await this.call(batch, opts);
+        yield* await this.vectors(batch, opts);
         batch = [];
       }
     }
-    if (batch.length) yield* await this.call(batch, opts);
-  }
-
-  /** [b, H] pooled (and optionally normalised) vectors. */
-  private pool(lastHiddenState: tf.Tensor3D, enc: Encoded, opts: FeatureExtractionOptions): tf.Tensor2D {
-    // lastHiddenState: [b, t, H]
-    let v: tf.Tensor2D;
-    if (opts.pooling === 'cls') {
-      const [b, , H] = lastHiddenState.shape;
-      v = tf.reshape(tf.slice(lastHiddenState, [0, 0, 0], [b, 1, H]), [b, H]);
-    } else {
-      const mask = tf.expandDims(tf.tensor2d(enc.attentionMask, undefined, 'float32'), -1); // [b, t, 1]
-      v = tf.div(tf.sum(tf.mul(lastHiddenState, mask), 1), tf.maximum(tf.sum(mask, 1), 1e-9));
-    }
-    if (!opts.normalize) return v;
-    return tf.div(v, tf.maximum(tf.norm(v, 'euclidean', -1, true), 1e-12)) as tf.Tensor2D;
+    if (batch.length) yield* await this.vectors(batch, opts);
   }
 }
 
+/** lastHiddenState [b, t, H] → [b, t, H] ('none') or [b, H], optionally L2-normalised along H. */
+function pool(h: tf.Tensor3D, attentionMask: number[][], pooling: Pooling, normalize: boolean): tf.Tensor {
+  if (!['none', 'mean', 'cls', 'max'].includes(pooling))
+    throw new BertInputError(
+      `pooling: expected 'none', 'mean', 'cls' or 'max', got ${JSON.stringify(pooling)}`,
+    );
+  const [b, , H] = h.shape;
+  const mask = tf.expandDims(tf.tensor2d(attentionMask, undefined, 'float32'), -1); // [b, t, 1]
+  let v: tf.Tensor;
+  if (pooling === 'none') v = h.clone(); // the caller disposes h
+  else if (pooling === 'cls') v = tf.reshape(tf.slice(h, [0, 0, 0], [b, 1, H]), [b, H]);
+  else if (pooling === 'max')
+    // sentence-transformers: padded positions set to -1e9 so they never win the max
+    v = tf.max(tf.where(tf.greater(mask, 0), h, tf.fill(h.shape, -1e9)), 1);
+  else v = tf.div(tf.sum(tf.mul(h, mask), 1), tf.maximum(tf.sum(mask, 1), 1e-9));
+  if (!normalize) return v;
+  return tf.div(v, tf.maximum(tf.norm(v, 'euclidean', -1, true), 1e-12));
+}
+
 /**
- * A ready-to-call task on a model folder or hub id: tokenizer (vocab.txt + tokenizer_config.json) and
- * model load together. Texts longer than the model accepts are truncated. Call `dispose()` when done.
+ * A ready-to-call task on a model folder or hub id, in transformers.js' shape:
+ * `const classify = await pipeline('text-classification', model, { device }); await classify(text)`.
+ * The device starts itself (no `initBackend` needed); `pipe.device` says which engine runs. A checkpoint
+ * without the task's head is a MissingWeightsError unless `allowRandomHead`. Call `dispose()` when done.
  */
 export async function pipeline(
   task: 'fill-mask',
@@ -236,40 +385,89 @@ export async function pipeline(
   opts?: PipelineOptions,
 ): Promise<FeatureExtractionPipeline>;
 export async function pipeline(task: PipelineTask, model: string, opts: PipelineOptions = {}) {
-  const dir = await resolvePretrainedDir(model, opts);
+  if (!['fill-mask', 'text-classification', 'feature-extraction'].includes(task))
+    throw new BertInputError(
+      `pipeline: unknown task "${task}" (fill-mask, text-classification, feature-extraction)`,
+    );
+  if (opts.runtime !== undefined && opts.runtime !== 'tfjs' && opts.runtime !== 'onnx')
+    throw new BertInputError(`pipeline: unknown runtime "${opts.runtime}" (tfjs, onnx)`);
+  const ctx = await preparePipeline(
+    task,
+    model,
+    { ...opts, device: await deviceOf(opts) },
+    resolvePretrainedDir,
+  );
+  const st = task === 'feature-extraction' ? await readSentenceTransformersConfig(ctx.dir) : undefined;
+  const dir = st?.modelDir ?? ctx.dir;
   const tokenizer = await BertTokenizer.fromPretrained(dir);
-  const runtime = opts.runtime ?? 'tfjs';
-  if (runtime !== 'tfjs' && runtime !== 'onnx')
-    throw new BertInputError(`pipeline: unknown runtime "${runtime}" (tfjs, onnx)`);
+  const loadOpts: LoadOptions = { ...ctx.hub, ...(opts.config && { config: opts.config }) };
+  const maxLength = opts.maxLength ?? st?.maxLength;
   /**
-   * With the onnx runtime the weights go from the file to onnxruntime; the pipeline's `model` is then built
-   * deferred (config and names, no weights).
+   * On the native device the weights go from the file to onnxruntime; the pipeline's `model` is then built
+   * deferred (config and names, no weights). `optional` names the weights the task never reads.
    */
   const load = async <M extends BertPreTrainedModel>(
     architecture: BertArchitecture & (new (config: BertConfig) => M),
+    optional?: RegExp,
   ): Promise<[M, BertOnnxRuntime?]> => {
-    if (runtime === 'tfjs') return [(await architecture.fromPretrained(dir, opts)) as M];
-    const onnx = await BertOnnxRuntime.fromPretrained(dir, architecture, opts);
-    return [withDeferredInit(() => new architecture(onnx.config) as M), onnx];
+    let info: LoadingInfo = { missing: [], unexpected: [] };
+    const onLoadingInfo = (i: LoadingInfo) => {
+      info = i;
+      opts.onLoadingInfo?.(i);
+    };
+    let m: M;
+    let onnx: BertOnnxRuntime | undefined;
+    if (ctx.device.engine === 'tfjs')
+      m = (await architecture.fromPretrained(dir, { ...loadOpts, onLoadingInfo })) as M;
+    else {
+      onnx = await BertOnnxRuntime.fromPretrained(dir, architecture, {
+        ...loadOpts,
+        onLoadingInfo,
+        ...(opts.threads && { threads: opts.threads }),
+      });
+      m = withDeferredInit(() => new architecture(onnx!.config) as M);
+    }
+    try {
+      checkHeadWeights(task, dir, info.missing, { allowRandomHead: opts.allowRandomHead, optional });
+    } catch (e) {
+      m.dispose();
+      await onnx?.dispose();
+      throw e;
+    }
+    ctx.progress.ready(task);
+    return [m, onnx];
   };
   switch (task) {
     case 'fill-mask': {
-      const [m, onnx] = await load(BertForMaskedLM);
-      return new FillMaskPipeline(tokenizer, m, opts.maxLength, onnx);
+      const [m, onnx] = await load(BertForMaskedLM, /^bert\.pooler\./);
+      return new FillMaskPipeline(tokenizer, m, maxLength, onnx, ctx.device);
     }
     case 'text-classification': {
       const [m, onnx] = await load(BertForSequenceClassification);
-      return new TextClassificationPipeline(tokenizer, m, opts.maxLength, onnx);
+      return new TextClassificationPipeline(tokenizer, m, maxLength, onnx, ctx.device);
     }
     case 'feature-extraction': {
-      const [m, onnx] = await load(BertModel);
-      return new FeatureExtractionPipeline(tokenizer, m, opts.maxLength, onnx);
+      const [m, onnx] = await load(BertModel, /^pooler\./);
+      const pipe = new FeatureExtractionPipeline(tokenizer, m, maxLength, onnx, ctx.device);
+      if (st) pipe.defaults = { pooling: st.pooling, normalize: st.normalize };
+      return pipe;
     }
-    default:
-      throw new BertInputError(
-        `pipeline: unknown task "${task}" (fill-mask, text-classification, feature-extraction)`,
-      );
   }
+}
+
+/** `device`, or the deprecated `runtime` mapped onto it ('tfjs': the tfjs backend already running). */
+async function deviceOf(opts: PipelineOptions): Promise<Device | undefined> {
+  if (opts.device !== undefined || opts.runtime === undefined) return opts.device;
+  if (opts.runtime === 'onnx') return 'native';
+  await ensureBackend();
+  return tf.getBackend() as Device;
+}
+
+/** For a pipeline built by hand around a model: where that model already runs. */
+function runningDevice(onnx?: BertOnnxRuntime): ResolvedDevice {
+  if (onnx) return { device: 'native', engine: 'onnx', description: 'native (onnxruntime-node)' };
+  const name = tf.getBackend() as 'webgpu' | 'wasm' | 'cpu';
+  return { device: name, engine: 'tfjs', description: name };
 }
 
 function disposeOutputs(out: ModelOutputs): void {

@@ -33,7 +33,10 @@ export async function nativeAvailable(): Promise<{ ok: true } | { ok: false; rea
     await import(/* @vite-ignore */ ORT_PACKAGE);
     return { ok: true };
   } catch (e) {
-    return { ok: false, reason: `onnxruntime-node is not installed (${(e as Error).message.split('\n')[0]})` };
+    return {
+      ok: false,
+      reason: `onnxruntime-node is not installed (${(e as Error).message.split('\n')[0]})`,
+    };
   }
 }
 
@@ -70,7 +73,10 @@ async function autoTfjs(reasons: string[]): Promise<BackendInfo> {
   if (await mayHaveGpu()) {
     try {
       const info = await startBackend('webgpu');
-      if (!info.adapter || !/swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i.test(info.adapter))
+      if (
+        !info.adapter ||
+        !/swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i.test(info.adapter)
+      )
         return info;
       reasons.push(`webgpu: adapter "${info.adapter}" is software-emulated`);
     } catch (e) {
@@ -92,9 +98,15 @@ async function autoTfjs(reasons: string[]): Promise<BackendInfo> {
  * silent fallback); 'auto' tries native, then WebGPU, then wasm, and says why it passed over each.
  * The native engine still gets a tfjs backend for the small host-side steps (inputs, pooling, softmax).
  */
-export async function resolveDevice(device: Device = 'auto', opts: { threads?: number } = {}): Promise<ResolvedDevice> {
+export async function resolveDevice(
+  device: Device = 'auto',
+  opts: { threads?: number } = {},
+): Promise<ResolvedDevice> {
   if (!DEVICES.includes(device))
-    throw new PipelineError('BAD_OPTION', `device: unknown device ${JSON.stringify(device)} (${DEVICES.join(', ')})`);
+    throw new PipelineError(
+      'BAD_OPTION',
+      `device: unknown device ${JSON.stringify(device)} (${DEVICES.join(', ')})`,
+    );
   const reasons: string[] = [];
   if (device === 'native' || device === 'auto') {
     const native = await nativeAvailable();

@@ -28,7 +28,10 @@ describe('without initBackend', () => {
       const header = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }));
       const len = Buffer.alloc(8);
       len.writeBigUInt64LE(BigInt(header.length));
-      await writeFile(join(dir, 'model.safetensors'), Buffer.concat([len, header, Buffer.from(new Float32Array([7]).buffer)]));
+      await writeFile(
+        join(dir, 'model.safetensors'),
+        Buffer.concat([len, header, Buffer.from(new Float32Array([7]).buffer)]),
+      );
       const { tensors } = await loadPretrained(dir);
       expect(tf.engine().backendNames().length).toBeGreaterThan(0);
       expect(Array.from(await tensors.get('w')!.data())).toEqual([7]);
@@ -40,7 +43,7 @@ describe('without initBackend', () => {
 });
 
 describe('Tensor', () => {
-  it('has transformers.js\' dims, data, size and tolist()', () => {
+  it("has transformers.js' dims, data, size and tolist()", () => {
     const t = new Tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 1, 3]);
     expect(t.dims).toEqual([2, 1, 3]);
     expect(t.size).toBe(6);
@@ -77,7 +80,9 @@ describe('Pipeline', () => {
     await expect(preparePipeline('t', 'dir', { dtype: 'q4' as never }, resolve)).rejects.toThrow(
       /dtype "q4" is not supported \(fp32\).*UNSUPPORTED_DTYPE/,
     );
-    await expect(preparePipeline('t', 'dir', { device: 'tpu' as never }, resolve)).rejects.toThrow(PipelineError);
+    await expect(preparePipeline('t', 'dir', { device: 'tpu' as never }, resolve)).rejects.toThrow(
+      PipelineError,
+    );
   });
 
   it("device 'native' uses onnxruntime-node (a devDependency here); 'cpu' the tfjs cpu backend", async () => {
@@ -114,7 +119,14 @@ describe('ProgressReporter', () => {
       { status: 'initiate', name: 'org/m', file: 'model.safetensors' },
       { status: 'download', name: 'org/m', file: 'model.safetensors' },
       { status: 'progress', name: 'org/m', file: 'model.safetensors', progress: 25, loaded: 50, total: 200 },
-      { status: 'progress', name: 'org/m', file: 'model.safetensors', progress: 100, loaded: 200, total: 200 },
+      {
+        status: 'progress',
+        name: 'org/m',
+        file: 'model.safetensors',
+        progress: 100,
+        loaded: 200,
+        total: 200,
+      },
       { status: 'done', name: 'org/m', file: 'model.safetensors' },
       { status: 'initiate', name: 'org/m', file: 'config.json' },
       { status: 'progress', name: 'org/m', file: 'config.json', progress: 100, loaded: 10, total: 10 },

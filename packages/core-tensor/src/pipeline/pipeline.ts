@@ -1,4 +1,4 @@
-import type { HubOptions } from '../hub/resolve.js';
+import { type HubOptions, OPTIONAL_FILES, WEIGHTS, WEIGHTS_INDEX } from '../hub/resolve.js';
 import { type Device, type ResolvedDevice, resolveDevice } from './device.js';
 import { MissingWeightsError, PipelineError } from './errors.js';
 import { type ProgressCallback, ProgressReporter } from './progress.js';
@@ -43,7 +43,10 @@ export async function preparePipeline(
   resolveDir: (model: string, hub: HubOptions) => Promise<string>,
 ): Promise<PipelineContext> {
   if (typeof model !== 'string' || model === '')
-    throw new PipelineError('BAD_OPTION', `${task}: model must be a folder, a hub id or a URL, got ${JSON.stringify(model)}`);
+    throw new PipelineError(
+      'BAD_OPTION',
+      `${task}: model must be a folder, a hub id or a URL, got ${JSON.stringify(model)}`,
+    );
   if (opts.dtype !== undefined && !DTYPES.includes(opts.dtype))
     throw new PipelineError(
       'UNSUPPORTED_DTYPE',
@@ -56,7 +59,24 @@ export async function preparePipeline(
   const progress = new ProgressReporter(model, progress_callback);
   const hub: HubOptions = { ...rest, onProgress: progress.onDownload };
   const dir = await resolveDir(model, hub);
+  if (isNode) progress.announceLocal(await localFiles(dir));
   return { dir, device, hub, progress };
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+/** The files of a model folder a pipeline reads, with their sizes, for the progress events. */
+async function localFiles(dir: string): Promise<{ file: string; bytes: number }[]> {
+  const { stat } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const names = ['config.json', WEIGHTS, WEIGHTS_INDEX, ...OPTIONAL_FILES, 'modules.json'];
+  const found = await Promise.all(
+    names.map(async (file) => {
+      const s = await stat(join(dir, file)).catch(() => null);
+      return s?.isFile() ? { file, bytes: s.size } : null;
+    }),
+  );
+  return found.filter((f) => f !== null);
 }
 
 /**
