@@ -115,12 +115,85 @@ export interface TextExample {
   label: number;
 }
 
-/** JSONL lines `{"text": …, "label": …}` or TSV lines `label<TAB>text`; labels are sorted names. */
-export function loadTextData(path: string, testFraction: number): Split<TextExample[]> {
-  const rows: { text: string; label: string }[] = [];
+export interface TextDataOptions {
+  /** Accept more than one label per ten rows (otherwise a DatasetError: the label column is likely wrong). */
+  allowManyLabels?: boolean;
+}
+
+export interface TextSplit extends Split<TextExample[]> {
+  /** Rows per label, in the order of `labels`. */
+  counts: Record<string, number>;
+  /** How the TSV was read, for the user to check: which column held the labels, and whether a header was skipped. */
+  layout?: string;
+}
+
+/** Column names of a TSV header row (SST-2's `sentence<TAB>label`, and the usual others). */
+const LABEL_NAMES = new Set(['label', 'labels', 'class', 'category', 'target', 'y']);
+const TEXT_NAMES = new Set([
+  'text',
+  'sentence',
+  'sentences',
+  'review',
+  'content',
+  'message',
+  'document',
+  'body',
+]);
+
+/**
+ * TSV rows as [label, text]. Either column may hold the labels (`label<TAB>text`, or SST-2's `sentence<TAB>label`):
+ * a header row names it; without one, the labels are the column with fewer distinct values.
+ */
+function tsvRows(
+  path: string,
+  lines: { line: string; number: number }[],
+): { rows: { label: string; text: string; number: number }[]; layout: string } {
+  for (const { line, number } of lines)
+    if (line.indexOf('\t') < 1)
+      throw new DatasetError(`${path}:${number}: expected "label<TAB>text" or a JSON object`);
+  const first = (l: string) => [l.slice(0, l.indexOf('\t')), l.slice(l.indexOf('\t') + 1)];
+  const last = (l: string) => [l.slice(l.lastIndexOf('\t') + 1), l.slice(0, l.lastIndexOf('\t'))];
+  const [a, b] = first(lines[0].line).map((f) => f.trim().toLowerCase());
+  const [c] = last(lines[0].line).map((f) => f.trim().toLowerCase());
+  let header = false;
+  let labelFirst: boolean;
+  if (LABEL_NAMES.has(a) || (TEXT_NAMES.has(b) && !TEXT_NAMES.has(a))) {
+    header = true;
+    labelFirst = true;
+  } else if (LABEL_NAMES.has(c) || TEXT_NAMES.has(a)) {
+    header = true;
+    labelFirst = false;
+  } else {
+    const distinct = (split: (l: string) => string[]) => new Set(lines.map((l) => split(l.line)[0])).size;
+    labelFirst = distinct(first) <= distinct(last);
+    // A header with names we do not know: its "label" is seen once, where every real label repeats.
+    const label = (l: string) => (labelFirst ? first : last)(l)[0];
+    const seen = new Map<string, number>();
+    for (const l of lines.slice(1)) seen.set(label(l.line), (seen.get(label(l.line)) ?? 0) + 1);
+    header = lines.length > 2 && !seen.has(label(lines[0].line)) && [...seen.values()].every((n) => n > 1);
+  }
+  const body = header ? lines.slice(1) : lines;
+  const split = labelFirst ? first : last;
+  const rows = body.map(({ line, number }) => {
+    const [label, text] = split(line);
+    return { label, text, number };
+  });
+  const column = labelFirst ? 'the first column' : 'the last column';
+  return { rows, layout: `labels from ${column}${header ? ', header row skipped' : ''}` };
+}
+
+/**
+ * JSONL lines `{"text": …, "label": …}` or TSV lines `label<TAB>text` (or `text<TAB>label`, with or without a
+ * header); labels are sorted names. More labels than one per ten rows is refused unless asked: it is what a
+ * text column read as labels looks like (every sentence its own class).
+ */
+export function loadTextData(path: string, testFraction: number, opts: TextDataOptions = {}): TextSplit {
+  const json: { text: string; label: string }[] = [];
+  const tsv: { line: string; number: number }[] = [];
   readFileSync(path, 'utf8')
     .split('\n')
-    .forEach((line, i) => {
+    .forEach((raw, i) => {
+      const line = raw.replace(/\r$/, '');
       if (!line.trim()) return;
       if (line.trimStart().startsWith('{')) {
         let obj: { text?: unknown; label?: unknown };
@@ -131,19 +204,27 @@ export function loadTextData(path: string, testFraction: number): Split<TextExam
         }
         if (typeof obj.text !== 'string' || obj.label === undefined)
           throw new DatasetError(`${path}:${i + 1}: needs a string "text" and a "label"`);
-        rows.push({ text: obj.text, label: String(obj.label) });
-      } else {
-        const tab = line.indexOf('\t');
-        if (tab < 1) throw new DatasetError(`${path}:${i + 1}: expected "label<TAB>text" or a JSON object`);
-        rows.push({ label: line.slice(0, tab), text: line.slice(tab + 1) });
-      }
+        json.push({ text: obj.text, label: String(obj.label) });
+      } else tsv.push({ line, number: i + 1 });
     });
+  if (json.length && tsv.length)
+    throw new DatasetError(`${path}:${tsv[0].number}: a TSV line in a JSONL file (one format per file)`);
+  const parsed = tsv.length ? tsvRows(path, tsv) : undefined;
+  const rows = parsed?.rows ?? json;
   const labels = [...new Set(rows.map((r) => r.label))].sort();
   if (labels.length < 2) throw new DatasetError(`${path}: needs at least two labels, found ${labels.length}`);
+  if (!opts.allowManyLabels && labels.length * 10 > rows.length)
+    throw new DatasetError(
+      `${path}: ${labels.length} labels for ${rows.length} rows (more than one per ten rows; ${parsed?.layout ?? 'labels from "label"'}): is the label column right? --allow-many-labels trains anyway`,
+    );
+  const counts = Object.fromEntries(labels.map((l) => [l, 0]));
+  for (const r of rows) counts[r.label]++;
   const examples = rows.map((r) => ({ text: r.text, label: labels.indexOf(r.label) }));
   return {
     train: examples.filter((_, i) => !isTest(i, testFraction)),
     test: examples.filter((_, i) => isTest(i, testFraction)),
     labels,
+    counts,
+    layout: parsed?.layout,
   };
 }

@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress';
 import type { Context } from './io.js';
 
 export interface Bar {
+  /** `payload.total`, when a number, becomes the bar's total. */
   update(value: number, payload?: Record<string, unknown>): void;
   stop(): void;
 }
@@ -19,5 +20,12 @@ export function progressBar(
     cliProgress.Presets.shades_classic,
   );
   bar.start(total, 0, payload);
-  return { update: (v, p) => bar.update(v, p), stop: () => bar.stop() };
+  return {
+    // cli-progress keeps `total` out of the payload: a total learnt later (steps of a training run) is set here.
+    update: (v, p) => {
+      if (typeof p?.total === 'number' && p.total !== bar.getTotal()) bar.setTotal(p.total);
+      bar.update(v, p);
+    },
+    stop: () => bar.stop(),
+  };
 }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BertForSequenceClassification, bertConfig, train as trainBert } from '@attn/bert';
+import { BertForSequenceClassification, bertConfig, latestCheckpoint, train as trainBert } from '@attn/bert';
 import { resolvePretrainedDir, setSeed, tf } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
 import {
@@ -56,11 +56,16 @@ export interface TrainBertOptions {
   maxLength: number;
   testFraction: number;
   seed: number;
+  allowManyLabels?: boolean;
 }
 
 async function say(ctx: Context, obj: Record<string, unknown>, text: string): Promise<void> {
   await writeLine(ctx.io.stdout, ctx.json ? JSON.stringify(obj) : text);
 }
+
+/** Optimizer steps of a whole run, known before the first one: the progress bar's total from its first frame. */
+const totalSteps = (examples: number, o: { batchSize: number; epochs: number }) =>
+  Math.ceil(examples / o.batchSize) * o.epochs;
 
 const pct = (x: number | undefined) => (x === undefined ? 'n/a' : `${(100 * x).toFixed(2)}%`);
 
@@ -118,10 +123,15 @@ export async function trainVitCommand(o: TrainVitOptions, ctx: Context): Promise
     { event: 'start', train: data.train.labels.length, test: data.test.labels.length, labels: data.labels },
     `training a ViT on ${data.train.labels.length} images (${data.test.labels.length} held out), labels ${data.labels.join(', ')} → ${o.out}`,
   );
-  const bar = progressBar(ctx, 'epoch {epoch} |{bar}| step {value}/{total} | loss {loss}', 1, {
-    epoch: 0,
-    loss: '-',
-  });
+  const bar = progressBar(
+    ctx,
+    'epoch {epoch} |{bar}| step {value}/{total} | loss {loss}',
+    totalSteps(data.train.labels.length, o),
+    {
+      epoch: 1,
+      loss: '-',
+    },
+  );
   try {
     const history = await trainImageClassifier(model, data, {
       epochs: o.epochs,
@@ -131,7 +141,8 @@ export async function trainVitCommand(o: TrainVitOptions, ctx: Context): Promise
       checkpointDir: o.out,
       progressEvery: 1,
       onStep: (p) => {
-        bar.update(p.step, { epoch: p.epoch, loss: p.loss.toFixed(4), total: p.totalSteps });
+        // @attn/vit counts the epochs of its steps from 0 (its epoch reports from 1): show them from 1
+        bar.update(p.step, { epoch: p.epoch + 1, loss: p.loss.toFixed(4), total: p.totalSteps });
       },
       onEpoch: (s) =>
         say(
@@ -161,7 +172,7 @@ export async function trainBertCommand(o: TrainBertOptions, ctx: Context): Promi
   await ctx.backend();
   setSeed(o.seed);
   const dir = await resolvePretrainedDir(resolveModel(o.model, 'text-encoder'));
-  const data = loadTextData(o.data, o.testFraction);
+  const data = loadTextData(o.data, o.testFraction, { allowManyLabels: o.allowManyLabels });
   const tokenizer = await BertTokenizer.fromPretrained(dir);
   const id2label = Object.fromEntries(data.labels.map((l, i) => [String(i), l]));
 
@@ -221,17 +232,30 @@ export async function trainBertCommand(o: TrainBertOptions, ctx: Context): Promi
   };
 
   await mkdir(o.out, { recursive: true });
-  if (existsSync(join(o.out, 'checkpoint', 'trainer_state.json')))
-    await writeLine(ctx.io.stderr, `attn: resuming from the checkpoint in ${join(o.out, 'checkpoint')}`);
+  const resumeFrom = await latestCheckpoint(o.out);
+  if (resumeFrom) await writeLine(ctx.io.stderr, `attn: resuming from the checkpoint in ${resumeFrom.path}`);
+  const counts = data.labels.map((l) => `${l} ${data.counts[l]}`).join(', ');
   await say(
     ctx,
-    { event: 'start', train: data.train.length, test: data.test.length, labels: data.labels },
-    `fine-tuning ${o.model} on ${data.train.length} texts (${data.test.length} held out), labels ${data.labels.join(', ')} → ${o.out}`,
+    {
+      event: 'start',
+      train: data.train.length,
+      test: data.test.length,
+      labels: data.labels,
+      counts: data.counts,
+      layout: data.layout,
+    },
+    `fine-tuning ${o.model} on ${data.train.length} texts (${data.test.length} held out), labels ${counts}${data.layout ? ` (${data.layout})` : ''} → ${o.out}`,
   );
-  const bar = progressBar(ctx, 'epoch {epoch} |{bar}| step {value}/{total} | loss {loss}', 1, {
-    epoch: 0,
-    loss: '-',
-  });
+  const bar = progressBar(
+    ctx,
+    'epoch {epoch} |{bar}| step {value}/{total} | loss {loss}',
+    totalSteps(data.train.length, o),
+    {
+      epoch: 1,
+      loss: '-',
+    },
+  );
   try {
     const history = await trainBert({
       model,
@@ -242,12 +266,14 @@ export async function trainBertCommand(o: TrainBertOptions, ctx: Context): Promi
       learningRate: o.lr,
       evaluate: accuracy,
       checkpointDir: o.out,
-      onProgress: (p) => bar.update(p.step, { epoch: p.epoch, loss: p.loss.toFixed(4), total: p.totalSteps }),
+      // @attn/bert counts epochs from 0; people (and `train vit`) count from 1
+      onProgress: (p) =>
+        bar.update(p.step, { epoch: p.epoch + 1, loss: p.loss.toFixed(4), total: p.totalSteps }),
       onEpochEnd: (r) =>
         void say(
           ctx,
-          { event: 'epoch', ...r },
-          `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}, test acc ${pct(r.metrics.testAccuracy)} (${r.seconds.toFixed(0)} s)`,
+          { event: 'epoch', ...r, epoch: r.epoch + 1 },
+          `epoch ${r.epoch + 1}: train loss ${r.trainLoss.toFixed(4)}, test acc ${pct(r.metrics.testAccuracy)} (${r.seconds.toFixed(0)} s)`,
         ),
     });
     bar.stop();
@@ -255,7 +281,8 @@ export async function trainBertCommand(o: TrainBertOptions, ctx: Context): Promi
     for (const f of ['vocab.txt', 'tokenizer_config.json', 'tokenizer.json', 'special_tokens_map.json']) {
       if (existsSync(join(dir, f))) await copyFile(join(dir, f), join(o.out, f));
     }
-    await writeFile(join(o.out, 'training_history.json'), `${JSON.stringify(history, null, 1)}\n`);
+    const fromOne = history.map((h) => ({ ...h, epoch: h.epoch + 1 }));
+    await writeFile(join(o.out, 'training_history.json'), `${JSON.stringify(fromOne, null, 1)}\n`);
     const last = history.at(-1);
     await say(
       ctx,
@@ -302,6 +329,7 @@ export function registerTrainCommands(program: Command, run: Runner): void {
     .option('--batch-size <n>', 'batch size', num, 16)
     .option('--lr <x>', 'peak learning rate', num, 5e-5)
     .option('--max-length <n>', 'tokens per text (longer ones are truncated)', num, 128)
+    .option('--allow-many-labels', 'train even with more than one label per ten rows', false)
     .option('--test-fraction <f>', 'held out for the test accuracy', num, 0.2)
     .option('--seed <n>', 'seed', num, 0)
     .action(run((ctx, o: TrainBertOptions) => trainBertCommand(o, ctx)));
