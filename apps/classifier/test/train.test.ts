@@ -79,7 +79,7 @@ describe('attn train', () => {
     expect(events[3].trainLoss!).toBeLessThan(events[1].trainLoss!);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     expect(config.id2label).toEqual({ 0: 'ham', 1: 'spam' });
-    for (const f of ['model.safetensors', 'vocab.txt', 'checkpoint/trainer_state.json'])
+    for (const f of ['model.safetensors', 'vocab.txt', 'checkpoint-3/trainer_state.json'])
       expect(existsSync(join(out, f))).toBe(true);
     const c = await runCli(['--json', 'classify-text', '--model', out, '--top', '2', 'free prize']);
     expect(c.code).toBe(0);

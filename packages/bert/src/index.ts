@@ -67,4 +67,4 @@ export { BertForMaskedLM, BertForNextSentencePrediction, BertForPreTraining } fr
 export type { DocumentStreamer, VectorRecord, VectorSink } from './sinks.js';
 export { formatVector, JsonlSink, streamInto } from './sinks.js';
 export type { EpochReport, TrainOptions, TrainProgress } from './train/trainer.js';
-export { train } from './train/trainer.js';
+export { latestCheckpoint, train } from './train/trainer.js';

@@ -1,12 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   AdamW,
+  atomicWriteFile,
   clipByGlobalNorm,
   linearWarmupDecay,
   loadSafetensors,
   noDecayForBiasAndNorm,
+  removeStaleTemps,
+  syncDir,
+  tempName,
   tf,
   writeSafetensors,
 } from '@attn/core-tensor';
@@ -54,9 +57,12 @@ export interface TrainOptions<B> {
   gradientAccumulationSteps?: number;
   /** Run after each epoch in eval mode; its numbers go into the report and history. */
   evaluate?: (epoch: number) => Record<string, number> | Promise<Record<string, number>>;
-  /** Where to write `checkpoint/` (model + optimizer + trainer state) after each epoch, atomically. */
+  /**
+   * Where to write `checkpoint-<epochs done>/` (model + optimizer + trainer state) after each epoch, each
+   * folder whole or not at all; the previous one is deleted only once the new one is in place.
+   */
   checkpointDir?: string;
-  /** Continue from `checkpointDir/checkpoint` when it exists (default true when checkpointDir is set). */
+  /** Continue from the newest checkpoint in `checkpointDir` (see latestCheckpoint; default true). */
   resume?: boolean;
   onProgress?: (p: TrainProgress) => void;
   onEpochEnd?: (r: EpochReport) => void;
@@ -90,11 +96,11 @@ export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
   const nameOf = new Map(named.map(([n, p]) => [p.value.name, n]));
 
   let state: TrainerState = { epochsDone: 0, step: 0, history: [] };
-  const ckpt = opts.checkpointDir ? join(opts.checkpointDir, 'checkpoint') : undefined;
-  if (ckpt && (opts.resume ?? true) && existsSync(join(ckpt, 'trainer_state.json')))
-    state = await restore(ckpt, model, optimizer);
+  const ckpt = opts.checkpointDir;
+  const from = ckpt && (opts.resume ?? true) ? await latestCheckpoint(ckpt) : undefined;
 
   try {
+    if (from) state = await restore(from.path, model, optimizer);
     const lastEpoch = Math.min(opts.epochs, opts.stopAfterEpochs ?? opts.epochs);
     for (let epoch = state.epochsDone; epoch < lastEpoch; epoch++) {
       const started = Date.now();
@@ -178,28 +184,74 @@ export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
   return state.history;
 }
 
-/** Writes the checkpoint into a fresh folder, then swaps it in by rename: a crash never leaves half a checkpoint. */
-async function checkpoint(dir: string, model: BertPreTrainedModel, optimizer: AdamW, state: TrainerState) {
-  const tmp = `${dir}.tmp`;
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  await model.save(tmp);
-  const moments = optimizer.stateDict();
-  try {
-    await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments);
-  } finally {
-    for (const t of moments.values()) t.dispose();
+const NUMBERED = /^checkpoint-(\d+)$/;
+/** Folders of the earlier single-checkpoint layout, still read so that such a run resumes. */
+const LEGACY = ['checkpoint', 'checkpoint.old'];
+
+/**
+ * The newest complete checkpoint in `dir`, by the `epochsDone` of its trainer_state.json: the
+ * `checkpoint-<n>` folders, and `checkpoint` / `checkpoint.old` of the earlier layout. A folder counts
+ * when its trainer state parses and its weight files are there; undefined when there is none.
+ */
+export async function latestCheckpoint(
+  dir: string,
+): Promise<{ path: string; epochsDone: number } | undefined> {
+  let best: { path: string; epochsDone: number } | undefined;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!NUMBERED.test(name) && !LEGACY.includes(name)) continue;
+    const path = join(dir, name);
+    const epochsDone = await completeEpochs(path);
+    if (epochsDone !== undefined && (!best || epochsDone > best.epochsDone)) best = { path, epochsDone };
   }
-  await writeFile(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2));
-  const old = `${dir}.old`;
-  await rm(old, { recursive: true, force: true });
-  if (existsSync(dir)) await rename(dir, old);
-  await rename(tmp, dir);
-  await rm(old, { recursive: true, force: true });
+  return best;
+}
+
+async function completeEpochs(path: string): Promise<number | undefined> {
+  try {
+    const saved = JSON.parse(await readFile(join(path, 'trainer_state.json'), 'utf8')) as TrainerState;
+    for (const f of ['model.safetensors', 'optimizer.safetensors'])
+      if (!(await stat(join(path, f))).isFile()) return undefined;
+    return Number.isSafeInteger(saved.epochsDone) ? saved.epochsDone : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes `checkpoint-<epochsDone>` into a temporary folder that is renamed into place once whole, so a
+ * kill at any point leaves the previous checkpoint or the new one, complete; only then are the others
+ * deleted.
+ */
+async function checkpoint(root: string, model: BertPreTrainedModel, optimizer: AdamW, state: TrainerState) {
+  await mkdir(root, { recursive: true });
+  await removeStaleTemps(root);
+  const name = `checkpoint-${state.epochsDone}`;
+  const tmp = join(root, tempName(name, 'tmp'));
+  await mkdir(tmp);
+  try {
+    await model.save(tmp);
+    const moments = optimizer.stateDict();
+    try {
+      await writeSafetensors(join(tmp, 'optimizer.safetensors'), moments);
+    } finally {
+      for (const t of moments.values()) t.dispose();
+    }
+    await atomicWriteFile(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2));
+    // Only a run started over with resume: false can find its own epoch's name taken.
+    await rm(join(root, name), { recursive: true, force: true });
+    await rename(tmp, join(root, name));
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  await syncDir(root);
+  for (const other of await readdir(root))
+    if (other !== name && (NUMBERED.test(other) || LEGACY.includes(other) || other === 'checkpoint.tmp'))
+      await rm(join(root, other), { recursive: true, force: true });
 }
 
 async function restore(dir: string, model: BertPreTrainedModel, optimizer: AdamW): Promise<TrainerState> {
-  const saved = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
+  const saved = JSON.parse(await readFile(join(dir, 'trainer_state.json'), 'utf8')) as TrainerState;
   for (const [file, load] of [
     ['model.safetensors', async (m: Map<string, tf.Tensor>) => model.loadStateDict(m, { strict: true })],
     ['optimizer.safetensors', (m: Map<string, tf.Tensor>) => optimizer.loadStateDict(m)],
