@@ -47,7 +47,13 @@ export function residualOnnx(
   ln: LayerNorm,
   sublayer: (input: string) => string,
 ): string {
-  return residualOrder(x, norm, (t) => ln.toOnnx(g, t), (a, b) => g.node('Add', [a, b]), sublayer);
+  return residualOrder(
+    x,
+    norm,
+    (t) => ln.toOnnx(g, t),
+    (a, b) => g.node('Add', [a, b]),
+    sublayer,
+  );
 }
 
 /**

@@ -73,11 +73,10 @@ export class PatchEmbeddings extends Module {
    */
   toOnnx(g: OnnxModuleGraph, pixels: string): string {
     const P = this.patch;
-    const conv = g.node(
-      'Conv',
-      [pixels, g.param(this.projection.weight), g.param(this.projection.bias)],
-      { kernel_shape: [P, P], strides: [P, P] },
-    );
+    const conv = g.node('Conv', [pixels, g.param(this.projection.weight), g.param(this.projection.bias)], {
+      kernel_shape: [P, P],
+      strides: [P, P],
+    });
     const flat = g.node('Reshape', [conv, g.constInt64([0, 0, -1])]); // [b, hidden, gh·gw]
     return g.node('Transpose', [flat], { perm: [0, 2, 1] });
   }

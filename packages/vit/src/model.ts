@@ -1,9 +1,9 @@
 import { TransformerEncoder } from '@attn/attention';
 import {
   type CheckpointLayout,
-  type LoadingInfo,
   LayerNorm,
   Linear,
+  type LoadingInfo,
   loadPretrainedModel,
   Module,
   type PretrainedModelOptions,
@@ -21,7 +21,10 @@ export interface ViTLoadOptions extends PretrainedModelOptions {
 }
 
 /** HF's ViT checkpoint naming (`base_model_prefix = "vit"`). */
-export const VIT_LAYOUT: CheckpointLayout = { prefix: 'vit.', baseChildren: ['embeddings', 'encoder', 'layernorm', 'pooler'] };
+export const VIT_LAYOUT: CheckpointLayout = {
+  prefix: 'vit.',
+  baseChildren: ['embeddings', 'encoder', 'layernorm', 'pooler'],
+};
 
 const vitSpec = (opts: ViTLoadOptions) => ({
   config: (json: Record<string, unknown>, source: string) =>
@@ -134,7 +137,10 @@ export class ViTModel extends Module {
   }
 
   /** `forward` in ONNX (no mask: every patch is attended); outputs under HF's ModelOutput names. */
-  toOnnx(g: OnnxModuleGraph, pixelValues: string): { last_hidden_state: OnnxOutput; pooler_output?: OnnxOutput } {
+  toOnnx(
+    g: OnnxModuleGraph,
+    pixelValues: string,
+  ): { last_hidden_state: OnnxOutput; pooler_output?: OnnxOutput } {
     const f = this.config.fields;
     const hidden = this.layernorm.toOnnx(g, this.encoder.toOnnx(g, this.embeddings.toOnnx(g, pixelValues)));
     const tokens = Math.floor(f.image_size / f.patch_size) ** 2 + 1;
@@ -163,7 +169,8 @@ export class ViTModel extends Module {
       build: (config, names) =>
         new ViTModel(config, {
           addPoolingLayer:
-            opts.addPoolingLayer ?? (names.has('pooler.dense.weight') || names.has('vit.pooler.dense.weight')),
+            opts.addPoolingLayer ??
+            (names.has('pooler.dense.weight') || names.has('vit.pooler.dense.weight')),
         }),
       basePrefix: '',
     });
@@ -218,7 +225,10 @@ export class ViTForImageClassification extends Module {
    * loads too; its classifier then keeps its random initialisation (reported in `missing`) and its pooler is
    * reported as unexpected, as HF does.
    */
-  static async fromPretrained(dirOrId: string, opts: ViTLoadOptions = {}): Promise<ViTForImageClassification> {
+  static async fromPretrained(
+    dirOrId: string,
+    opts: ViTLoadOptions = {},
+  ): Promise<ViTForImageClassification> {
     const { model, loadingInfo } = await loadPretrainedModel(dirOrId, opts, {
       ...vitSpec(opts),
       build: (config) => new ViTForImageClassification(config),

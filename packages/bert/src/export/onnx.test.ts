@@ -5,7 +5,13 @@ import { initBackend, loadSafetensors, tf } from '@attn/core-tensor';
 import { expectNoLeaks, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BertForTokenClassification } from '../classification.js';
+import { BertModel } from '../bert-model.js';
+import {
+  BertForQuestionAnswering,
+  BertForSequenceClassification,
+  BertForTokenClassification,
+} from '../classification.js';
+import { BertForPreTraining } from '../pretraining.js';
 import { type BertOnnxTask, exportOnnx } from './onnx.js';
 
 interface GoldenInput {
@@ -198,5 +204,50 @@ describe.skipIf(!haveFixtures('BERT ONNX export'))('BERT ONNX export → onnxrun
       expect(maxAbsDiff(out.logits.data as Float32Array, want)).toBeLessThan(1e-4);
     }
     model.dispose();
+  });
+
+  it('our classes, walked as loaded (no state-dict copy): every head equals our forward and the HF gold', async () => {
+    const dirOf = fixturePath('bert-tiny-random');
+    const flat = (t: tf.Tensor | undefined) => [...(t!.dataSync() as Float32Array)];
+    const cases = [
+      [BertModel, ['last_hidden_state', 'pooler_output']],
+      [BertForSequenceClassification, ['logits']],
+      [BertForPreTraining, ['prediction_logits', 'seq_relationship_logits']],
+      [BertForQuestionAnswering, ['start_logits', 'end_logits']], // qa_outputs is new: checked against tfjs only
+    ] as const;
+    for (const [Model, outputs] of cases) {
+      const model = await Model.fromPretrained(dirOf);
+      for (const p of model.parameters()) void p.variable; // a new head's random init happens on first use, not in the export
+      const path = join(dir, `${Model.name}.onnx`);
+      const res = await expectNoLeaks(() => exportOnnx(model, path), `exportOnnx(${Model.name})`);
+      expect(res.outputs).toEqual(outputs);
+      const session = await ort.InferenceSession.create(path);
+      for (const x of golden) {
+        const out = await session.run(feeds(x));
+        const inputs = {
+          inputIds: x.input_ids,
+          attentionMask: x.attention_mask,
+          tokenTypeIds: x.token_type_ids,
+        };
+        const ours = tf.tidy(() => {
+          const o = model.forward(inputs) as unknown as Record<string, tf.Tensor>;
+          return outputs.map((n) => o[n.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())]);
+        });
+        const gold: Record<string, number[] | undefined> = {
+          last_hidden_state: x.last_hidden_state.flat(2),
+          pooler_output: x.pooler_output.flat(),
+          logits: x.seq_cls_logits.flat(),
+          seq_relationship_logits: x.nsp_logits.flat(),
+        };
+        outputs.forEach((name, i) => {
+          const got = out[name].data as Float32Array;
+          expect(maxAbsDiff(got, flat(ours[i])), `${Model.name} ${name} vs tfjs`).toBeLessThan(1e-4);
+          if (gold[name])
+            expect(maxAbsDiff(got, gold[name]), `${Model.name} ${name} vs HF`).toBeLessThan(1e-4);
+        });
+        tf.dispose(ours);
+      }
+      model.dispose();
+    }
   });
 });

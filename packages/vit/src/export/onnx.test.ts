@@ -6,7 +6,7 @@ import { expectNoLeaks, fixturePath, haveFixtures } from '@attn/core-tensor/test
 import { AutoModelForImageClassification, env, Tensor } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ViTForImageClassification } from '../model.js';
+import { ViTForImageClassification, ViTModel } from '../model.js';
 import { exportOnnx } from './onnx.js';
 
 interface GoldenImage {
@@ -143,6 +143,35 @@ describe.skipIf(!haveFixtures('ViT ONNX export'))('ViT ONNX export → onnxrunti
       expect(maxAbsDiff(logits.data as Float32Array, oursLogits)).toBeLessThan(1e-4);
       expect(maxAbsDiff(logits.data as Float32Array, x.logits.flat())).toBeLessThan(1e-4);
     }
+    model.dispose();
+  });
+
+  it('our ViTModel with a pooler, walked as loaded: last_hidden_state equals HF, pooler_output equals our forward', async () => {
+    const model = await ViTModel.fromPretrained(fixturePath('vit-tiny-random'), { addPoolingLayer: true });
+    for (const p of model.parameters()) void p.variable; // the new pooler's random init happens here, not in the export
+    const path = join(dir, 'vit-base-pooler.onnx');
+    const res = await expectNoLeaks(() => exportOnnx(model, path), 'exportOnnx(ViTModel)');
+    expect(res).toMatchObject({ task: 'base', outputs: ['last_hidden_state', 'pooler_output'] });
+    const session = await ort.InferenceSession.create(path);
+    const golden: GoldenImage[] = JSON.parse(
+      readFileSync(fixturePath('golden', 'vit-tiny-random.json'), 'utf8'),
+    ).images;
+    const batch = golden.map((x) => x.pixel_values![0]);
+    const out = await session.run({ pixel_values: pixels(batch) });
+    expect(out.last_hidden_state.dims).toEqual([golden.length, 17, 32]);
+    expect(
+      maxAbsDiff(
+        out.last_hidden_state.data as Float32Array,
+        golden.flatMap((x) => x.last_hidden_state.flat(2)),
+      ),
+    ).toBeLessThan(1e-4);
+    const ours = tf.tidy(
+      () => model.forward(tf.tensor4d(batch.flat(3), [golden.length, 3, 32, 32])).poolerOutput!,
+    );
+    expect(
+      maxAbsDiff(out.pooler_output.data as Float32Array, [...(ours.dataSync() as Float32Array)]),
+    ).toBeLessThan(1e-4);
+    ours.dispose();
     model.dispose();
   });
 });

@@ -34,7 +34,8 @@ function graphOf(model: ViTModel | ViTForImageClassification, ws: OnnxWeights, t
  */
 export function buildViTOnnx(config: object, ws: OnnxWeights, task?: ViTOnnxTask): OnnxModuleGraph {
   const chosen = task ?? (ws.has('classifier.weight') ? 'image-classification' : 'base');
-  const c = config instanceof ViTConfig ? config : ViTConfig.from(config as Record<string, unknown>, 'config');
+  const c =
+    config instanceof ViTConfig ? config : ViTConfig.from(config as Record<string, unknown>, 'config');
   const hasPooler = ws.has('pooler.dense.weight') || ws.has('vit.pooler.dense.weight');
   const model = withDeferredInit(() =>
     chosen === 'base' ? new ViTModel(c, { addPoolingLayer: hasPooler }) : new ViTForImageClassification(c),
@@ -66,7 +67,11 @@ export function exportOnnx(
  */
 export function encodeViTOnnx(model: ExportableViT, opts: { task?: ViTOnnxTask } = {}) {
   const own =
-    model instanceof ViTModel ? 'base' : model instanceof ViTForImageClassification ? 'image-classification' : undefined;
+    model instanceof ViTModel
+      ? 'base'
+      : model instanceof ViTForImageClassification
+        ? 'image-classification'
+        : undefined;
   if (own && (opts.task ?? own) === own) {
     const walked = model as ViTModel | ViTForImageClassification;
     return encoded(graphOf(walked, OnnxWeights.fromModule(walked), own));
