@@ -8,4 +8,4 @@ export { OnnxRuntimeUnavailableError, OnnxSession } from './session.js';
 export type { HostTensor } from './weights.js';
 export { OnnxWeights } from './weights.js';
 export type { OnnxExportResult } from './write.js';
-export { writeOnnxFile } from './write.js';
+export { OnnxWriteError, writeOnnxFile } from './write.js';

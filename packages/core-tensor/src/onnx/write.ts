@@ -1,6 +1,18 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { tempName } from '../io/atomic-write.js';
 import type { ProtoWriter } from './protobuf.js';
+
+/** The .onnx file cannot be written where it was asked to go. */
+export class OnnxWriteError extends Error {
+  override readonly name = 'OnnxWriteError';
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
+    super(`${path}: ${detail}`);
+  }
+}
 
 /** What an `exportOnnx` returns: where it wrote, how much, and the graph's interface. */
 export interface OnnxExportResult {
@@ -17,20 +29,25 @@ export interface OnnxExportResult {
  * Returns the number of bytes written.
  */
 export function writeOnnxFile(path: string, model: ProtoWriter): number {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, 'w');
+  // "out/" would put the temporary file next to the folder, named after it, and then fail to rename it.
+  if (/[\\/]$/.test(path) || statSync(path, { throwIfNoEntry: false })?.isDirectory())
+    throw new OnnxWriteError(path, `is a folder; name the file to write, e.g. ${join(path, 'model.onnx')}`);
+  const tmp = join(dirname(path), tempName(basename(path), 'tmp'));
+  const fd = openSync(tmp, 'wx');
+  let open = true;
   try {
     for (const c of model.chunks) {
       let off = 0;
       while (off < c.length) off += writeSync(fd, c, off, c.length - off);
     }
     fsyncSync(fd);
-  } catch (e) {
     closeSync(fd);
+    open = false;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (open) closeSync(fd);
     rmSync(tmp, { force: true });
     throw e;
   }
-  closeSync(fd);
-  renameSync(tmp, path);
   return model.length;
 }
