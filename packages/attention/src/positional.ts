@@ -1,4 +1,5 @@
 import { initNormal, Module, tf } from '@attn/core-tensor';
+import type { OnnxModuleGraph } from '@attn/core-tensor/onnx';
 import { AttentionShapeError } from './errors.js';
 
 /**
@@ -29,8 +30,8 @@ export function sinusoidalPositionalEncoding(maxLen: number, dModel: number): tf
 }
 
 /**
- * Learned absolute position embeddings (BERT's `position_embeddings`): one trained vector per position.
- * State-dict name `weight` [maxPositions, dim], as an nn.Embedding.
+ * Learned absolute position embeddings (BERT's `embeddings.position_embeddings`): one trained vector per
+ * position. State-dict name `weight` [maxPositions, dim], as an nn.Embedding, so HF checkpoints load as is.
  */
 export class LearnedPositionalEmbedding extends Module {
   readonly weight;
@@ -40,7 +41,11 @@ export class LearnedPositionalEmbedding extends Module {
     opts: { std?: number } = {},
   ) {
     super();
-    this.weight = this.param('weight', initNormal([maxPositions, dim], opts.std ?? 0.02));
+    // Deferred, as core-tensor's Embedding: loading a checkpoint never allocates the random init.
+    this.weight = this.param('weight', {
+      shape: [maxPositions, dim],
+      init: () => initNormal([maxPositions, dim], opts.std ?? 0.02),
+    });
   }
 
   /** The embeddings of positions offset … offset+length−1: [length, dim], to add to [b, length, dim]. */
@@ -51,5 +56,10 @@ export class LearnedPositionalEmbedding extends Module {
         `positions ${offset}..${offset + length - 1} exceed maxPositions ${this.maxPositions}`,
       );
     return tf.slice(this.weight.value as tf.Tensor2D, [offset, 0], [length, this.dim]);
+  }
+
+  /** The same in ONNX: `positions` int64 [t] (e.g. a Range) → [t, dim]. */
+  toOnnx(g: OnnxModuleGraph, positions: string): string {
+    return g.node('Gather', [g.param(this.weight), positions], { axis: 0 });
   }
 }

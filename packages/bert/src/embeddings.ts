@@ -1,3 +1,4 @@
+import { LearnedPositionalEmbedding } from '@attn/attention';
 import { Dropout, Embedding, LayerNorm, Module, tf } from '@attn/core-tensor';
 import type { OnnxModuleGraph } from '@attn/core-tensor/onnx';
 import type { BertConfig } from './config.js';
@@ -24,7 +25,7 @@ export class BertEmbeddings extends Module {
     );
     this.position_embeddings = this.module(
       'position_embeddings',
-      new Embedding(config.max_position_embeddings, H, { std }),
+      new LearnedPositionalEmbedding(config.max_position_embeddings, H, { std }),
     );
     this.token_type_embeddings = this.module(
       'token_type_embeddings',
@@ -38,7 +39,7 @@ export class BertEmbeddings extends Module {
   forward(inputIds: tf.Tensor, tokenTypeIds: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const t = inputIds.shape[1]!;
-      const positions = this.position_embeddings.forward(tf.range(0, t, 1, 'int32')); // [t, H], broadcasts over b
+      const positions = this.position_embeddings.forward(t); // [t, H], broadcasts over b
       const summed = tf.add(
         tf.add(this.word_embeddings.forward(inputIds), this.token_type_embeddings.forward(tokenTypeIds)),
         positions,
