@@ -6,9 +6,15 @@
 import { pipeline as bertPipeline, createFeatureExtractionPool } from '@attn/bert';
 import { type BackendPreference, resolvePretrainedDir, tf } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
-import { attentionRollout, decodeImage, heatmapOverlay, pipeline as vitPipeline } from '@attn/vit';
-import sharp from 'sharp';
+import {
+  attentionRollout,
+  decodeImage,
+  heatmapColour,
+  heatmapOverlay,
+  pipeline as vitPipeline,
+} from '@attn/vit';
 import type { Prediction } from './io.js';
+import { withColourBar } from './render/colour-bar.js';
 
 /** A file path or the encoded bytes of a PNG / JPEG / WebP / GIF. */
 export type ImageInput = string | Uint8Array;
@@ -206,10 +212,16 @@ export async function loadImageClassifier(spec: string): Promise<ImageClassifier
       const { logits, attentions } = model.forward(pixelValues, { outputAttentions: true });
       try {
         const [map] = await attentionRollout(attentions!);
-        const { data, width, height } = heatmapOverlay(await decodeImage(image), map);
-        return await sharp(data, { raw: { width, height, channels: 3 } })
-          .png()
-          .toBuffer();
+        return await withColourBar(heatmapOverlay(await decodeImage(image), map), {
+          colormap: heatmapColour,
+          // the overlay scales the map by its largest value: colour 0 is weight 0, colour 1 the largest
+          min: 0,
+          max: Math.max(...map.values),
+          caption: [
+            `attention rollout over all ${attentions!.length} layers, heads averaged`,
+            'colour: how much [CLS] draws on each patch, from 0 to the largest share',
+          ],
+        });
       } finally {
         tf.dispose([pixelValues, logits, ...attentions!]);
       }

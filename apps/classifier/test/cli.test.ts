@@ -233,7 +233,8 @@ describe.skipIf(!haveFixtures('classifier CLI tests'))('attn CLI on the fixture 
     const png = await expectNoLeaks(() => model.attentionPng(file), 'image attention');
     model.dispose();
     const meta = await sharp(png).metadata();
-    expect([meta.format, meta.width, meta.height]).toEqual(['png', 224, 168]);
+    expect([meta.format, meta.width]).toEqual(['png', 224]);
+    expect(meta.height).toBeGreaterThan(168 + 40); // the 224 × 168 overlay, then its colour bar and caption
     const out = join(tmp, 'image-attention.png');
     const r = await runCli(['--backend', 'wasm', 'attention', '--model', vit, '--out', out, file]);
     expect(r.code).toBe(0);

@@ -2,7 +2,7 @@ export type { ViTConfigFields } from './config.js';
 export { ViTConfig, ViTConfigError } from './config.js';
 export { PatchEmbeddings, ViTEmbeddings, ViTInputError } from './embeddings.js';
 export type { HeatmapOptions } from './explain/heatmap.js';
-export { heatmapOverlay, renderAttentionHeatmap } from './explain/heatmap.js';
+export { heatmapColour, heatmapOverlay, renderAttentionHeatmap } from './explain/heatmap.js';
 export type { PatchMap, RolloutOptions } from './explain/rollout.js';
 export { attentionRollout, clsAttentionMap } from './explain/rollout.js';
 export type { ExportableViT, ViTOnnxTask } from './export/onnx.js';

@@ -4,12 +4,20 @@
  */
 import sharp from 'sharp';
 import { viridis } from './colormap.js';
+import { colourBarLayout, colourBarSvg } from './colour-bar.js';
 
 export interface TokenHeatmapOptions {
   /** Pixels per cell. */
   cell?: number;
   title?: string;
+  /** Lines under the colour bar; default: what rows, columns and colours mean. */
+  caption?: string[];
 }
+
+const DEFAULT_CAPTION = [
+  'rows: queries (the token attending), columns: keys (the token attended to)',
+  'colour: attention weight, from 0 to the largest weight shown',
+];
 
 function escapeXml(s: string): string {
   return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -30,8 +38,11 @@ export function tokenHeatmapSvg(
   const label = Math.max(...tokens.map((t) => t.length), 4) * fontSize * 0.62 + 8; // room for the longest token
   const top = options.title ? label + fontSize * 2 : label;
   const titleWidth = options.title ? options.title.length * fontSize * 0.62 + 8 : 0;
-  const width = Math.ceil(Math.max(label + n * cell + 4, titleWidth));
-  const height = Math.ceil(top + n * cell + 4);
+  const caption = options.caption ?? DEFAULT_CAPTION;
+  const captionWidth = Math.max(...caption.map((l) => l.length)) * 12 * 0.62 + 16;
+  const width = Math.ceil(Math.max(label + n * cell + 4, titleWidth, captionWidth));
+  const matrixHeight = Math.ceil(top + n * cell + 4);
+  const height = matrixHeight + colourBarLayout({ width, caption }).total;
   const max = Math.max(1e-12, ...weights.flat());
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="DejaVu Sans, sans-serif" font-size="${fontSize}">`,
@@ -52,6 +63,9 @@ export function tokenHeatmapSvg(
       );
     }
   }
+  parts.push(
+    `<g font-size="12">${colourBarSvg({ width, colormap: viridis, min: 0, max, caption }, matrixHeight)}</g>`,
+  );
   parts.push('</svg>');
   return parts.join('');
 }

@@ -23,7 +23,8 @@ const STOPS: [number, number, number][] = [
   [252, 255, 164],
 ];
 
-function colour(v: number): [number, number, number] {
+/** The overlay's colour for v in [0, 1] (clamped), as float RGB 0..255: exported so a colour bar can match it. */
+export function heatmapColour(v: number): [number, number, number] {
   const x = Math.min(1, Math.max(0, v)) * (STOPS.length - 1);
   const i = Math.min(STOPS.length - 2, Math.floor(x));
   const f = x - i;
@@ -61,7 +62,7 @@ export function heatmapOverlay(image: RawImage, map: PatchMap, opts: HeatmapOpti
   const heat = upsample(map, width, height);
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
-    const c = colour(heat[i]);
+    const c = heatmapColour(heat[i]);
     for (let k = 0; k < 3; k++)
       data[i * 3 + k] = Math.round((1 - alpha) * base.data[i * 3 + k] + alpha * c[k]);
   }
