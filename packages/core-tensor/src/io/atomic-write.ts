@@ -58,11 +58,14 @@ export async function removeStaleTemps(dir: string): Promise<void> {
   const { readdir, rm } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    const pid = Number(TEMP.exec(name)?.[1] ?? Number.NaN);
-    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid))
-      await rm(join(dir, name), { recursive: true, force: true }).catch(() => {});
-  }
+  for (const name of names)
+    if (isStaleTemp(name)) await rm(join(dir, name), { recursive: true, force: true }).catch(() => {});
+}
+
+/** Whether `name` is a temporary file or folder (see tempName) of a writer process that is gone. */
+export function isStaleTemp(name: string): boolean {
+  const pid = Number(TEMP.exec(name)?.[1] ?? Number.NaN);
+  return Number.isInteger(pid) && pid !== process.pid && !isAlive(pid);
 }
 
 function isAlive(pid: number): boolean {

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +15,16 @@ describe('writeOnnxFile', () => {
     expect(writeOnnxFile(join(dir, 'model.onnx'), model())).toBe(3);
     expect([...readFileSync(join(dir, 'model.onnx'))]).toEqual([0x08, 0xac, 0x02]);
     expect(readdirSync(dir)).toEqual(['model.onnx']);
+  });
+
+  it("removes a killed writer's temporary file in that folder, and keeps a live writer's", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attn-onnx-write-'));
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const left = `.model.onnx.${dead}.k1ll3d.tmp`;
+    const live = `.other.onnx.${process.ppid}.w0rking.tmp`;
+    for (const f of [left, live]) writeFileSync(join(dir, f), new Uint8Array(4096));
+    writeOnnxFile(join(dir, 'model.onnx'), model());
+    expect(readdirSync(dir).sort()).toEqual([live, 'model.onnx']);
   });
 
   it('refuses a folder as the output, before writing anything (no temporary file next to it)', () => {

@@ -1,6 +1,15 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { tempName } from '../io/atomic-write.js';
+import { isStaleTemp, tempName } from '../io/atomic-write.js';
 import type { ProtoWriter } from './protobuf.js';
 
 /** The .onnx file cannot be written where it was asked to go. */
@@ -32,6 +41,8 @@ export function writeOnnxFile(path: string, model: ProtoWriter): number {
   // "out/" would put the temporary file next to the folder, named after it, and then fail to rename it.
   if (/[\\/]$/.test(path) || statSync(path, { throwIfNoEntry: false })?.isDirectory())
     throw new OnnxWriteError(path, `is a folder; name the file to write, e.g. ${join(path, 'model.onnx')}`);
+  for (const name of readdirSync(dirname(path)))
+    if (isStaleTemp(name)) rmSync(join(dirname(path), name), { recursive: true, force: true });
   const tmp = join(dirname(path), tempName(basename(path), 'tmp'));
   const fd = openSync(tmp, 'wx');
   let open = true;
