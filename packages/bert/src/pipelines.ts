@@ -1,12 +1,12 @@
 import {
   checkHeadWeights,
-  ensureBackend,
+  deviceOf,
   Pipeline,
   type PipelineOptions as BasePipelineOptions,
-  type Device,
   preparePipeline,
   type ResolvedDevice,
   resolvePretrainedDir,
+  runningDevice,
   Tensor,
   tf,
   withDeferredInit,
@@ -54,7 +54,7 @@ abstract class TextPipeline<
     /** Default: the native engine with `onnx`, else the tfjs backend running now. */
     device?: ResolvedDevice,
   ) {
-    super((new.target as unknown as { task: PipelineTask }).task, device ?? runningDevice(onnx));
+    super((new.target as unknown as { task: PipelineTask }).task, device ?? runningDevice(!!onnx));
     this.maxLength = Math.min(maxLength ?? Number.POSITIVE_INFINITY, model.config.max_position_embeddings);
   }
 
@@ -353,7 +353,8 @@ function pool(h: tf.Tensor3D, attentionMask: number[][], pooling: Pooling, norma
   const [b, , H] = h.shape;
   const mask = tf.expandDims(tf.tensor2d(attentionMask, undefined, 'float32'), -1); // [b, t, 1]
   let v: tf.Tensor;
-  if (pooling === 'none') v = h.clone(); // the caller disposes h
+  if (pooling === 'none')
+    v = h.clone(); // the caller disposes h
   else if (pooling === 'cls') v = tf.reshape(tf.slice(h, [0, 0, 0], [b, 1, H]), [b, H]);
   else if (pooling === 'max')
     // sentence-transformers: padded positions set to -1e9 so they never win the max
@@ -389,8 +390,6 @@ export async function pipeline(task: PipelineTask, model: string, opts: Pipeline
     throw new BertInputError(
       `pipeline: unknown task "${task}" (fill-mask, text-classification, feature-extraction)`,
     );
-  if (opts.runtime !== undefined && opts.runtime !== 'tfjs' && opts.runtime !== 'onnx')
-    throw new BertInputError(`pipeline: unknown runtime "${opts.runtime}" (tfjs, onnx)`);
   const ctx = await preparePipeline(
     task,
     model,
@@ -453,21 +452,6 @@ export async function pipeline(task: PipelineTask, model: string, opts: Pipeline
       return pipe;
     }
   }
-}
-
-/** `device`, or the deprecated `runtime` mapped onto it ('tfjs': the tfjs backend already running). */
-async function deviceOf(opts: PipelineOptions): Promise<Device | undefined> {
-  if (opts.device !== undefined || opts.runtime === undefined) return opts.device;
-  if (opts.runtime === 'onnx') return 'native';
-  await ensureBackend();
-  return tf.getBackend() as Device;
-}
-
-/** For a pipeline built by hand around a model: where that model already runs. */
-function runningDevice(onnx?: BertOnnxRuntime): ResolvedDevice {
-  if (onnx) return { device: 'native', engine: 'onnx', description: 'native (onnxruntime-node)' };
-  const name = tf.getBackend() as 'webgpu' | 'wasm' | 'cpu';
-  return { device: name, engine: 'tfjs', description: name };
 }
 
 function disposeOutputs(out: ModelOutputs): void {

@@ -168,7 +168,7 @@ for (let d = 0; d < 10; d++) {
   await sharp(grey, { raw: { width: 28, height: 28, channels: 1 } })
     .png()
     .toFile(file);
-  const [top] = await classify.run(file);
+  const [top] = (await classify(file)) as { label: string; score: number }[];
   if (top.label === String(d)) pngCorrect++;
   console.log(`  ${file}: ${top.label} (${(100 * top.score).toFixed(1)}%)`);
 }

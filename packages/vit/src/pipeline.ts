@@ -1,4 +1,18 @@
-import { type HubOptions, tf, withDeferredInit } from '@attn/core-tensor';
+import {
+  checkHeadWeights,
+  deviceOf,
+  Pipeline,
+  type PipelineOptions,
+  PipelineError,
+  preparePipeline,
+  type ResolvedDevice,
+  readPretrainedFolder,
+  readSafetensorsInfo,
+  resolvePretrainedDir,
+  runningDevice,
+  tf,
+  withDeferredInit,
+} from '@attn/core-tensor';
 import { ViTOnnxRuntime } from './export/onnx-runtime.js';
 import type { DecodeOptions } from './image/decode.js';
 import { ViTForImageClassification } from './model.js';
@@ -12,38 +26,53 @@ export interface ImageClassification {
 
 export interface ImageClassificationOptions extends DecodeOptions {
   /** How many classes to return per image, best first (default 5, capped at the number of labels). */
+  top_k?: number;
+  /** @deprecated Use `top_k`. */
   topK?: number;
 }
 
+/** @deprecated Use `device` ('native' for onnx); kept for `pipeline(…, { runtime })`. */
 export interface PipelineRuntimeOptions {
-  /**
-   * 'tfjs' (default): the active tfjs backend. 'onnx': the weights are compiled to ONNX at load and run by
-   * onnxruntime-node (install it; Node only, inference only): same outputs, native speed.
-   */
+  /** @deprecated 'onnx' is `device: 'native'`; 'tfjs' the tfjs backend already running. */
   runtime?: 'tfjs' | 'onnx';
-  /** Threads for the 'onnx' runtime (default: every core). */
+  /** Threads for the native engine or the wasm backend (default: every core). */
   threads?: number;
 }
 
+type Result = ImageClassification[] | ImageClassification[][];
+
 /**
- * A loaded model + processor. Call `run`; `dispose` frees the weights. With an `onnx` runtime, that runs
- * the model and `model` keeps only its config.
+ * A loaded model + processor, called like a function: `await classify(image, { top_k })`. One image gives
+ * its `[{ label, score }]`, a list one such list per image. On the native device `onnx` runs the model and
+ * `model` keeps only its config. `dispose` frees the weights.
  */
-export class ImageClassificationPipeline {
+export class ImageClassificationPipeline extends Pipeline<
+  ImageInput | ImageInput[],
+  ImageClassificationOptions,
+  Result
+> {
+  static readonly task = 'image-classification';
   constructor(
     readonly model: ViTForImageClassification,
     readonly processor: ViTImageProcessor,
     readonly defaults: ImageClassificationOptions = {},
     readonly onnx?: ViTOnnxRuntime,
-  ) {}
+    /** Default: the native engine with `onnx`, else the tfjs backend running now. */
+    device?: ResolvedDevice,
+  ) {
+    super(ImageClassificationPipeline.task, device ?? runningDevice(!!onnx));
+  }
 
-  /** One image → its top-k classes; a list → one list per image. Leaves no tensors behind. */
-  async run(image: ImageInput, opts?: ImageClassificationOptions): Promise<ImageClassification[]>;
-  async run(images: ImageInput[], opts?: ImageClassificationOptions): Promise<ImageClassification[][]>;
-  async run(
+  /** The labels in id order (config.json id2label). */
+  get labels(): string[] {
+    return this.model.config.labels;
+  }
+
+  /** Leaves no tensors behind. */
+  protected async _call(
     images: ImageInput | ImageInput[],
     opts: ImageClassificationOptions = {},
-  ): Promise<ImageClassification[] | ImageClassification[][]> {
+  ): Promise<Result> {
     const o = { ...this.defaults, ...opts };
     const list = Array.isArray(images) ? images : [images];
     const { data, shape } = await this.processor.preprocessToArray(list, o);
@@ -55,43 +84,83 @@ export class ImageClassificationPipeline {
     tf.dispose([pixels, logits]);
     const p = await probs.data();
     probs.dispose();
-    const labels = this.model.config.labels;
-    const k = Math.min(o.topK ?? 5, labels.length);
+    const labels = this.labels;
+    const topK = opts.top_k ?? opts.topK ?? this.defaults.top_k ?? this.defaults.topK ?? 5;
+    if (!Number.isInteger(topK) || topK < 1)
+      throw new PipelineError('BAD_OPTION', `top_k: expected a whole number ≥ 1, got ${topK}`);
+    const k = Math.min(topK, labels.length);
     const results = list.map((_, n) => {
       const row = Array.from(p.subarray(n * labels.length, (n + 1) * labels.length));
-      const order = row.map((_, i) => i).sort((a, b) => row[b] - row[a] || a - b);
-      return order.slice(0, k).map((i) => ({ label: labels[i], score: row[i] }));
+      const order = row.map((_, i) => i).sort((a, b) => row[b]! - row[a]! || a - b);
+      return order.slice(0, k).map((i) => ({ label: labels[i]!, score: row[i]! }));
     });
-    return Array.isArray(images) ? results : results[0];
+    return Array.isArray(images) ? results : results[0]!;
   }
 
-  dispose(): void {
+  /** @deprecated Call the pipeline: `await classify(images, { top_k })`. */
+  async run(image: ImageInput, opts?: ImageClassificationOptions): Promise<ImageClassification[]>;
+  async run(images: ImageInput[], opts?: ImageClassificationOptions): Promise<ImageClassification[][]>;
+  async run(images: ImageInput | ImageInput[], opts: ImageClassificationOptions = {}): Promise<Result> {
+    return this._call(images, opts);
+  }
+
+  async dispose(): Promise<void> {
     this.model.dispose();
-    void this.onnx?.dispose();
+    await this.onnx?.dispose();
   }
 }
 
 /**
- * Hugging Face-style factory: `await pipeline('image-classification', dirOrHubId, { topK })`.
- * Loads the model and its `preprocessor_config.json` from the same folder (or hub id).
+ * transformers.js-style factory: `await pipeline('image-classification', dirOrHubId, { device, top_k })`.
+ * Loads the model and its `preprocessor_config.json` from the same folder (or hub id); starts the device
+ * itself (no `initBackend` needed). A checkpoint without a trained classifier (a bare ViTModel) is a
+ * MissingWeightsError unless `allowRandomHead`.
  */
 export async function pipeline(
   task: 'image-classification',
   modelDirOrId: string,
-  opts: ImageClassificationOptions & HubOptions & PipelineRuntimeOptions = {},
+  opts: Omit<ImageClassificationOptions, 'maxPixels'> & { maxPixels?: number } & PipelineOptions &
+    PipelineRuntimeOptions = {},
 ): Promise<ImageClassificationPipeline> {
   if (task !== 'image-classification')
-    throw new RangeError(`pipeline: unsupported task "${task}" (image-classification)`);
-  const { topK, maxPixels, runtime = 'tfjs', threads, ...hub } = opts;
-  if (runtime !== 'tfjs' && runtime !== 'onnx')
-    throw new RangeError(`pipeline: unknown runtime "${runtime}" (tfjs, onnx)`);
-  const processor = await ViTImageProcessor.fromPretrained(modelDirOrId, hub);
-  if (runtime === 'onnx') {
+    throw new PipelineError('UNKNOWN_TASK', `pipeline: unsupported task "${task}" (image-classification)`);
+  const { top_k, topK, maxPixels, runtime, ...rest } = opts;
+  const ctx = await preparePipeline(
+    task,
+    modelDirOrId,
+    { ...rest, device: await deviceOf(opts) },
+    resolvePretrainedDir,
+  );
+  const { dir, hub } = ctx;
+  checkHeadWeights(task, dir, await missingHead(dir), { allowRandomHead: opts.allowRandomHead });
+  const processor = await ViTImageProcessor.fromPretrained(dir, hub);
+  const defaults = { top_k: top_k ?? topK, maxPixels };
+  let pipe: ImageClassificationPipeline;
+  if (ctx.device.engine === 'onnx') {
     // The weights go from the file to onnxruntime; `model` is built deferred (config and names, no weights).
-    const onnx = await ViTOnnxRuntime.fromPretrained(modelDirOrId, { ...hub, ...(threads && { threads }) });
+    const onnx = await ViTOnnxRuntime.fromPretrained(dir, {
+      ...hub,
+      ...(opts.threads && { threads: opts.threads }),
+    });
     const model = withDeferredInit(() => new ViTForImageClassification(onnx.config));
-    return new ImageClassificationPipeline(model, processor, { topK, maxPixels }, onnx);
+    pipe = new ImageClassificationPipeline(model, processor, defaults, onnx, ctx.device);
+  } else {
+    const model = await ViTForImageClassification.fromPretrained(dir, hub);
+    pipe = new ImageClassificationPipeline(model, processor, defaults, undefined, ctx.device);
   }
-  const model = await ViTForImageClassification.fromPretrained(modelDirOrId, hub);
-  return new ImageClassificationPipeline(model, processor, { topK, maxPixels });
+  ctx.progress.ready(task);
+  return pipe;
+}
+
+/** The classifier tensors the checkpoint lacks, read from the weights' header alone. */
+async function missingHead(dir: string): Promise<string[]> {
+  const { weights } = await readPretrainedFolder(dir);
+  let names: string[];
+  if (weights.endsWith('.index.json')) {
+    const { readFile } = await import('node:fs/promises');
+    names = Object.keys(
+      (JSON.parse(await readFile(weights, 'utf8')) as { weight_map?: object }).weight_map ?? {},
+    );
+  } else names = (await readSafetensorsInfo(weights)).tensors.map((t) => t.name);
+  return ['classifier.weight', 'classifier.bias'].filter((n) => !names.includes(n));
 }

@@ -136,3 +136,26 @@ export async function ensureBackend(fallback: BackendName | 'auto' = 'auto'): Pr
   if (fallback === 'auto') await autoTfjs([]);
   else await startBackend(fallback);
 }
+
+/** Where a pipeline built by hand around a loaded model runs: natively, or on the tfjs backend running now. */
+export function runningDevice(native: boolean): ResolvedDevice {
+  if (native) return { device: 'native', engine: 'onnx', description: 'native (onnxruntime-node)' };
+  const name = tf.getBackend() as BackendName;
+  return { device: name, engine: 'tfjs', description: name };
+}
+
+/**
+ * The deprecation path of the pipelines' former `runtime` option: 'onnx' is the native device, 'tfjs' the
+ * tfjs backend already running (started by `initBackend`, or the fastest one). `device` wins when given.
+ */
+export async function deviceOf(opts: {
+  device?: Device;
+  runtime?: 'tfjs' | 'onnx';
+}): Promise<Device | undefined> {
+  if (opts.device !== undefined || opts.runtime === undefined) return opts.device;
+  if (opts.runtime === 'onnx') return 'native';
+  if (opts.runtime !== 'tfjs')
+    throw new PipelineError('BAD_OPTION', `pipeline: unknown runtime "${opts.runtime}" (tfjs, onnx)`);
+  await ensureBackend();
+  return tf.getBackend() as BackendName;
+}

@@ -2,9 +2,11 @@ export type { Device, ResolvedDevice } from './device.js';
 export {
   DEVICES,
   describeBackend,
+  deviceOf,
   ensureBackend,
   nativeAvailable,
   resolveDevice,
+  runningDevice,
 } from './device.js';
 export type { PipelineErrorCode } from './errors.js';
 export { MissingWeightsError, PipelineError } from './errors.js';

@@ -98,6 +98,7 @@ export function checkHeadWeights(
  * A loaded task that is called like a function, as transformers.js' pipelines are:
  * `await classifier(input, options)`. Subclasses implement `_call`.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below adds the call signature
 export abstract class Pipeline<In, Opts, Out> {
   declare readonly task: string;
   /** The engine that runs the model: `pipe.device.description` says which. */
@@ -120,7 +121,9 @@ export abstract class Pipeline<In, Opts, Out> {
   abstract dispose(): Promise<void>;
 }
 
-// Instances are callable: `pipe(input, options)` is `_call(input, options)`.
+// Instances are callable: `pipe(input, options)` is `_call(input, options)`. A call signature cannot be
+// declared on a class, hence the merge; the constructor above is what makes it true.
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see above
 export interface Pipeline<In, Opts, Out> {
   (input: In, options?: Opts): Promise<Out>;
 }
