@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { describe, expect, it } from 'vitest';
 import { BertTokenizer } from './index.js';
@@ -102,6 +104,58 @@ function checkCase(tok: BertTokenizer, c: Case): void {
   });
 }
 
+/**
+ * tokenizer.json as the Rust `tokenizers` library writes it for a BERT checkpoint (BertNormalizer,
+ * BertPreTokenizer, WordPiece with the vocab as a map, TemplateProcessing), built from the vocab and
+ * tokenizer_config: the one file a folder without vocab.txt has.
+ */
+function hfTokenizerJson(vocabText: string, cfg: Record<string, unknown>): string {
+  const tokens = vocabText.split('\n');
+  if (tokens.at(-1) === '') tokens.pop();
+  const vocab = Object.fromEntries(tokens.map((t, i) => [t, i]));
+  const specials = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
+  const special = (id: string, type_id: number) => ({ SpecialToken: { id, type_id } });
+  const seq = (id: 'A' | 'B', type_id: number) => ({ Sequence: { id, type_id } });
+  return JSON.stringify({
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: specials.map((content) => ({
+      id: vocab[content],
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: cfg.tokenize_chinese_chars !== false,
+      strip_accents: cfg.strip_accents ?? null,
+      lowercase: cfg.do_lower_case !== false,
+    },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [special('[CLS]', 0), seq('A', 0), special('[SEP]', 0)],
+      pair: [special('[CLS]', 0), seq('A', 0), special('[SEP]', 0), seq('B', 1), special('[SEP]', 1)],
+      special_tokens: Object.fromEntries(
+        ['[CLS]', '[SEP]'].map((t) => [t, { id: t, ids: [vocab[t]], tokens: [t] }]),
+      ),
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab,
+    },
+  });
+}
+
 describe.skipIf(!haveFixtures('BertTokenizer golden tests'))(
   'BertTokenizer matches transformers 4.31',
   () => {
@@ -117,6 +171,34 @@ describe.skipIf(!haveFixtures('BertTokenizer golden tests'))(
             (e as Error).message = `${c.id}: ${(e as Error).message}`;
             throw e;
           }
+        }
+      });
+    }
+
+    for (const name of ['uncased', 'cased', 'chinese'] as const) {
+      it(`a folder with only tokenizer.json (no vocab.txt) tokenises every case of bert-tokenizer-${name}.json`, async () => {
+        const src = fixturePath('tokenizers', VOCAB_DIR[name]);
+        const cfgText = readFileSync(join(src, 'tokenizer_config.json'), 'utf8');
+        const dir = mkdtempSync(join(tmpdir(), 'attn-tokjson-'));
+        try {
+          writeFileSync(
+            join(dir, 'tokenizer.json'),
+            hfTokenizerJson(readFileSync(join(src, 'vocab.txt'), 'utf8'), JSON.parse(cfgText)),
+          );
+          writeFileSync(join(dir, 'tokenizer_config.json'), cfgText);
+          const tok = await BertTokenizer.fromPretrained(dir);
+          const viaVocab = await BertTokenizer.fromPretrained(src);
+          expect(tok.vocabSize).toBe(viaVocab.vocabSize);
+          for (const c of load(name).cases) {
+            try {
+              checkCase(tok, c);
+            } catch (e) {
+              (e as Error).message = `${c.id}: ${(e as Error).message}`;
+              throw e;
+            }
+          }
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
         }
       });
     }
