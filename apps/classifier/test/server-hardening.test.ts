@@ -96,6 +96,18 @@ describe.skipIf(!haveFixtures('classifier server hardening tests'))('attn serve 
     await healthy();
   });
 
+  it('answers a request target that is not a URL with 400', async () => {
+    for (const target of ['//[', 'http://[']) {
+      const r = await raw(
+        server.port,
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+      );
+      expect(statusOf(r)).toBe(400);
+      expect(r).toMatch(/is not a valid URL path/);
+    }
+    await healthy();
+  });
+
   it('checks the Host header against DNS rebinding', async () => {
     const get = (host: string) =>
       raw(server.port, `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);

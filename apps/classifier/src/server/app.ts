@@ -160,6 +160,15 @@ async function readTexts(
   throw new HttpError(400, 'body must be {"text": string} or {"texts": [string, …]} (non-empty)');
 }
 
+/** The request's URL; undefined for a target `new URL` refuses (`//[`), which must be a 400, not a throw. */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Names that cannot be rebound by DNS: IP literals and localhost. */
 function isLocalOrIp(hostname: string): boolean {
   return hostname === 'localhost' || isIP(hostname.replace(/^\[|\]$/g, '')) !== 0;
@@ -325,8 +334,8 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     res.setHeader('vary', 'Origin');
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL | undefined): Promise<void> {
+    if (!url) throw new HttpError(400, `request target ${JSON.stringify(req.url)} is not a valid URL path`);
     const host = checkHost(req);
     if (req.method === 'POST' || req.method === 'OPTIONS') checkOrigin(req, res, host);
     if (req.method === 'OPTIONS') {
@@ -376,13 +385,14 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
   const latency = new Map<string, LatencyLog>();
   const server = createServer((req, res) => {
     const started = performance.now();
+    const url = requestUrl(req);
     res.on('finish', () => {
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-      if (!path.startsWith('/v1/')) return;
+      const path = url?.pathname;
+      if (!path?.startsWith('/v1/')) return;
       if (!latency.has(path)) latency.set(path, new LatencyLog());
       latency.get(path)!.add(performance.now() - started);
     });
-    route(req, res).catch((e: unknown) => {
+    route(req, res, url).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : 500;
       if (status === 500) console.error(`attn serve: ${req.method} ${req.url}: ${errorLine(e)}`);
       // An unread oversize body: answer, then close the connection rather than read the rest.
