@@ -27,10 +27,14 @@ class PatchProjection extends Module {
   readonly bias;
   constructor(hidden: number, channels: number, patch: number, std: number) {
     super();
-    this.weight = this.param('weight', initNormal([channels * patch * patch, hidden], std), {
-      layout: convAsMatmulLayout(hidden, channels, patch),
-    });
-    this.bias = this.param('bias', tf.zeros([hidden]));
+    // Described, not computed: a model built to be loaded (or only walked for ONNX) never holds a random init.
+    const shape = [channels * patch * patch, hidden];
+    this.weight = this.param(
+      'weight',
+      { shape, init: () => initNormal(shape, std) },
+      { layout: convAsMatmulLayout(hidden, channels, patch) },
+    );
+    this.bias = this.param('bias', { shape: [hidden], init: () => tf.zeros([hidden]) });
   }
 }
 
@@ -93,8 +97,12 @@ export class ViTEmbeddings extends Module {
     super();
     const { hidden_size: H, image_size, patch_size, num_channels, initializer_range: std } = config;
     const numPatches = Math.floor(image_size / patch_size) ** 2;
-    this.clsToken = this.param('cls_token', initNormal([1, 1, H], std));
-    this.positionEmbeddings = this.param('position_embeddings', initNormal([1, numPatches + 1, H], std));
+    const grid = [1, numPatches + 1, H];
+    this.clsToken = this.param('cls_token', { shape: [1, 1, H], init: () => initNormal([1, 1, H], std) });
+    this.positionEmbeddings = this.param('position_embeddings', {
+      shape: grid,
+      init: () => initNormal(grid, std),
+    });
     this.patchEmbeddings = this.module(
       'patch_embeddings',
       new PatchEmbeddings(num_channels, patch_size, H, std),

@@ -11,6 +11,7 @@ import {
   BertForSequenceClassification,
   BertForTokenClassification,
 } from '../classification.js';
+import type { BertPreTrainedModel } from '../pretrained.js';
 import { BertForPreTraining } from '../pretraining.js';
 import { type BertOnnxTask, exportOnnx } from './onnx.js';
 
@@ -209,17 +210,30 @@ describe.skipIf(!haveFixtures('BERT ONNX export'))('BERT ONNX export → onnxrun
   it('our classes, walked as loaded (no state-dict copy): every head equals our forward and the HF gold', async () => {
     const dirOf = fixturePath('bert-tiny-random');
     const flat = (t: tf.Tensor | undefined) => [...(t!.dataSync() as Float32Array)];
-    const cases = [
-      [BertModel, ['last_hidden_state', 'pooler_output']],
-      [BertForSequenceClassification, ['logits']],
-      [BertForPreTraining, ['prediction_logits', 'seq_relationship_logits']],
-      [BertForQuestionAnswering, ['start_logits', 'end_logits']], // qa_outputs is new: checked against tfjs only
-    ] as const;
-    for (const [Model, outputs] of cases) {
-      const model = await Model.fromPretrained(dirOf);
+    const cases: [string, () => Promise<BertPreTrainedModel>, string[]][] = [
+      ['BertModel', () => BertModel.fromPretrained(dirOf), ['last_hidden_state', 'pooler_output']],
+      [
+        'BertForSequenceClassification',
+        () => BertForSequenceClassification.fromPretrained(dirOf),
+        ['logits'],
+      ],
+      [
+        'BertForPreTraining',
+        () => BertForPreTraining.fromPretrained(dirOf),
+        ['prediction_logits', 'seq_relationship_logits'],
+      ],
+      // qa_outputs is new (not in the checkpoint): checked against tfjs only.
+      [
+        'BertForQuestionAnswering',
+        () => BertForQuestionAnswering.fromPretrained(dirOf),
+        ['start_logits', 'end_logits'],
+      ],
+    ];
+    for (const [name, load, outputs] of cases) {
+      const model = await load();
       for (const p of model.parameters()) void p.variable; // a new head's random init happens on first use, not in the export
-      const path = join(dir, `${Model.name}.onnx`);
-      const res = await expectNoLeaks(() => exportOnnx(model, path), `exportOnnx(${Model.name})`);
+      const path = join(dir, `${name}.onnx`);
+      const res = await expectNoLeaks(() => exportOnnx(model, path), `exportOnnx(${name})`);
       expect(res.outputs).toEqual(outputs);
       const session = await ort.InferenceSession.create(path);
       for (const x of golden) {
@@ -230,7 +244,7 @@ describe.skipIf(!haveFixtures('BERT ONNX export'))('BERT ONNX export → onnxrun
           tokenTypeIds: x.token_type_ids,
         };
         const ours = tf.tidy(() => {
-          const o = model.forward(inputs) as unknown as Record<string, tf.Tensor>;
+          const o = (model as unknown as { forward(i: object): Record<string, tf.Tensor> }).forward(inputs);
           return outputs.map((n) => o[n.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())]);
         });
         const gold: Record<string, number[] | undefined> = {
@@ -239,11 +253,11 @@ describe.skipIf(!haveFixtures('BERT ONNX export'))('BERT ONNX export → onnxrun
           logits: x.seq_cls_logits.flat(),
           seq_relationship_logits: x.nsp_logits.flat(),
         };
-        outputs.forEach((name, i) => {
-          const got = out[name].data as Float32Array;
-          expect(maxAbsDiff(got, flat(ours[i])), `${Model.name} ${name} vs tfjs`).toBeLessThan(1e-4);
-          if (gold[name])
-            expect(maxAbsDiff(got, gold[name]), `${Model.name} ${name} vs HF`).toBeLessThan(1e-4);
+        outputs.forEach((output, i) => {
+          const got = out[output].data as Float32Array;
+          expect(maxAbsDiff(got, flat(ours[i])), `${name} ${output} vs tfjs`).toBeLessThan(1e-4);
+          if (gold[output])
+            expect(maxAbsDiff(got, gold[output]), `${name} ${output} vs HF`).toBeLessThan(1e-4);
         });
         tf.dispose(ours);
       }
