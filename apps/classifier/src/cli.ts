@@ -20,6 +20,7 @@ import { tokenizeCommand } from './commands/tokenize.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerWord2VecCommands } from './commands/word2vec.js';
 import { type Context, errorLine, type Io, processIo, UsageError } from './io.js';
+import { DEFAULT_MAX_LINE_LENGTH } from './lines.js';
 import { BUILTIN_MODELS } from './models.js';
 
 function positiveInt(name: string) {
@@ -34,6 +35,16 @@ function positiveInt(name: string) {
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
+
+/** The cap on one input line, shared by the commands that read lines. */
+function maxLineLengthOption(): Option {
+  return new Option(
+    '--max-line-length <chars>',
+    'longest input line accepted (an error names the line beyond it)',
+  )
+    .argParser(positiveInt('--max-line-length'))
+    .default(DEFAULT_MAX_LINE_LENGTH);
+}
 
 const modelHelp = `model: a built-in name (${BUILTIN_MODELS.map((m) => m.name).join(', ')}), a Hugging Face model folder, or a hub id`;
 
@@ -103,6 +114,7 @@ export function buildProgram(
     .option('--model <model>', modelHelp)
     .option('--top <k>', 'labels per text', positiveInt('--top'), 2)
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 16)
+    .addOption(maxLineLengthOption())
     .action(run((ctx, texts: string[], o) => classifyTextCommand(texts, o, ctx)));
 
   program
@@ -136,6 +148,7 @@ export function buildProgram(
       positiveInt('--workers'),
       1,
     )
+    .addOption(maxLineLengthOption())
     .action(run((ctx, o) => embedCommand(o, ctx)));
 
   program
@@ -186,7 +199,23 @@ export function buildProgram(
       positiveInt('--max-body-bytes'),
       10 * 1024 * 1024,
     )
-    .action(run((ctx, o) => serveCommand(o, ctx)));
+    .option(
+      '--max-connections <n>',
+      'open connections beyond which new ones are dropped',
+      positiveInt('--max-connections'),
+      1024,
+    )
+    .option(
+      '--allowed-host <name>',
+      'a host name the Host header may carry besides localhost and IP addresses (repeatable; against DNS rebinding)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
+    .option(
+      '--cors <origin>',
+      'an origin (e.g. https://app.example) whose pages may call the API, with CORS headers (repeatable)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
+    .action(run((ctx, o) => serveCommand({ ...o, allowedHosts: o.allowedHost }, ctx)));
 
   return program;
 }

@@ -3,12 +3,11 @@
  * `{"id": …, "text": …}`; output is JSONL `{"id", "embedding"}` (plain lines get their line number as id).
  * Memory stays constant: one chunk of input, one batch of tensors, and a paused reader while stdout is full.
  */
-import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { batchesOf } from '../batching.js';
-import { type EmbedOptions, loadEmbedder } from '../engines.js';
-import { type Context, reportError, writeLine } from '../io.js';
+import { type EmbedOptions, loadEmbedder, NonFiniteOutputError } from '../engines.js';
+import { type Context, openInputFile, reportError, writeLine } from '../io.js';
 import { type Line, readLines } from '../lines.js';
 import { resolveModel } from '../models.js';
 
@@ -16,6 +15,8 @@ export interface EmbedCommandOptions extends EmbedOptions {
   model?: string;
   batchSize: number;
   input?: string;
+  /** Longest input line, in characters (LineTooLongError beyond). */
+  maxLineLength?: number;
 }
 
 export class EmbedInputError extends Error {
@@ -39,6 +40,7 @@ export function parseEmbedLine(line: Line): Item {
   const { id, text } = obj as { id?: unknown; text?: unknown };
   if (typeof text !== 'string')
     throw new EmbedInputError(`line ${line.number}: JSON object has no string "text" field`);
+  if (!text.trim()) throw new EmbedInputError(`line ${line.number}: "text" is empty or only whitespace`);
   return { id: id ?? line.number, text };
 }
 
@@ -63,8 +65,10 @@ function progressBar(ctx: Context, totalBytes: number | undefined): cliProgress.
 }
 
 export async function embedCommand(opts: EmbedCommandOptions, ctx: Context): Promise<number> {
-  const input: Readable = opts.input ? createReadStream(opts.input) : ctx.io.stdin;
-  const totalBytes = opts.input ? statSync(opts.input).size : undefined;
+  const file = opts.input ? openInputFile(opts.input) : undefined;
+  const input: Readable = file?.stream ?? ctx.io.stdin;
+  const totalBytes = file?.size;
+  const source = opts.input ?? 'stdin';
   const backend = await ctx.backend();
   const model = await loadEmbedder(resolveModel(opts.model, 'text-encoder'), {
     ...opts,
@@ -76,20 +80,28 @@ export async function embedCommand(opts: EmbedCommandOptions, ctx: Context): Pro
   let failed = 0;
   let bytes = 0;
   try {
-    for await (const batch of batchesOf(readLines(input), opts.batchSize)) {
+    const lines = readLines(input, { source, maxLineLength: opts.maxLineLength });
+    for await (const batch of batchesOf(lines, opts.batchSize)) {
       const items: Item[] = [];
+      const lineNumbers: number[] = [];
       for (const line of batch) {
         bytes = line.bytes;
         if (!line.text.trim()) continue;
         try {
           items.push(parseEmbedLine(line));
+          lineNumbers.push(line.number);
         } catch (e) {
           failed++;
-          await reportError(ctx, opts.input ?? 'stdin', e);
+          await reportError(ctx, source, e);
         }
       }
       if (items.length === 0) continue;
-      const vectors = await model.embed(items.map((it) => it.text));
+      const vectors = await model.embed(items.map((it) => it.text)).catch((e: unknown) => {
+        // A model that gives NaN gives it for every line: stop, naming the first line it happened on.
+        if (e instanceof NonFiniteOutputError)
+          throw new NonFiniteOutputError(e.model, e.index, `${source} line ${lineNumbers[e.index]}`);
+        throw e;
+      });
       for (const [i, item] of items.entries()) {
         await writeLine(
           ctx.io.stdout,
