@@ -15,8 +15,10 @@ import { demoCommand } from './commands/demo.js';
 import { embedCommand } from './commands/embed.js';
 import { exportCommand } from './commands/export.js';
 import { fillMaskCommand } from './commands/fill-mask.js';
+import { searchCommand } from './commands/search.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenizeCommand } from './commands/tokenize.js';
+import { workerCommand } from './commands/worker.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerWord2VecCommands } from './commands/word2vec.js';
 import { type Context, errorLine, type Io, processIo, UsageError } from './io.js';
@@ -149,7 +151,38 @@ export function buildProgram(
       1,
     )
     .addOption(maxLineLengthOption())
+    .option(
+      '--db <dir>',
+      'write into this LanceDB folder (table "embeddings": id, text, vector) instead of JSONL',
+    )
+    .option(
+      '--queue <url>',
+      'redis://HOST:PORT[/DB]: enqueue --input as chunk jobs for attn worker (needs --db)',
+    )
+    .option('--chunk-lines <n>', 'with --queue: lines per chunk job', positiveInt('--chunk-lines'), 1000)
     .action(run((ctx, o) => embedCommand(o, ctx)));
+
+  program
+    .command('search')
+    .description('the documents of a store (attn embed --db) nearest <query>, with cosine scores')
+    .argument('<query>', 'text to search for')
+    .option('--db <dir>', 'the LanceDB folder written by attn embed --db')
+    .option('--top <k>', 'documents to show', positiveInt('--top'), 5)
+    .action(run((ctx, query: string, o) => searchCommand(query, o, ctx)));
+
+  program
+    .command('worker')
+    .description('embed chunk jobs from a Redis queue (attn embed --queue) into their store, until stopped')
+    .requiredOption('--queue <url>', 'redis://HOST:PORT[/DB]')
+    .option('--db <dir>', "store folder on this machine (default: the producer's --db)")
+    .option(
+      '--stall-ms <ms>',
+      "job lock and stalled-check interval: how soon a dead worker's chunk goes to another",
+      positiveInt('--stall-ms'),
+      30_000,
+    )
+    .option('--max-jobs <n>', 'exit after this many chunks', positiveInt('--max-jobs'))
+    .action(run((ctx, o) => workerCommand(o, ctx)));
 
   program
     .command('tokenize')

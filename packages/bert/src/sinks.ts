@@ -54,7 +54,7 @@ export async function streamInto<O>(
   pipe: DocumentStreamer<O>,
   documents: AsyncIterable<{ id: string | number; text: string }> | Iterable<{ id: string | number; text: string }>,
   sink: VectorSink,
-  opts: O & { batchSize?: number } = {} as O,
+  opts: O & { batchSize?: number } = {} as O & { batchSize?: number },
 ): Promise<number> {
   // stream() pulls texts ahead of the vectors it yields; the documents it has pulled wait here in order.
   const pending: { id: string | number; text: string }[] = [];

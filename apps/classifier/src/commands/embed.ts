@@ -5,16 +5,25 @@
  */
 import type { Readable } from 'node:stream';
 import cliProgress from 'cli-progress';
+import { JsonlSink, type VectorSink } from '@attn/bert';
 import { batchesOf } from '../batching.js';
-import { type EmbedOptions, loadEmbedder, NonFiniteOutputError } from '../engines.js';
-import { type Context, openInputFile, reportError, writeLine } from '../io.js';
+import { type EmbedOptions, type Embedder, loadEmbedder, NonFiniteOutputError } from '../engines.js';
+import { type Context, openInputFile, reportError } from '../io.js';
 import { type Line, readLines } from '../lines.js';
 import { resolveModel } from '../models.js';
+import { enqueueEmbedCommand } from '../queue/producer.js';
+import { LanceSink } from '../store/lance.js';
 
 export interface EmbedCommandOptions extends EmbedOptions {
   model?: string;
   batchSize: number;
   input?: string;
+  /** A LanceDB folder to write into (table `embeddings`) instead of JSONL on stdout. */
+  db?: string;
+  /** redis://…: split --input into chunk jobs for `attn worker`s instead of embedding here. */
+  queue?: string;
+  /** With --queue: lines per chunk job. */
+  chunkLines?: number;
   /** Longest input line, in characters (LineTooLongError beyond). */
   maxLineLength?: number;
 }
@@ -44,13 +53,6 @@ export function parseEmbedLine(line: Line): Item {
   return { id: id ?? line.number, text };
 }
 
-/** Float32 values printed with 7 significant digits: what a float32 holds, half the bytes of a double's digits. */
-function formatVector(v: Float32Array): string {
-  let s = '[';
-  for (let i = 0; i < v.length; i++) s += (i ? ',' : '') + Number(v[i].toPrecision(7));
-  return `${s}]`;
-}
-
 function progressBar(ctx: Context, totalBytes: number | undefined): cliProgress.SingleBar | undefined {
   if (!ctx.io.stderr.isTTY) return undefined;
   const format = totalBytes
@@ -64,57 +66,90 @@ function progressBar(ctx: Context, totalBytes: number | undefined): cliProgress.
   return bar;
 }
 
+export interface EmbedLinesOptions {
+  batchSize: number;
+  /** Names the input in error lines. */
+  source: string;
+  /** After each batch: documents embedded so far, and input bytes consumed. */
+  onBatch?: (done: number, bytes: number) => void;
+}
+
+/**
+ * The embedding loop of `attn embed` and `attn worker`: input lines parsed, embedded a batch at a time and
+ * written into `sink`. A bad line is reported and counted; the others are still embedded.
+ */
+export async function embedLines(
+  lines: AsyncIterable<Line>,
+  model: Embedder,
+  sink: VectorSink,
+  opts: EmbedLinesOptions,
+  ctx: Context,
+): Promise<{ done: number; failed: number }> {
+  let done = 0;
+  let failed = 0;
+  for await (const batch of batchesOf(lines, opts.batchSize)) {
+    const items: Item[] = [];
+    const lineNumbers: number[] = [];
+    let bytes = 0;
+    for (const line of batch) {
+      bytes = line.bytes;
+      if (!line.text.trim()) continue;
+      try {
+        items.push(parseEmbedLine(line));
+        lineNumbers.push(line.number);
+      } catch (e) {
+        failed++;
+        await reportError(ctx, opts.source, e);
+      }
+    }
+    if (items.length === 0) continue;
+    const vectors = await model.embed(items.map((it) => it.text)).catch((e: unknown) => {
+      // A model that gives NaN gives it for every line: stop, naming the first line it happened on.
+      if (e instanceof NonFiniteOutputError)
+        throw new NonFiniteOutputError(e.model, e.index, `${opts.source} line ${lineNumbers[e.index]}`);
+      throw e;
+    });
+    await sink.write(
+      items.map((it, i) => ({ id: it.id as string | number, text: it.text, vector: vectors[i] })),
+    );
+    done += items.length;
+    opts.onBatch?.(done, bytes);
+  }
+  return { done, failed };
+}
+
 export async function embedCommand(opts: EmbedCommandOptions, ctx: Context): Promise<number> {
+  if (opts.queue) return enqueueEmbedCommand(opts, ctx);
   const file = opts.input ? openInputFile(opts.input) : undefined;
   const input: Readable = file?.stream ?? ctx.io.stdin;
   const totalBytes = file?.size;
-  const source = opts.input ?? 'stdin';
   const backend = await ctx.backend();
-  const model = await loadEmbedder(resolveModel(opts.model, 'text-encoder'), {
-    ...opts,
-    backend: backend.name,
-  });
+  const spec = resolveModel(opts.model, 'text-encoder');
+  const model = await loadEmbedder(spec, { ...opts, backend: backend.name });
+  const sink: VectorSink = opts.db
+    ? new LanceSink(opts.db, { model: spec, pooling: opts.pooling, normalize: opts.normalize })
+    : new JsonlSink(ctx.io.stdout);
   const bar = progressBar(ctx, totalBytes);
   const started = performance.now();
-  let done = 0;
-  let failed = 0;
-  let bytes = 0;
   try {
-    const lines = readLines(input, { source, maxLineLength: opts.maxLineLength });
-    for await (const batch of batchesOf(lines, opts.batchSize)) {
-      const items: Item[] = [];
-      const lineNumbers: number[] = [];
-      for (const line of batch) {
-        bytes = line.bytes;
-        if (!line.text.trim()) continue;
-        try {
-          items.push(parseEmbedLine(line));
-          lineNumbers.push(line.number);
-        } catch (e) {
-          failed++;
-          await reportError(ctx, source, e);
-        }
-      }
-      if (items.length === 0) continue;
-      const vectors = await model.embed(items.map((it) => it.text)).catch((e: unknown) => {
-        // A model that gives NaN gives it for every line: stop, naming the first line it happened on.
-        if (e instanceof NonFiniteOutputError)
-          throw new NonFiniteOutputError(e.model, e.index, `${source} line ${lineNumbers[e.index]}`);
-        throw e;
-      });
-      for (const [i, item] of items.entries()) {
-        await writeLine(
-          ctx.io.stdout,
-          `{"id":${JSON.stringify(item.id)},"embedding":${formatVector(vectors[i])}}`,
-        );
-      }
-      done += items.length;
-      const rate = Math.round(done / ((performance.now() - started) / 1000));
-      bar?.update(totalBytes ? bytes : done, { lines: done, rate });
-    }
+    const { failed } = await embedLines(
+      readLines(input, { source: opts.input ?? 'stdin', maxLineLength: opts.maxLineLength }),
+      model,
+      sink,
+      {
+        batchSize: opts.batchSize,
+        source: opts.input ?? 'stdin',
+        onBatch: (done, bytes) => {
+          const rate = Math.round(done / ((performance.now() - started) / 1000));
+          bar?.update(totalBytes ? bytes : done, { lines: done, rate });
+        },
+      },
+      ctx,
+    );
+    return failed ? 1 : 0;
   } finally {
     bar?.stop();
+    await sink.close();
     await model.dispose();
   }
-  return failed ? 1 : 0;
 }
