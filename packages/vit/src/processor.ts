@@ -72,7 +72,12 @@ export class ViTImageProcessor {
   readonly config: ImageProcessorConfig;
 
   constructor(
-    config: Partial<ImageProcessorConfig> & { size?: unknown } = {},
+    // HF also writes a bare number for size, image_mean and image_std; they are widened on construction.
+    config: Partial<Omit<ImageProcessorConfig, 'size' | 'image_mean' | 'image_std'>> & {
+      size?: unknown;
+      image_mean?: number | number[];
+      image_std?: number | number[];
+    } = {},
     source = 'preprocessor config',
   ) {
     if (typeof config !== 'object' || config === null || Array.isArray(config))
