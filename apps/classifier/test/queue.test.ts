@@ -40,7 +40,19 @@ const APP = resolve(import.meta.dirname, '..');
 function startWorker(url: string): { proc: ChildProcess; log: string[] } {
   const proc = spawn(
     process.execPath,
-    ['--conditions=@attn/source', '--import', 'tsx', CLI, '--backend', 'cpu', 'worker', '--queue', url, '--stall-ms', '2000'],
+    [
+      '--conditions=@attn/source',
+      '--import',
+      'tsx',
+      CLI,
+      '--backend',
+      'cpu',
+      'worker',
+      '--queue',
+      url,
+      '--stall-ms',
+      '2000',
+    ],
     { cwd: APP, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const log: string[] = [];
@@ -48,143 +60,184 @@ function startWorker(url: string): { proc: ChildProcess; log: string[] } {
   return { proc, log };
 }
 
-describe.skipIf(!haveFixtures('queue tests') || !haveRedis)('attn embed --queue + attn worker on Redis', () => {
-  const bert = fixturePath('bert-tiny-random');
-  const tmp = mkdtempSync(join(tmpdir(), 'attn-queue-'));
-  const input = join(tmp, 'docs.txt');
-  let lines: string[];
-  let redis: ChildProcess;
-  let url: string;
-  const workers: { proc: ChildProcess; log: string[] }[] = [];
+describe.skipIf(!haveFixtures('queue tests') || !haveRedis)(
+  'attn embed --queue + attn worker on Redis',
+  () => {
+    const bert = fixturePath('bert-tiny-random');
+    const tmp = mkdtempSync(join(tmpdir(), 'attn-queue-'));
+    const input = join(tmp, 'docs.txt');
+    let lines: string[];
+    let redis: ChildProcess;
+    let url: string;
+    const workers: { proc: ChildProcess; log: string[] }[] = [];
 
-  beforeAll(async () => {
-    // 240 distinct SST-2 sentences, so each one's own vector is its unique nearest neighbour
-    lines = readFileSync(fixturePath('data', 'sst2', 'glue_sst2_dev.tsv'), 'utf8')
-      .split('\n')
-      .slice(1)
-      .map((l) => l.split('\t')[0]!.trim())
-      .filter((l, i, all) => l && all.indexOf(l) === i)
-      .slice(0, 240);
-    writeFileSync(input, `${lines.join('\n')}\n`);
-    const port = await freePort();
-    url = `redis://127.0.0.1:${port}`;
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    for (let i = 0; ; i++) {
-      try {
-        (await connectRedis(url, 500)).disconnect();
-        break;
-      } catch (e) {
-        if (i > 50) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  });
-  afterAll(() => {
-    for (const w of workers) w.proc.kill('SIGKILL');
-    redis?.kill('SIGKILL');
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
-  it('three workers, one killed mid-chunk: every line once, vectors as one process makes them, searchable', async () => {
-    // the workers start (node, tsx, tfjs) while this process makes the reference table
-    for (let i = 0; i < 3; i++) workers.push(startWorker(url));
-    const single = join(tmp, 'single.lance');
-    const one = await runCli(['--backend', 'cpu', 'embed', '--model', bert, '--input', input, '--db', single]);
-    expect(one.stderr).toBe('');
-    expect(one.code).toBe(0);
-    // The first worker to start a chunk is killed at once: its model is still loading, so the chunk is half-done.
-    let victim: { pid: number; job: string } | undefined;
-    const watch = setInterval(() => {
-      if (victim) return;
-      for (const w of workers) {
-        const started = w.log.find((l) => l.includes(' started '));
-        if (started) {
-          victim = { pid: w.proc.pid!, job: started.split(' ')[4]! };
-          w.proc.kill('SIGKILL');
-          return;
+    beforeAll(async () => {
+      // 240 distinct SST-2 sentences, so each one's own vector is its unique nearest neighbour
+      lines = readFileSync(fixturePath('data', 'sst2', 'glue_sst2_dev.tsv'), 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split('\t')[0]!.trim())
+        .filter((l, i, all) => l && all.indexOf(l) === i)
+        .slice(0, 240);
+      writeFileSync(input, `${lines.join('\n')}\n`);
+      const port = await freePort();
+      url = `redis://127.0.0.1:${port}`;
+      redis = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      for (let i = 0; ; i++) {
+        try {
+          (await connectRedis(url, 500)).disconnect();
+          break;
+        } catch (e) {
+          if (i > 50) throw e;
+          await new Promise((r) => setTimeout(r, 100));
         }
       }
-    }, 5);
-
-    const db = join(tmp, 'queued.lance');
-    const args = ['--backend', 'cpu', 'embed', '--model', bert, '--input', input, '--db', db, '--queue', url];
-    // A worker that dies on its own (not the victim) would leave the producer waiting: fail with its log.
-    const logs = () => workers.map((w) => `worker ${w.proc.pid}:\n  ${w.log.join('\n  ')}`).join('\n');
-    const crashed = new Promise<never>((_, reject) => {
-      setTimeout(() => reject(new Error(`queue run not finished after 90 s\n${logs()}`)), 90_000).unref();
-      for (const w of workers)
-        w.proc.once('exit', (code, signal) => {
-          if (signal !== 'SIGKILL' && signal !== 'SIGTERM')
-            reject(new Error(`worker ${w.proc.pid} exited (${code ?? signal})\n${logs()}`));
-        });
     });
-    const produced = await Promise.race([runCli([...args, '--chunk-lines', '20']), crashed]);
-    clearInterval(watch);
-    expect(produced.code, produced.stderr).toBe(0);
-    expect(produced.stderr).toContain('12/12 chunks embedded');
-    expect(victim).toBeDefined();
+    afterAll(() => {
+      for (const w of workers) w.proc.kill('SIGKILL');
+      redis?.kill('SIGKILL');
+      rmSync(tmp, { recursive: true, force: true });
+    });
 
-    // The victim never finished its chunk; another worker did (the stalled check handed it over).
-    const client = await connectRedis(url);
-    const done = await client.hgetall(doneKey(produced.stderr.match(/run (\w+)/)![1]!));
-    expect(Object.keys(done)).toHaveLength(12);
-    const [, , finisher] = done[victim!.job]!.split(' ');
-    expect(Number(finisher)).not.toBe(victim!.pid);
-    expect(workers.some((w) => w.proc.pid === Number(finisher))).toBe(true);
+    it('three workers, one killed mid-chunk: every line once, vectors as one process makes them, searchable', async () => {
+      // the workers start (node, tsx, tfjs) while this process makes the reference table
+      for (let i = 0; i < 3; i++) workers.push(startWorker(url));
+      const single = join(tmp, 'single.lance');
+      const one = await runCli([
+        '--backend',
+        'cpu',
+        'embed',
+        '--model',
+        bert,
+        '--input',
+        input,
+        '--db',
+        single,
+      ]);
+      expect(one.stderr).toBe('');
+      expect(one.code).toBe(0);
+      // The first worker to start a chunk is killed at once: its model is still loading, so the chunk is half-done.
+      let victim: { pid: number; job: string } | undefined;
+      const watch = setInterval(() => {
+        if (victim) return;
+        for (const w of workers) {
+          const started = w.log.find((l) => l.includes(' started '));
+          if (started) {
+            victim = { pid: w.proc.pid!, job: started.split(' ')[4]! };
+            w.proc.kill('SIGKILL');
+            return;
+          }
+        }
+      }, 5);
 
-    // Every input line exactly once, and the same vectors as the single process (to 1e-5).
-    const [want, got] = [await VectorStore.open(single), await VectorStore.open(db)];
-    const wantRows = new Map((await want.rows()).map((r) => [r.id, r]));
-    const gotRows = await got.rows();
-    expect(gotRows).toHaveLength(lines.length);
-    expect(new Set(gotRows.map((r) => r.id)).size).toBe(lines.length);
-    for (const r of gotRows) {
-      const w = wantRows.get(r.id)!;
-      expect(r.text).toBe(lines[Number(r.id) - 1]);
-      expectClose(Array.from(r.vector), Array.from(w.vector), 1e-5, `vector of line ${r.id}`);
-    }
+      const db = join(tmp, 'queued.lance');
+      const args = [
+        '--backend',
+        'cpu',
+        'embed',
+        '--model',
+        bert,
+        '--input',
+        input,
+        '--db',
+        db,
+        '--queue',
+        url,
+      ];
+      // A worker that dies on its own (not the victim) would leave the producer waiting: fail with its log.
+      const logs = () => workers.map((w) => `worker ${w.proc.pid}:\n  ${w.log.join('\n  ')}`).join('\n');
+      const crashed = new Promise<never>((_, reject) => {
+        setTimeout(() => reject(new Error(`queue run not finished after 90 s\n${logs()}`)), 90_000).unref();
+        for (const w of workers)
+          w.proc.once('exit', (code, signal) => {
+            if (signal !== 'SIGKILL' && signal !== 'SIGTERM')
+              reject(new Error(`worker ${w.proc.pid} exited (${code ?? signal})\n${logs()}`));
+          });
+      });
+      const produced = await Promise.race([runCli([...args, '--chunk-lines', '20']), crashed]);
+      clearInterval(watch);
+      expect(produced.code, produced.stderr).toBe(0);
+      expect(produced.stderr).toContain('12/12 chunks embedded');
+      expect(victim).toBeDefined();
 
-    // Enqueued again: the same job ids, so nothing runs twice and the table is unchanged.
-    const startsBefore = workers.flatMap((w) => w.log).filter((l) => l.includes(' started ')).length;
-    const again = await Promise.race([runCli([...args, '--chunk-lines', '20']), crashed]);
-    expect(again.code, again.stderr).toBe(0);
-    expect(workers.flatMap((w) => w.log).filter((l) => l.includes(' started ')).length).toBe(startsBefore);
-    expect(await got.count()).toBe(lines.length);
-    want.close();
-    got.close();
-    client.disconnect();
+      // The victim never finished its chunk; another worker did (the stalled check handed it over).
+      const client = await connectRedis(url);
+      const done = await client.hgetall(doneKey(produced.stderr.match(/run (\w+)/)![1]!));
+      expect(Object.keys(done)).toHaveLength(12);
+      const [, , finisher] = done[victim!.job]!.split(' ');
+      expect(Number(finisher)).not.toBe(victim!.pid);
+      expect(workers.some((w) => w.proc.pid === Number(finisher))).toBe(true);
 
-    // A document is its own nearest neighbour.
-    const hit = await runCli(['--json', '--backend', 'cpu', 'search', lines[41]!, '--db', db, '--top', '1']);
-    expect(hit.code, hit.stderr).toBe(0);
-    const [top] = hit.json() as { id: string; score: number; text: string }[];
-    expect(top).toMatchObject({ id: '42', text: lines[41] });
-    expect(top!.score).toBeCloseTo(1, 5);
-  }, 240_000);
+      // Every input line exactly once, and the same vectors as the single process (to 1e-5).
+      const [want, got] = [await VectorStore.open(single), await VectorStore.open(db)];
+      const wantRows = new Map((await want.rows()).map((r) => [r.id, r]));
+      const gotRows = await got.rows();
+      expect(gotRows).toHaveLength(lines.length);
+      expect(new Set(gotRows.map((r) => r.id)).size).toBe(lines.length);
+      for (const r of gotRows) {
+        const w = wantRows.get(r.id)!;
+        expect(r.text).toBe(lines[Number(r.id) - 1]);
+        expectClose(Array.from(r.vector), Array.from(w.vector), 1e-5, `vector of line ${r.id}`);
+      }
 
-  it('typed errors: unreachable Redis, no --db, an input changed since it was enqueued', async () => {
-    const closed = `redis://127.0.0.1:${await freePort()}`;
-    const down = await runCli(['embed', '--input', input, '--db', join(tmp, 'x'), '--queue', closed]);
-    expect(down.code).toBe(1);
-    expect(down.stderr).toContain(`QueueUnreachableError: --queue ${closed}: Redis is unreachable`);
+      // Enqueued again: the same job ids, so nothing runs twice and the table is unchanged.
+      const startsBefore = workers.flatMap((w) => w.log).filter((l) => l.includes(' started ')).length;
+      const again = await Promise.race([runCli([...args, '--chunk-lines', '20']), crashed]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(workers.flatMap((w) => w.log).filter((l) => l.includes(' started ')).length).toBe(startsBefore);
+      expect(await got.count()).toBe(lines.length);
+      want.close();
+      got.close();
+      client.disconnect();
 
-    const noDb = await runCli(['embed', '--input', input, '--queue', url]);
-    expect(noDb.code).toBe(2);
-    expect(noDb.stderr).toContain('--queue needs --db DIR');
+      // A document is its own nearest neighbour.
+      const hit = await runCli([
+        '--json',
+        '--backend',
+        'cpu',
+        'search',
+        lines[41]!,
+        '--db',
+        db,
+        '--top',
+        '1',
+      ]);
+      expect(hit.code, hit.stderr).toBe(0);
+      const [top] = hit.json() as { id: string; score: number; text: string }[];
+      expect(top).toMatchObject({ id: '42', text: lines[41] });
+      expect(top!.score).toBeCloseTo(1, 5);
+    }, 240_000);
 
-    const file = join(tmp, 'changing.txt');
-    writeFileSync(file, 'alpha\nbeta\ngamma\ndelta\n');
-    const { file: id, chunks } = await planChunks(file, 2);
-    expect(chunks.map((c) => [c.start, c.end, c.firstLine, c.lines])).toEqual([
-      [0, 11, 1, 2],
-      [11, 23, 3, 2],
-    ]);
-    writeFileSync(file, 'alpha\nbeta\nGAMMA\ndelta\n'); // same size, other bytes
-    await expect(readChunk(id, chunks[1]!)).rejects.toThrow(InputChangedError);
-    await expect(readChunk(id, chunks[1]!)).rejects.toThrow(`${id.path} bytes 11-23: changed`);
-    writeFileSync(file, 'alpha\nbeta\n');
-    await expect(readChunk(id, chunks[0]!)).rejects.toThrow(`${id.path}: changed since it was enqueued (size 23 → 11)`);
-  });
-});
+    it('typed errors: unreachable Redis, no --db, an input changed since it was enqueued', async () => {
+      const closed = `redis://127.0.0.1:${await freePort()}`;
+      const down = await runCli(['embed', '--input', input, '--db', join(tmp, 'x'), '--queue', closed]);
+      expect(down.code).toBe(1);
+      expect(down.stderr).toContain(`QueueUnreachableError: --queue ${closed}: Redis is unreachable`);
+
+      const noDb = await runCli(['embed', '--input', input, '--queue', url]);
+      expect(noDb.code).toBe(2);
+      expect(noDb.stderr).toContain('--queue needs --db DIR');
+
+      const file = join(tmp, 'changing.txt');
+      writeFileSync(file, 'alpha\nbeta\ngamma\ndelta\n');
+      const { file: id, chunks } = await planChunks(file, 2);
+      expect(chunks.map((c) => [c.start, c.end, c.firstLine, c.lines])).toEqual([
+        [0, 11, 1, 2],
+        [11, 23, 3, 2],
+      ]);
+      writeFileSync(file, 'alpha\nbeta\nGAMMA\ndelta\n'); // same size, other bytes
+      await expect(readChunk(id, chunks[1]!)).rejects.toThrow(InputChangedError);
+      await expect(readChunk(id, chunks[1]!)).rejects.toThrow(`${id.path} bytes 11-23: changed`);
+      writeFileSync(file, 'alpha\nbeta\n');
+      await expect(readChunk(id, chunks[0]!)).rejects.toThrow(
+        `${id.path}: changed since it was enqueued (size 23 → 11)`,
+      );
+    });
+  },
+);

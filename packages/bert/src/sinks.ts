@@ -52,7 +52,9 @@ export interface DocumentStreamer<O> {
  */
 export async function streamInto<O>(
   pipe: DocumentStreamer<O>,
-  documents: AsyncIterable<{ id: string | number; text: string }> | Iterable<{ id: string | number; text: string }>,
+  documents:
+    | AsyncIterable<{ id: string | number; text: string }>
+    | Iterable<{ id: string | number; text: string }>,
   sink: VectorSink,
   opts: O & { batchSize?: number } = {} as O & { batchSize?: number },
 ): Promise<number> {

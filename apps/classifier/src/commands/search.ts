@@ -3,7 +3,7 @@
  * The query is encoded with the model, pooling and normalisation recorded in the table, never with flags,
  * so query and documents always share one vector space.
  */
-import { loadEmbedder, type EmbedOptions } from '../engines.js';
+import { type EmbedOptions, loadEmbedder } from '../engines.js';
 import { type Context, ellipsize, UsageError, writeLine } from '../io.js';
 import { VectorStore } from '../store/lance.js';
 
@@ -12,13 +12,22 @@ export interface SearchCommandOptions extends Pick<EmbedOptions, 'runtime'> {
   top: number;
 }
 
-export async function searchCommand(query: string, opts: SearchCommandOptions, ctx: Context): Promise<number> {
+export async function searchCommand(
+  query: string,
+  opts: SearchCommandOptions,
+  ctx: Context,
+): Promise<number> {
   if (!opts.db) throw new UsageError('search needs --db DIR: the store written by attn embed --db');
   if (!query.trim()) throw new UsageError('search needs a query text');
   const store = await VectorStore.open(opts.db);
   const backend = await ctx.backend();
   const { model, pooling, normalize } = store.meta;
-  const embedder = await loadEmbedder(model, { pooling, normalize, runtime: opts.runtime, backend: backend.name });
+  const embedder = await loadEmbedder(model, {
+    pooling,
+    normalize,
+    runtime: opts.runtime,
+    backend: backend.name,
+  });
   try {
     const [vector] = await embedder.embed([query]);
     const hits = await store.nearest(vector, opts.top);

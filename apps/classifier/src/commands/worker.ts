@@ -52,7 +52,11 @@ export async function workerCommand(opts: WorkerCommandOptions, ctx: Context): P
         loaded = undefined;
         loaded = {
           key,
-          model: await loadEmbedder(encoding.model, { ...encoding, runtime: opts.runtime, backend: backend.name }),
+          model: await loadEmbedder(encoding.model, {
+            ...encoding,
+            runtime: opts.runtime,
+            backend: backend.name,
+          }),
         };
       }
       const buffer = new ChunkBuffer();
@@ -65,7 +69,10 @@ export async function workerCommand(opts: WorkerCommandOptions, ctx: Context): P
       );
       const sinkKey = `${db}\n${key}`;
       let sink = sinks.get(sinkKey);
-      if (!sink) sinks.set(sinkKey, (sink = new LanceSink(db, encoding)));
+      if (!sink) {
+        sink = new LanceSink(db, encoding);
+        sinks.set(sinkKey, sink);
+      }
       await sink.write(buffer.records);
       await redis.hset(doneKey(run), job.id!, `${done} ${failed} ${process.pid}`);
       await writeLine(ctx.io.stderr, `attn worker ${process.pid}: chunk ${job.id} done (${done} vectors)`);
@@ -75,7 +82,8 @@ export async function workerCommand(opts: WorkerCommandOptions, ctx: Context): P
         await redis.hset(failedKey(run), job.id!, errorLine(e));
         throw new UnrecoverableError(errorLine(e));
       }
-      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await redis.hset(failedKey(run), job.id!, errorLine(e));
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
+        await redis.hset(failedKey(run), job.id!, errorLine(e));
       throw e;
     }
   };

@@ -38,7 +38,10 @@ export async function fileIdentity(file: string): Promise<FileIdentity> {
 }
 
 /** Splits `file` into chunks of `linesPerChunk` lines in one streaming pass (never the whole file in memory). */
-export async function planChunks(file: string, linesPerChunk: number): Promise<{ file: FileIdentity; chunks: Chunk[] }> {
+export async function planChunks(
+  file: string,
+  linesPerChunk: number,
+): Promise<{ file: FileIdentity; chunks: Chunk[] }> {
   const id = await fileIdentity(file);
   const chunks: Chunk[] = [];
   let start = 0;
@@ -103,9 +106,11 @@ export async function readChunk(file: FileIdentity, chunk: Chunk): Promise<Async
     throw new InputChangedError(`${file.path}: changed since it was enqueued (size ${file.size} → ${size})`);
   const bytes = await readRange(file.path, chunk.start, chunk.end);
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== chunk.sha256) throw new InputChangedError(`${where}: changed since they were enqueued (content hash differs)`);
+  if (sha !== chunk.sha256)
+    throw new InputChangedError(`${where}: changed since they were enqueued (content hash differs)`);
   const offset = chunk.firstLine - 1;
   return (async function* () {
-    for await (const line of readLines(Readable.from([bytes]))) yield { ...line, number: line.number + offset };
+    for await (const line of readLines(Readable.from([bytes])))
+      yield { ...line, number: line.number + offset };
   })();
 }

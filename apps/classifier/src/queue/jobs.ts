@@ -69,7 +69,17 @@ export function openQueue(url: string): Queue<ChunkJob> {
 /** Identity of one run: same file (path, size, mtime), same store, same encoding → same run, same job ids. */
 export function runKey(file: FileIdentity, db: string, encoding: ChunkJob['encoding']): string {
   return createHash('sha256')
-    .update(JSON.stringify([file.path, file.size, file.mtimeMs, db, encoding.model, encoding.pooling, encoding.normalize]))
+    .update(
+      JSON.stringify([
+        file.path,
+        file.size,
+        file.mtimeMs,
+        db,
+        encoding.model,
+        encoding.pooling,
+        encoding.normalize,
+      ]),
+    )
     .digest('hex')
     .slice(0, 16);
 }

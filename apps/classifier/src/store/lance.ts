@@ -36,7 +36,10 @@ function schemaFor(meta: EmbeddingMeta): Schema {
 
 function readMeta(schema: Schema, dir: string): EmbeddingMeta {
   const raw = schema.metadata.get(META_KEY);
-  if (!raw) throw new VectorStoreError(`${dir}: table "${TABLE}" was not written by attn embed (no ${META_KEY} metadata)`);
+  if (!raw)
+    throw new VectorStoreError(
+      `${dir}: table "${TABLE}" was not written by attn embed (no ${META_KEY} metadata)`,
+    );
   return JSON.parse(raw) as EmbeddingMeta;
 }
 
@@ -81,9 +84,7 @@ export class VectorStore {
     if ((await db.tableNames()).includes(TABLE)) table = await db.openTable(TABLE);
     else {
       // Two producers or workers may both find no table: existOk makes the loser open the winner's.
-      table = await withConflictRetry(() =>
-        db.createEmptyTable(TABLE, schemaFor(meta), { existOk: true }),
-      );
+      table = await withConflictRetry(() => db.createEmptyTable(TABLE, schemaFor(meta), { existOk: true }));
     }
     const have = readMeta(await table.schema(), dir);
     if (!sameEncoding(have, meta))
@@ -109,13 +110,19 @@ export class VectorStore {
     const flat = new Float32Array(records.length * dim);
     for (const [i, r] of records.entries()) {
       if (r.vector.length !== dim)
-        throw new VectorStoreError(`${this.dir}: vector for id ${r.id} has ${r.vector.length} values, table has ${dim}`);
+        throw new VectorStoreError(
+          `${this.dir}: vector for id ${r.id} has ${r.vector.length} values, table has ${dim}`,
+        );
       flat.set(r.vector, i * dim);
     }
     // lancedb's own makeArrowTable: it builds with the arrow module lancedb loads (CommonJS), while this
     // file's `apache-arrow` import is the ESM build; a table of the other build's classes merges as empty.
     const data = lancedb.makeArrowTable(
-      records.map((r, i) => ({ id: String(r.id), text: r.text, vector: flat.subarray(i * dim, (i + 1) * dim) })),
+      records.map((r, i) => ({
+        id: String(r.id),
+        text: r.text,
+        vector: flat.subarray(i * dim, (i + 1) * dim),
+      })),
       { schema: schemaFor(this.meta) },
     );
     await withConflictRetry(() =>
