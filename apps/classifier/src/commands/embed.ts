@@ -4,10 +4,10 @@
  * Memory stays constant: one chunk of input, one batch of tensors, and a paused reader while stdout is full.
  */
 import type { Readable } from 'node:stream';
-import cliProgress from 'cli-progress';
 import { JsonlSink, type VectorSink } from '@attn/bert';
+import cliProgress from 'cli-progress';
 import { batchesOf } from '../batching.js';
-import { type EmbedOptions, type Embedder, loadEmbedder, NonFiniteOutputError } from '../engines.js';
+import { type Embedder, type EmbedOptions, loadEmbedder, NonFiniteOutputError } from '../engines.js';
 import { type Context, openInputFile, reportError } from '../io.js';
 import { type Line, readLines } from '../lines.js';
 import { resolveModel } from '../models.js';
