@@ -1,12 +1,7 @@
 import { initBackend, tf } from '@attn/core-tensor';
 import { expectNoLeaks } from '@attn/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  AttentionShapeError,
-  LearnedPositionalEmbedding,
-  ScaledTokenEmbedding,
-  sinusoidalPositionalEncoding,
-} from './index.js';
+import { AttentionShapeError, LearnedPositionalEmbedding, sinusoidalPositionalEncoding } from './index.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -101,7 +96,7 @@ describe('sinusoidalPositionalEncoding', () => {
   });
 });
 
-describe('learned and token embeddings', () => {
+describe('learned positional embeddings', () => {
   it('LearnedPositionalEmbedding returns rows offset..offset+length−1 of `weight`', () => {
     const pos = new LearnedPositionalEmbedding(10, 4);
     expect(pos.namedParameters().map(([n]) => n)).toEqual(['weight']);
@@ -111,29 +106,5 @@ describe('learned and token embeddings', () => {
     expect(() => pos.forward(9, 2)).toThrow(/maxPositions 10/);
     rows.dispose();
     pos.dispose();
-  });
-
-  it('ScaledTokenEmbedding multiplies the looked-up vectors by √d_model', () => {
-    const emb = new ScaledTokenEmbedding(7, 16);
-    const ids = tf.tensor2d(
-      [
-        [3, 0],
-        [6, 3],
-      ],
-      undefined,
-      'int32',
-    );
-    const out = emb.forward(ids);
-    expect(out.shape).toEqual([2, 2, 16]);
-    const w = emb.weight.value.arraySync() as number[][];
-    const got = out.arraySync() as number[][][];
-    for (let j = 0; j < 16; j++) expect(got[1]![0]![j]).toBeCloseTo(w[6]![j]! * 4, 6);
-    expect(got[0]![0]).toEqual(got[1]![1]);
-    // Training mode takes the one-hot · W path (a matmul gradient): exactly the same numbers.
-    emb.train();
-    const trained = emb.forward(ids);
-    expect(Array.from(trained.dataSync())).toEqual(Array.from(out.dataSync()));
-    tf.dispose([ids, out, trained]);
-    emb.dispose();
   });
 });
