@@ -56,6 +56,11 @@ describe.skipIf(!haveFixtures('classifier CLI hardening tests'))('attn CLI under
     expect(r.stdout).toBe('');
     const empty = await runCli(['classify-text', '--model', bert, '']);
     expect(empty.code).toBe(2);
+    const blankStdin = await runCli(['classify-text', '--model', bert], '\n   \n\t\n');
+    expect(blankStdin.code).toBe(2);
+    expect(blankStdin.stderr).toBe(
+      'attn: UsageError: no text to classify: give texts as arguments or non-blank lines on stdin\n',
+    );
     const jsonl = await runCli(['embed', '--model', bert], '{"id": "a", "text": "   "}\n');
     expect(jsonl.code).toBe(1);
     expect(jsonl.stderr).toBe('attn: stdin: EmbedInputError: line 1: "text" is empty or only whitespace\n');

@@ -29,9 +29,11 @@ export async function classifyTextCommand(
   await ctx.backend();
   const model = await loadTextClassifier(resolveModel(opts.model, 'text-classification'));
   let failed = 0;
+  let seen = 0;
   try {
     const inputs = texts.length ? texts : stdinTexts(ctx, opts.maxLineLength);
     for await (const batch of batchesOf(inputs, opts.batchSize)) {
+      seen += batch.length;
       const outcomes = await runIsolated(batch, (b) => model.classify(b, opts.top));
       for (const [i, o] of outcomes.entries()) {
         if (o.ok) await writePredictions(ctx, batch[i], o.value);
@@ -44,5 +46,8 @@ export async function classifyTextCommand(
   } finally {
     model.dispose();
   }
+  // Blank lines are skipped; stdin with nothing else is a mistake, not a successful run with no output.
+  if (seen === 0)
+    throw new UsageError('no text to classify: give texts as arguments or non-blank lines on stdin');
   return failed ? 1 : 0;
 }
