@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { initBackend } from '@attn/core-tensor';
 import { fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nanBertModel, runCli } from './helpers.js';
+import { nanBertModel, nanModel, runCli } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'attn-cli-hardening-'));
 
@@ -81,6 +81,14 @@ describe.skipIf(!haveFixtures('classifier CLI hardening tests'))('attn CLI under
     expect(embed.stdout).not.toMatch(/NaN/);
     expect(embed.stderr).toBe(
       `attn: NonFiniteOutputError: model ${broken} gave NaN or Infinity for ${file} line 1\n`,
+    );
+    const vit = nanModel('vit-tiny-random', 'vit.encoder.layer.0.layernorm_before.bias');
+    const image = fixturePath('golden', 'images', 'checkerboard_64x64.png');
+    const img = await runCli(['classify-image', '--model', vit, image]);
+    expect(img.code).toBe(1);
+    expect(img.stdout).toBe('');
+    expect(img.stderr).toMatch(
+      `NonFiniteOutputError: model ${vit} gave NaN or Infinity for the image ${image}`,
     );
   });
 });

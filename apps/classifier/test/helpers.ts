@@ -79,12 +79,12 @@ export function expectClose(actual: number[], expected: number[], tol: number, w
 }
 
 /**
- * A copy of the bert-tiny-random folder whose embeddings LayerNorm bias starts with NaN, so every output of
- * the model is NaN: what a corrupt or badly converted checkpoint gives.
+ * A copy of a fixture model folder with the first value of one tensor set to NaN, so every output of the model
+ * is NaN: what a corrupt or badly converted checkpoint gives. The default breaks bert-tiny-random's embeddings.
  */
-export function nanBertModel(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'attn-nan-bert-'));
-  const src = fixturePath('bert-tiny-random');
+export function nanModel(fixture = 'bert-tiny-random', tensor = 'bert.embeddings.LayerNorm.bias'): string {
+  const dir = mkdtempSync(join(tmpdir(), `attn-nan-${fixture.split('-')[0]}-`));
+  const src = fixturePath(fixture);
   for (const f of readdirSync(src)) copyFileSync(join(src, f), join(dir, f));
   const file = join(dir, 'model.safetensors');
   const bytes = readFileSync(file);
@@ -93,7 +93,9 @@ export function nanBertModel(): string {
     string,
     { data_offsets: [number, number] }
   >;
-  bytes.writeFloatLE(Number.NaN, 8 + headerLength + header['bert.embeddings.LayerNorm.bias'].data_offsets[0]);
+  bytes.writeFloatLE(Number.NaN, 8 + headerLength + header[tensor].data_offsets[0]);
   writeFileSync(file, bytes);
   return dir;
 }
+
+export const nanBertModel = (): string => nanModel();
