@@ -90,7 +90,9 @@ export async function downloadFile(
       throw new PretrainedError('HTTP_ERROR', url, `HTTP ${res.status} ${res.statusText}`);
     }
     const header = res.headers.get('content-length');
-    const length = header === null ? undefined : Number(header);
+    // fetch decodes a compressed body, whose Content-Length is then not the file's size.
+    const encoded = !/^(identity)?$/i.test(res.headers.get('content-encoding')?.trim() ?? '');
+    const length = header === null || encoded ? undefined : Number(header);
     if (length !== undefined && expected.size !== undefined && length !== expected.size)
       throw new PretrainedError(
         'CORRUPT',

@@ -5,11 +5,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../safetensors/write.js';
 import { expectNoLeaks, fixturePath, haveFixtures } from '../testing.js';
+import { downloadFile } from './download.js';
 import { type DownloadProgress, loadPretrained, PretrainedError, resolvePretrainedDir } from './index.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'attn-hub-'));
@@ -392,3 +394,29 @@ describe.skipIf(!haveFixtures('hub hardening tests'))(
     });
   },
 );
+
+describe('the hub downloader and compressed bodies', () => {
+  it('checks the decoded size against X-Linked-Size, not the compressed Content-Length', async () => {
+    const body = Buffer.from(JSON.stringify({ model_type: 'bert', pad: 'x'.repeat(4000) }));
+    const gz = gzipSync(body);
+    const server = createServer((_req, res) =>
+      res
+        .writeHead(200, {
+          'content-encoding': 'gzip',
+          'content-length': gz.byteLength,
+          'x-linked-size': body.byteLength,
+        })
+        .end(gz),
+    );
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/config.json`;
+      const dest = join(tmp(), 'config.json');
+      expect(await downloadFile(url, dest, 'config.json')).toBe(true);
+      expect(readFileSync(dest).equals(body)).toBe(true);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
