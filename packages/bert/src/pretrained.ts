@@ -2,6 +2,7 @@ import {
   type CheckpointLayout,
   loadPretrainedModel,
   Module,
+  type SaveOptions,
   savePretrainedModel,
   toModelNames,
   withConfigOverrides,
@@ -69,10 +70,11 @@ export abstract class BertPreTrainedModel extends Module {
 
   /**
    * Writes `<dir>/config.json` and `<dir>/model.safetensors` (tied weights once, as HF saves them),
-   * each atomically. Python `BertFor….from_pretrained(dir)` loads the result.
+   * each atomically. Python `BertFor….from_pretrained(dir)` loads the result. With `opts.maxShardBytes` the
+   * weights are written in HF's sharded layout (shards + model.safetensors.index.json).
    */
-  async save(dir: string): Promise<void> {
+  async save(dir: string, opts: SaveOptions = {}): Promise<void> {
     const architecture = (this.constructor as typeof BertPreTrainedModel).architecture;
-    await savePretrainedModel(this, dir, bertConfigToJSON(this.config, [architecture]));
+    await savePretrainedModel(this, dir, bertConfigToJSON(this.config, [architecture]), undefined, opts);
   }
 }

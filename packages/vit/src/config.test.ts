@@ -115,4 +115,31 @@ describe.skipIf(!haveFixtures('ViT lifecycle'))('ViT fromPretrained through the 
     expect(m).toBeInstanceOf(StateDictError);
     expect(m.message).toMatch(/classifier\.weight: model expects \[7,\d+\]/);
   });
+
+  it('save with maxShardBytes writes HF\'s sharded layout; it loads back bit for bit, and a later single-file save replaces it', async () => {
+    const { readdirSync } = await import('node:fs');
+    const model = await ViTForImageClassification.fromPretrained(fixturePath('vit-tiny-random'));
+    const dir = join(tmp, 'sharded');
+    const state = model.stateDict();
+    const total = [...state.values()].reduce((a, t) => a + 4 * t.size, 0);
+    await model.save(dir, undefined, { maxShardBytes: Math.ceil(total / 3) });
+    const files = readdirSync(dir).sort();
+    expect(files).not.toContain('model.safetensors');
+    const shards = files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f));
+    expect(shards.length).toBeGreaterThanOrEqual(3);
+    expect(shards[0]).toBe(`model-00001-of-${String(shards.length).padStart(5, '0')}.safetensors`);
+    const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8'));
+    expect(index.metadata.total_size).toBe(total);
+    expect(Object.keys(index.weight_map).sort()).toEqual([...state.keys()].sort());
+    const again = await ViTForImageClassification.fromPretrained(dir);
+    expect(again.loadingInfo).toEqual({ missing: [], unexpected: [] });
+    const back = again.stateDict();
+    for (const [k, t] of state) expect(Array.from(back.get(k)!.dataSync()), k).toEqual(Array.from(t.dataSync()));
+    await model.save(dir);
+    expect(readdirSync(dir)).toContain('model.safetensors');
+    expect(readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors']); // old shards removed
+    tf.dispose([...state.values(), ...back.values()]);
+    model.dispose();
+    again.dispose();
+  });
 });

@@ -7,6 +7,7 @@ import {
   loadPretrainedModel,
   Module,
   type PretrainedModelOptions,
+  type SaveOptions,
   savePretrainedModel,
   tf,
   withConfigOverrides,
@@ -178,8 +179,8 @@ export class ViTModel extends Module {
     return model;
   }
 
-  async save(dir: string, metadata?: Record<string, string>): Promise<void> {
-    await savePretrainedModel(this, dir, configJson(this.config), metadata);
+  async save(dir: string, metadata?: Record<string, string>, opts: SaveOptions = {}): Promise<void> {
+    await savePretrainedModel(this, dir, configJson(this.config), metadata, opts);
   }
 }
 
@@ -238,8 +239,9 @@ export class ViTForImageClassification extends Module {
     return model;
   }
 
-  async save(dir: string, metadata?: Record<string, string>): Promise<void> {
-    await savePretrainedModel(this, dir, configJson(this.config, ['ViTForImageClassification']), metadata);
+  /** `opts.maxShardBytes` writes HF's sharded layout (shards + model.safetensors.index.json). */
+  async save(dir: string, metadata?: Record<string, string>, opts: SaveOptions = {}): Promise<void> {
+    await savePretrainedModel(this, dir, configJson(this.config, ['ViTForImageClassification']), metadata, opts);
   }
 }
 

@@ -6,6 +6,7 @@ export type {
   LoadingInfo,
   PretrainedModelOptions,
   PretrainedModelSpec,
+  SaveOptions,
 } from './lifecycle.js';
 export { loadPretrainedModel, savePretrainedModel, toModelNames } from './lifecycle.js';
 export type { Pretrained } from './pretrained.js';

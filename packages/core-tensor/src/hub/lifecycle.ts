@@ -4,7 +4,7 @@ import { atomicWriteFile } from '../io/atomic-write.js';
 import { type Module, StateDictError, withDeferredInit } from '../module.js';
 import { writeSafetensors } from '../safetensors/write.js';
 import { loadPretrained } from './pretrained.js';
-import type { HubOptions } from './resolve.js';
+import { type HubOptions, WEIGHTS, WEIGHTS_INDEX } from './resolve.js';
 
 /** What `fromPretrained` found missing or extra, as HF's `output_loading_info=True` reports it. */
 export interface LoadingInfo {
@@ -118,24 +118,101 @@ function checkLayers(info: LoadingInfo, named: Map<string, unknown>) {
   throw err;
 }
 
+export interface SaveOptions {
+  /**
+   * Above this many bytes of weights, write HF's sharded layout instead of one file:
+   * `model-0000i-of-0000N.safetensors` and `model.safetensors.index.json` (as `save_pretrained(max_shard_size=…)`).
+   * Default: one file at any size.
+   */
+  maxShardBytes?: number;
+}
+
 /**
- * The one `save`: `<dir>/model.safetensors` (tied weights once, as HF saves them) and `<dir>/config.json`,
- * each written atomically, weights first so a config.json never describes weights that are not there.
+ * The one `save`: the weights (`<dir>/model.safetensors`, or shards and their index; tied weights once, as HF
+ * saves them) then `<dir>/config.json`, each written atomically, weights first so a config.json never describes
+ * weights that are not there. The other layout's weights file is removed afterwards, since a loader that finds
+ * both would read the stale one.
  */
 export async function savePretrainedModel(
   model: Module,
   dir: string,
   configJson: string,
   metadata?: Record<string, string>,
+  opts: SaveOptions = {},
 ): Promise<void> {
-  const { mkdir } = await import('node:fs/promises');
+  const { mkdir, rm } = await import('node:fs/promises');
   const { join } = await import('node:path');
   await mkdir(dir, { recursive: true });
   const state: Map<string, tf.Tensor> = model.stateDict();
   try {
-    await writeSafetensors(join(dir, 'model.safetensors'), state, { format: 'pt', ...metadata });
+    const shards = shardsOf(state, opts.maxShardBytes ?? Number.POSITIVE_INFINITY);
+    const stale = await shardFiles(join(dir, WEIGHTS_INDEX));
+    if (shards.length === 1) {
+      await writeSafetensors(join(dir, WEIGHTS), state, { format: 'pt', ...metadata });
+      await rm(join(dir, WEIGHTS_INDEX), { force: true });
+      // As HF's save_pretrained: the previous save's shards would only mislead the next reader.
+      for (const f of stale) await rm(join(dir, f), { force: true });
+    } else {
+      const n = shards.length;
+      const file = (i: number) =>
+        `model-${String(i + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
+      const weightMap: Record<string, string> = {};
+      for (const [i, names] of shards.entries()) {
+        await writeSafetensors(join(dir, file(i)), new Map(names.map((k) => [k, state.get(k)!])), {
+          format: 'pt',
+          ...metadata,
+        });
+        for (const k of names) weightMap[k] = file(i);
+      }
+      const totalSize = [...state.values()].reduce((a, t) => a + tensorBytes(t), 0);
+      const index = { metadata: { total_size: totalSize }, weight_map: sortKeys(weightMap) };
+      await atomicWriteFile(join(dir, WEIGHTS_INDEX), `${JSON.stringify(index, null, 2)}\n`);
+      await rm(join(dir, WEIGHTS), { force: true });
+      for (const f of stale)
+        if (!Object.values(weightMap).includes(f)) await rm(join(dir, f), { force: true });
+    }
   } finally {
     for (const t of state.values()) t.dispose();
   }
   await atomicWriteFile(join(dir, 'config.json'), configJson);
+}
+
+/** The shard files an existing index names (plain file names only: nothing outside the folder is touched). */
+async function shardFiles(indexPath: string): Promise<string[]> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const map = JSON.parse(await readFile(indexPath, 'utf8'))?.weight_map ?? {};
+    return [...new Set(Object.values(map))].filter(
+      (f): f is string => typeof f === 'string' && /^[^/\\]+\.safetensors$/.test(f) && !f.startsWith('.'),
+    );
+  } catch {
+    return []; // no index (or not JSON): no shards of ours to clean up
+  }
+}
+
+/** float32 and int32 alike are stored in 4 bytes. */
+const tensorBytes = (t: tf.Tensor) => 4 * t.size;
+
+/** Names in sorted order, cut greedily into groups of at most `max` bytes (a bigger tensor gets a shard alone). */
+function shardsOf(state: Map<string, tf.Tensor>, max: number): string[][] {
+  const shards: string[][] = [[]];
+  let size = 0;
+  for (const name of [...state.keys()].sort()) {
+    const b = tensorBytes(state.get(name)!);
+    if (size > 0 && size + b > max) {
+      shards.push([]);
+      size = 0;
+    }
+    shards[shards.length - 1].push(name);
+    size += b;
+  }
+  return shards;
+}
+
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }
