@@ -17,7 +17,7 @@
  *
  * Usage: `pnpm run test:pack` (or `node scripts/pack-install-test.mjs [--no-build] [--keep]`).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -32,6 +32,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -143,8 +144,8 @@ function checkTarball(name, unpacked) {
 /** The environment without the npm_* variables `pnpm run` sets, which npm would read as its own config. */
 const npmEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
 
-/** Installs tarballs with npm into a new empty folder; returns the folder. */
-function npmInstall(work, label, tarballs) {
+/** Installs tarballs with npm into a new empty folder; resolves to the folder. */
+async function npmInstall(work, label, tarballs) {
   const dir = join(work, `install-${label}`);
   mkdirSync(dir);
   writeFileSync(
@@ -152,11 +153,14 @@ function npmInstall(work, label, tarballs) {
     `${JSON.stringify({ name: `attn-pack-${label}`, private: true, type: 'module' }, null, 2)}\n`,
   );
   // No --ignore-scripts: an install script that fails or reaches past the registry must show here.
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], {
-    cwd: dir,
-    env: npmEnv,
-  });
-  log(`npm install ${label}: done`);
+  const argv = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs];
+  const t0 = Date.now();
+  try {
+    await promisify(execFile)('npm', argv, { cwd: dir, env: npmEnv, maxBuffer: 64 << 20 });
+  } catch (e) {
+    throw new Error(`npm ${argv.join(' ')} (in ${dir}) failed\n${e.stdout}\n${e.stderr}`);
+  }
+  log(`npm install ${label}: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   return dir;
 }
 
@@ -258,7 +262,8 @@ try {
     return [...seen].map(tgz);
   };
 
-  const tok = npmInstall(work, 'text-tokenizer', [tgz('@attn/text-tokenizer')]);
+  // The tokenizer alone: it must bring no other package with it.
+  const tok = await npmInstall(work, 'text-tokenizer', [tgz('@attn/text-tokenizer')]);
   const nm = join(tok, 'node_modules');
   const tokDeps = readdirSync(nm)
     .filter((e) => !e.startsWith('.'))
@@ -268,11 +273,16 @@ try {
     `@attn/text-tokenizer: installs with dependencies: ${tokDeps.join(', ')}`,
   );
 
-  const installs = {
-    bert: npmInstall(work, 'bert', localDeps('@attn/bert')),
-    vit: npmInstall(work, 'vit', localDeps('@attn/vit')),
-    all: npmInstall(work, 'all', [...packed.keys()].map(tgz)),
-  };
+  // Side by side: mostly waiting on the registry and the disk (npm's cache takes concurrent writers).
+  const installs = Object.fromEntries(
+    await Promise.all(
+      Object.entries({
+        bert: localDeps('@attn/bert'),
+        vit: localDeps('@attn/vit'),
+        all: [...packed.keys()].map(tgz),
+      }).map(async ([label, tarballs]) => [label, await npmInstall(work, label, tarballs)]),
+    ),
+  );
   for (const [label, dir] of Object.entries(installs)) {
     const tfjs = installedCopies(dir, '@tensorflow/tfjs-core');
     check(
