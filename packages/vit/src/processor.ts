@@ -81,7 +81,11 @@ export class ViTImageProcessor {
     source = 'preprocessor config',
   ) {
     if (typeof config !== 'object' || config === null || Array.isArray(config))
-      throw new ImageProcessorConfigError(source, '(root)', `must be a JSON object, got ${describeConfigValue(config)}`);
+      throw new ImageProcessorConfigError(
+        source,
+        '(root)',
+        `the preprocessor config must be a JSON object, got ${describeConfigValue(config)}`,
+      );
     const size = normaliseSize(config.size ?? DEFAULTS.size, source);
     const checked = parseFields(PROCESSOR_FIELDS, config, source, ImageProcessorConfigError);
     const image_mean = channelValues(config.image_mean ?? DEFAULTS.image_mean, 'image_mean', source);

@@ -127,7 +127,7 @@ describe('parseConfig: the one config base', () => {
 
   it('a non-object is an error', () => {
     expect(errorOf(() => parse('abc')).message).toBe(
-      'm/config.json: config field "(root)" must be a JSON object, got the string "abc"',
+      'm/config.json: the config must be a JSON object, got the string "abc"',
     );
   });
 

@@ -15,7 +15,8 @@ export class ConfigError extends Error {
     readonly field: string,
     detail: string,
   ) {
-    super(`${source}: config field "${field}" ${detail}`);
+    // '(root)' and '(file)' stand for the whole file rather than one of its fields.
+    super(field.startsWith('(') ? `${source}: ${detail}` : `${source}: config field "${field}" ${detail}`);
   }
 }
 
@@ -124,7 +125,7 @@ export function parseConfig<F>(
   const fail = (field: string, detail: string): never => {
     throw new Err(source, field, detail);
   };
-  if (!isObject(raw)) return fail('(root)', `must be a JSON object, got ${describe(raw)}`);
+  if (!isObject(raw)) return fail('(root)', `the config must be a JSON object, got ${describe(raw)}`);
   if (raw.model_type !== undefined && raw.model_type !== schema.modelType)
     fail('model_type', `is ${JSON.stringify(raw.model_type)}, expected "${schema.modelType}"`);
 
