@@ -383,7 +383,7 @@ export function fixturesDir(): string {
 }
 
 /** Real text: IMDB reviews from the fixtures (first column of the CSV), cut to ~100 words. */
-function corpus(n: number): string[] {
+export function corpus(n: number): string[] {
   const csv = readFileSync(join(fixturesDir(), 'data/imdb-sample/imdb_test_sample.csv'), 'utf8');
   const docs = csv
     .split('\n')
