@@ -16,8 +16,14 @@ import { tinyTraining } from './fixtures/tiny-training.js';
  * pool gets a single thread (UV_THREADPOOL_SIZE=1) and the count is the process's.
  */
 const EPOCHS = 2;
-/** Per checkpoint: model.safetensors, config.json, optimizer.safetensors, trainer_state.json, the folder. */
-const RENAMES_PER_CHECKPOINT = 5;
+
+// The uninterrupted run, and how many renames one checkpoint takes: one per file (each is written
+// atomically) and one for the folder.
+await initBackend('cpu');
+const reference = mkdtempSync(join(tmpdir(), 'attn-kill-ref-'));
+const straight = (await tinyTraining(reference, EPOCHS)).map((h) => h.trainLoss);
+const RENAMES_PER_CHECKPOINT = readdirSync(join(reference, `checkpoint-${EPOCHS}`)).length + 1;
+rmSync(reference, { recursive: true, force: true });
 
 const strace = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', 'true']);
 const haveStrace = strace.status === 0;
@@ -60,11 +66,6 @@ function killedAtRename(n: number, dir: string): Promise<{ killed: boolean; out:
 
 describe.skipIf(!haveStrace)('trainer checkpoints survive a kill at every rename', () => {
   const root = mkdtempSync(join(tmpdir(), 'attn-kill-'));
-  let straight: number[];
-  beforeAll(async () => {
-    await initBackend('cpu');
-    straight = (await tinyTraining(undefined, EPOCHS)).map((h) => h.trainLoss);
-  });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   const kills = Array.from({ length: EPOCHS * RENAMES_PER_CHECKPOINT + 1 }, (_, i) => i + 1);
