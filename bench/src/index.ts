@@ -5,7 +5,7 @@
  * Every case runs in a child process (clean peak RSS, one backend per process).
  *
  * Flags: --quick (batch 1 only, short budgets), --only a,b (model names and/or matmul, train, pool,
- * tokenizer), --no-readme (do not rewrite bench/README.md), --render FILE (rewrite it from a saved run).
+ * tokenizer, word2vec), --no-readme (do not rewrite bench/README.md), --render FILE (rewrite it from a saved run).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,6 +17,12 @@ import type { CaseResult, CaseSpec, Runtime } from './case.js';
 import { TRAIN_FLOPS_FACTOR } from './flops.js';
 import { MODELS, type ModelSpec, SEED } from './specs.js';
 import { formatRow, runTokenizerBench, TABLE_HEADER, type TokenizerBenchRow } from './tokenizer.js';
+import {
+  formatWord2VecRow,
+  runWord2VecBench,
+  WORD2VEC_TABLE_HEADER,
+  type Word2VecBenchRow,
+} from './word2vec.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const benchDir = resolve(here, '..');
@@ -214,6 +220,7 @@ async function main() {
   const rows: Row[] = [];
   const failures: string[] = [];
   let tokenizerRows: TokenizerBenchRow[] = [];
+  let word2vecRows: Word2VecBenchRow[] = [];
   mkdirSync(join(benchDir, 'results'), { recursive: true });
   const jsonPath = join(benchDir, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`);
   /** Writes the JSON (and README) after every case, so an interrupted run still leaves its numbers. */
@@ -232,6 +239,7 @@ async function main() {
       rows,
       models: Object.fromEntries(modelInfo),
       tokenizer: tokenizerRows,
+      word2vec: word2vecRows,
       failures,
     };
     writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
@@ -371,6 +379,12 @@ async function main() {
       tokenizerRows = await runTokenizerBench({ repeats: quick ? 1 : 3, log });
     });
 
+  // 6. Word2Vec against gensim (python3-gensim), same corpora and settings.
+  if (wanted('word2vec'))
+    await attempt('word2vec', async () => {
+      word2vecRows = await runWord2VecBench({ log });
+    });
+
   await measureMatmul();
   save(true);
   log(`results: ${jsonPath}${writeReadme ? ' and bench/README.md' : ''}`);
@@ -388,6 +402,7 @@ function markdown(r: {
   commit: string;
   rows: Row[];
   tokenizer: TokenizerBenchRow[];
+  word2vec?: Word2VecBenchRow[];
   failures: string[];
 }): string {
   const out: string[] = [];
@@ -465,6 +480,10 @@ function markdown(r: {
   if (r.tokenizer.length) {
     out.push('', '### Tokenizer: @attn/text-tokenizer vs @huggingface/tokenizers', '', TABLE_HEADER);
     for (const t of r.tokenizer) out.push(formatRow(t));
+  }
+  if (r.word2vec?.length) {
+    out.push('', '### Word2Vec: @attn/attention vs gensim 4.2 (workers=1)', '', WORD2VEC_TABLE_HEADER);
+    for (const w of r.word2vec) out.push(formatWord2VecRow(w));
   }
   if (r.failures.length) out.push('', '### Failed cases', '', ...r.failures.map((f) => `- ${f}`));
   return out.join('\n');
