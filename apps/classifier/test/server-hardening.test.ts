@@ -251,6 +251,23 @@ describe.skipIf(!haveFixtures('classifier server hardening tests'))('attn serve 
     }
   });
 
+  it('closes a connection that sends no request headers in time, freeing its place', async () => {
+    const capped = await startServer({ ...base, maxConnections: 1, headersTimeoutMs: 400 });
+    try {
+      const started = performance.now();
+      // half a request line, then silence: a slowloris client
+      await raw(capped.port, 'GET /healthz HT', { waitMs: 5000 });
+      expect(performance.now() - started).toBeLessThan(2500);
+      const after = await raw(
+        capped.port,
+        'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+      );
+      expect(statusOf(after)).toBe(200);
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('answers 500 with a JSON error, never NaN, when the model outputs NaN', async () => {
     const broken = await startServer({ ...base, textModel: nanBertModel() });
     try {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import { basename, resolve } from 'node:path';
-import type { BackendInfo } from '@attn/core-tensor';
+import type { BackendInfo, Device } from '@attn/core-tensor';
 import { describeBackend } from '../backend.js';
 import {
   type Embedder,
@@ -34,6 +34,8 @@ export interface ServerOptions {
   port: number;
   host: string;
   backend: BackendInfo;
+  /** Where the models run (default 'auto'); `backend` is then only the tfjs backend the host steps use. */
+  device?: Device;
   imageModel?: string;
   textModel?: string;
   /** Largest batch one forward pass takes. */
@@ -47,6 +49,11 @@ export interface ServerOptions {
   maxTexts?: number;
   /** Open connections beyond which new ones are dropped (node's server.maxConnections). Default 1024. */
   maxConnections?: number;
+  /**
+   * A connection that has not sent its request headers within this time is closed (default 10 s), so slow or
+   * idle clients cannot hold every one of the `maxConnections`. The whole request gets 6 times as long.
+   */
+  headersTimeoutMs?: number;
   /** Host names, besides localhost, IP addresses and `host`, that the Host header may carry. */
   allowedHosts?: string[];
   /** Origins (scheme://host[:port]) other pages may call the API from; they get CORS headers. */
@@ -221,7 +228,12 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     ...batch,
     run: (texts) => engines.embedder.embed(texts),
   });
-  const engine = (model: string) => ({ where: 'server', backend: describeBackend(opts.backend), model });
+  // Each model says which engine its pipeline runs on (with --device auto they may differ from the tfjs backend).
+  const engine = (model: string, device?: string) => ({
+    where: 'server',
+    backend: device ?? describeBackend(opts.backend),
+    model,
+  });
   /**
    * Requests whose body is being read count against their queue, so a full queue refuses the next one before
    * reading (and buffering, and parsing) its body: the body is discarded unread instead.
@@ -268,7 +280,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
       url.searchParams.get('attention') === '1'
         ? dataUrl(await modelCall(attentionGate.run(() => engines.image.attentionPng(bytes))))
         : undefined;
-    send(res, 200, { predictions, attention, engine: engine(engines.names.image) });
+    send(res, 200, { predictions, attention, engine: engine(engines.names.image, engines.image.device) });
   }
 
   async function classifyText(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -278,7 +290,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     if (many) {
       send(res, 200, {
         results: texts.map((input, i) => ({ input, predictions: results[i] })),
-        engine: engine(engines.names.text),
+        engine: engine(engines.names.text, engines.text.device),
       });
       return;
     }
@@ -289,7 +301,11 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
         await renderTokenHeatmap(att.tokens, att.weights, { title: `layer ${att.layer}, mean over heads` }),
       );
     }
-    send(res, 200, { predictions: results[0], attention, engine: engine(engines.names.text) });
+    send(res, 200, {
+      predictions: results[0],
+      attention,
+      engine: engine(engines.names.text, engines.text.device),
+    });
   }
 
   async function embed(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -298,7 +314,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     send(res, 200, {
       embeddings: vectors.map((v) => Array.from(v)),
       dim: vectors[0].length,
-      engine: engine(engines.names.text),
+      engine: engine(engines.names.text, engines.text.device),
     });
   }
 
@@ -359,7 +375,8 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     if (get && url.pathname === '/healthz') {
       send(res, 200, {
         status: 'ok',
-        backend: describeBackend(opts.backend),
+        backend: engines.text.device ?? describeBackend(opts.backend),
+        devices: { image: engines.image.device, text: engines.text.device, embed: engines.embedder.device },
         fallbackReason: opts.backend.fallbackReason,
         models: engines.names,
         waiting: { image: imageQueue.waiting, text: textQueue.waiting, embed: embedQueue.waiting },
@@ -383,27 +400,36 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
   }
 
   const latency = new Map<string, LatencyLog>();
-  const server = createServer((req, res) => {
-    const started = performance.now();
-    const url = requestUrl(req);
-    res.on('finish', () => {
-      const path = url?.pathname;
-      if (!path?.startsWith('/v1/')) return;
-      if (!latency.has(path)) latency.set(path, new LatencyLog());
-      latency.get(path)!.add(performance.now() - started);
-    });
-    route(req, res, url).catch((e: unknown) => {
-      const status = e instanceof HttpError ? e.status : 500;
-      if (status === 500) console.error(`attn serve: ${req.method} ${req.url}: ${errorLine(e)}`);
-      // An unread oversize body: answer, then close the connection rather than read the rest.
-      if (status === 413) res.setHeader('connection', 'close');
-      // Refused before its body was read: the body is discarded, not parsed.
-      if (status === 403 || status === 415) req.resume();
-      if (!res.headersSent)
-        send(res, status, { error: e instanceof HttpError ? e.message : 'internal error' });
-      else res.end();
-    });
-  });
+  const headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout: 6 * headersTimeout,
+      // node checks the two timeouts this often (default 30 s, longer than the timeout itself)
+      connectionsCheckingInterval: Math.min(1000, headersTimeout / 2),
+    },
+    (req, res) => {
+      const started = performance.now();
+      const url = requestUrl(req);
+      res.on('finish', () => {
+        const path = url?.pathname;
+        if (!path?.startsWith('/v1/')) return;
+        if (!latency.has(path)) latency.set(path, new LatencyLog());
+        latency.get(path)!.add(performance.now() - started);
+      });
+      route(req, res, url).catch((e: unknown) => {
+        const status = e instanceof HttpError ? e.status : 500;
+        if (status === 500) console.error(`attn serve: ${req.method} ${req.url}: ${errorLine(e)}`);
+        // An unread oversize body: answer, then close the connection rather than read the rest.
+        if (status === 413) res.setHeader('connection', 'close');
+        // Refused before its body was read: the body is discarded, not parsed.
+        if (status === 403 || status === 415) req.resume();
+        if (!res.headersSent)
+          send(res, status, { error: e instanceof HttpError ? e.message : 'internal error' });
+        else res.end();
+      });
+    },
+  );
   server.maxConnections = opts.maxConnections ?? 1024;
   return server;
 }
@@ -413,9 +439,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const imageSpec = resolveModel(opts.imageModel, 'image-classification');
   const textSpec = resolveModel(opts.textModel, 'text-classification');
   const engines: Engines = {
-    image: await loadImageClassifier(imageSpec),
-    text: await loadTextClassifier(textSpec),
-    embedder: await loadEmbedder(textSpec, { pooling: 'mean', normalize: true }),
+    image: await loadImageClassifier(imageSpec, opts.device),
+    text: await loadTextClassifier(textSpec, opts.device),
+    embedder: await loadEmbedder(textSpec, { pooling: 'mean', normalize: true, device: opts.device }),
     names: { image: modelName(imageSpec), text: modelName(textSpec) },
   };
   const server = createApp(engines, opts);
