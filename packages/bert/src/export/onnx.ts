@@ -39,15 +39,16 @@ type OnnxBert = BertPreTrainedModel & {
   toOnnx(g: OnnxModuleGraph, inputs: BertOnnxInputs): Record<string, OnnxOutput | undefined>;
 };
 
-const CLASS_OF_TASK: Record<BertOnnxTask, new (config: BertConfig) => OnnxBert> = {
-  base: BertModel,
-  pretraining: BertForPreTraining,
-  'masked-lm': BertForMaskedLM,
-  'next-sentence': BertForNextSentencePrediction,
-  'sequence-classification': BertForSequenceClassification,
-  'token-classification': BertForTokenClassification,
-  'question-answering': BertForQuestionAnswering,
-};
+const CLASS_OF_TASK: Record<BertOnnxTask, (new (config: BertConfig) => OnnxBert) & { architecture: string }> =
+  {
+    base: BertModel,
+    pretraining: BertForPreTraining,
+    'masked-lm': BertForMaskedLM,
+    'next-sentence': BertForNextSentencePrediction,
+    'sequence-classification': BertForSequenceClassification,
+    'token-classification': BertForTokenClassification,
+    'question-answering': BertForQuestionAnswering,
+  };
 
 /** What the exporter needs from a model: its config (HF field names) and state dict. */
 export interface ExportableBert {
@@ -72,10 +73,10 @@ function taskFromWeights(ws: OnnxWeights): BertOnnxTask {
   return 'base';
 }
 
-/** The head of one of our classes (by its `architecture`, which survives minification), else undefined. */
+/** The head of one of our classes or a subclass (by its static `architecture`, which survives minification). */
 function taskOfClass(model: object): BertOnnxTask | undefined {
   const cls = model.constructor as { architecture?: string };
-  const found = Object.entries(CLASS_OF_TASK).find(([, c]) => c === cls || c.name === cls.architecture);
+  const found = Object.entries(CLASS_OF_TASK).find(([, c]) => c.architecture === cls.architecture);
   return found?.[0] as BertOnnxTask | undefined;
 }
 
