@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /**
  * `attn`: the command line. Commander parses; each command lives in commands/*.ts and returns an exit code.
- * Global options: --backend (auto | webgpu | wasm | cpu) and --json (one JSON object per input per line).
+ * Global options: --device (auto | native | webgpu | wasm | cpu) and --json (one JSON object per input per line).
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { BackendInfo, BackendPreference } from '@attn/core-tensor';
+import { type BackendInfo, DEVICES, type Device } from '@attn/core-tensor';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_CHOICES, selectBackend } from './backend.js';
+import { selectBackend } from './backend.js';
 import { attentionCommand } from './commands/attention.js';
 import { classifyImageCommand } from './commands/classify-image.js';
 import { classifyTextCommand } from './commands/classify-text.js';
@@ -18,9 +18,9 @@ import { fillMaskCommand } from './commands/fill-mask.js';
 import { searchCommand } from './commands/search.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenizeCommand } from './commands/tokenize.js';
-import { workerCommand } from './commands/worker.js';
 import { registerTrainCommands } from './commands/train.js';
 import { registerWord2VecCommands } from './commands/word2vec.js';
+import { workerCommand } from './commands/worker.js';
 import { type Context, errorLine, type Io, processIo, UsageError } from './io.js';
 import { DEFAULT_MAX_LINE_LENGTH } from './lines.js';
 import { BUILTIN_MODELS } from './models.js';
@@ -64,11 +64,19 @@ export function buildProgram(
     .description(
       'Transformers (BERT, ViT) on TensorFlow.js: classify images and texts, embed, tokenize, look at attention, train, serve.',
     )
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKEND_CHOICES).default('auto'))
-    .option(
-      '--threads <n>',
-      'wasm backend threads (default $ATTN_WASM_THREADS or 1; more speeds up large batches)',
-      positiveInt('--threads'),
+    .addOption(
+      new Option(
+        '--device <name>',
+        'where models run: auto (the fastest here: native when onnxruntime-node is installed, else webgpu on a real GPU, else wasm on every core), native, webgpu, wasm, cpu',
+      )
+        .choices(DEVICES)
+        .default('auto'),
+    )
+    .addOption(new Option('--backend <name>', 'older spelling of --device').choices(DEVICES).hideHelp())
+    .addOption(
+      new Option('--threads <n>', 'deprecated: the device uses every core by itself')
+        .argParser(positiveInt('--threads'))
+        .hideHelp(),
     )
     .option('--json', 'one JSON object per input per line', false)
     .version(version, '-v, --version', 'print the version of attn')
@@ -78,9 +86,24 @@ export function buildProgram(
 
   let backend: Promise<BackendInfo> | undefined;
   const context = (): Context => {
-    const g = program.opts<{ backend: BackendPreference; json: boolean; threads?: number }>();
+    const g = program.opts<{ device: Device; backend?: Device; json: boolean; threads?: number }>();
+    if (g.threads)
+      deprecated(
+        '--threads',
+        'the device uses every core by itself; for the wasm backend, set ATTN_WASM_THREADS',
+      );
+    const device = g.device !== 'auto' ? g.device : (g.backend ?? 'auto');
     const opts = g.threads ? { threads: g.threads } : {};
-    return { io, json: g.json, backend: () => (backend ??= selectBackend(g.backend, opts)) };
+    // Training, export and the other tfjs-only steps take the tfjs side of the device ('native' is inference only).
+    const tfjs = device === 'native' ? 'auto' : device;
+    return { io, json: g.json, device, backend: () => (backend ??= selectBackend(tfjs, opts)) };
+  };
+  /** Once per flag and process: the old flag still works, and says what replaces it. */
+  const noticed = new Set<string>();
+  const deprecated = (flag: string, instead: string) => {
+    if (noticed.has(flag)) return;
+    noticed.add(flag);
+    io.stderr.write(`attn: ${flag} is deprecated: ${instead}\n`);
   };
   /** Runs a command; any error it throws becomes one line on stderr and exit code 1 (2 for usage). */
   const run =
@@ -140,15 +163,14 @@ export function buildProgram(
     .option('--normalize', 'L2-normalise each embedding', false)
     .option('--batch-size <n>', 'lines per forward pass', positiveInt('--batch-size'), 32)
     .addOption(
-      new Option('--runtime <name>', 'tfjs, or onnx: onnxruntime-node on every core (fastest on a CPU)')
+      new Option('--runtime <name>', 'deprecated: use --device (onnx is --device native)')
         .choices(['tfjs', 'onnx'])
-        .default('tfjs'),
+        .hideHelp(),
     )
-    .option(
-      '--workers <n>',
-      'tfjs: worker threads, each with a model copy (throughput on every core)',
-      positiveInt('--workers'),
-      1,
+    .addOption(
+      new Option('--workers <n>', 'deprecated: the device uses every core by itself')
+        .argParser(positiveInt('--workers'))
+        .hideHelp(),
     )
     .addOption(maxLineLengthOption())
     .option(
@@ -160,7 +182,14 @@ export function buildProgram(
       'redis://HOST:PORT[/DB]: enqueue --input as chunk jobs for attn worker (needs --db)',
     )
     .option('--chunk-lines <n>', 'with --queue: lines per chunk job', positiveInt('--chunk-lines'), 1000)
-    .action(run((ctx, o) => embedCommand(o, ctx)));
+    .action(
+      run((ctx, o) => {
+        if (o.workers) deprecated('--workers', 'the device uses every core by itself (--device)');
+        if (o.runtime) deprecated('--runtime', `use --device${o.runtime === 'onnx' ? ' native' : ''}`);
+        const device = o.runtime === 'onnx' && ctx.device === 'auto' ? 'native' : ctx.device;
+        return embedCommand({ ...o, runtime: undefined, workers: undefined, device }, ctx);
+      }),
+    );
 
   program
     .command('search')

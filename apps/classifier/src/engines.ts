@@ -1,16 +1,18 @@
 /**
  * What the app needs from a model, as small interfaces. The commands and the server see only these;
- * `load*` below wires them to @attn/vit, @attn/bert and @attn/text-tokenizer (the app never computes a model itself).
+ * `load*` below call the packages' one pipeline API (@attn/vit, @attn/bert) on the device the user chose and
+ * add what the app shows beside it (finite checks, attention pictures); the app never computes a model itself.
  */
 
-import { pipeline as bertPipeline, createFeatureExtractionPool } from '@attn/bert';
-import { type BackendPreference, resolvePretrainedDir, tf } from '@attn/core-tensor';
+import { BertForSequenceClassification, pipeline as bertPipeline } from '@attn/bert';
+import { type BackendPreference, type Device, resolvePretrainedDir, tf } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
 import {
   attentionRollout,
   decodeImage,
   heatmapColour,
   heatmapOverlay,
+  ViTForImageClassification,
   pipeline as vitPipeline,
 } from '@attn/vit';
 import type { Prediction } from './io.js';
@@ -19,7 +21,12 @@ import { withColourBar } from './render/colour-bar.js';
 /** A file path or the encoded bytes of a PNG / JPEG / WebP / GIF. */
 export type ImageInput = string | Uint8Array;
 
-export interface ImageClassifier {
+/** The engine a model runs on, as the pipeline reports it: "native (onnxruntime-node)", "wasm (2 threads)". */
+interface Placed {
+  readonly device?: string;
+}
+
+export interface ImageClassifier extends Placed {
   readonly labels: string[];
   classify(images: ImageInput[], topK: number): Promise<Prediction[][]>;
   /** Attention rollout drawn over the image, as PNG bytes. */
@@ -34,7 +41,7 @@ export interface TokenAttention {
   layer: number;
 }
 
-export interface TextClassifier {
+export interface TextClassifier extends Placed {
   readonly labels: string[];
   classify(texts: string[], topK: number): Promise<Prediction[][]>;
   attention(text: string, layer?: number): Promise<TokenAttention>;
@@ -46,12 +53,13 @@ export interface FillMaskPrediction extends Prediction {
   sequence: string;
 }
 
-export interface MaskFiller {
-  fill(text: string, topK: number): Promise<FillMaskPrediction[]>;
+export interface MaskFiller extends Placed {
+  /** One list of candidates per [MASK] of the text, in text order. */
+  fill(text: string, topK: number): Promise<FillMaskPrediction[][]>;
   dispose(): void;
 }
 
-export interface Embedder {
+export interface Embedder extends Placed {
   embed(texts: string[]): Promise<Float32Array[]>;
   dispose(): void | Promise<void>;
 }
@@ -59,11 +67,13 @@ export interface Embedder {
 export interface EmbedOptions {
   pooling: 'mean' | 'cls';
   normalize: boolean;
-  /** 'onnx': the model runs on onnxruntime-node (native kernels, every core) instead of tfjs. */
+  /** Default 'auto': the fastest engine on this machine (native when onnxruntime-node is installed). */
+  device?: Device;
+  /** @deprecated Use `device` ('onnx' is 'native'); passed to the pipeline's own deprecation path. */
   runtime?: 'tfjs' | 'onnx';
-  /** tfjs only: more than 1 spreads each batch over this many worker threads, each with a model copy. */
+  /** @deprecated Ignored: the device computes on every core by itself. */
   workers?: number;
-  /** The backend the workers start (the one the command selected). */
+  /** @deprecated Ignored: the pipeline starts its device itself. */
   backend?: BackendPreference;
 }
 
@@ -112,17 +122,25 @@ function finitePredictions(model: string, out: Prediction[][], input: (i: number
 // ---- adapters over the packages ----------------------------------------------------------------------
 
 /** Text classification: @attn/bert's pipeline; attention from the same model with outputAttentions. */
-export async function loadTextClassifier(spec: string): Promise<TextClassifier> {
-  const pipe = await bertPipeline('text-classification', spec);
+export async function loadTextClassifier(spec: string, device?: Device): Promise<TextClassifier> {
+  const pipe = await bertPipeline('text-classification', spec, { device });
   const config = pipe.model.config;
-  const labels = Object.keys(config.id2label)
-    .sort((a, b) => Number(a) - Number(b))
-    .map((k) => config.id2label[k]);
+  // onnxruntime returns no attention maps: the pictures come from the tfjs model, loaded on first use.
+  let tfjsModel: Promise<BertForSequenceClassification> | undefined;
+  const attentionModel = () => {
+    if (!pipe.onnx) return Promise.resolve(pipe.model);
+    tfjsModel ??= BertForSequenceClassification.fromPretrained(spec);
+    return tfjsModel;
+  };
   return {
-    labels,
+    labels: pipe.labels,
+    device: pipe.device.description,
     classify: async (texts, topK) =>
-      finitePredictions(spec, await pipe.call(texts, { topK }), (i) => describeText(texts[i])),
+      finitePredictions(spec, (await pipe(texts, { top_k: topK })) as Prediction[][], (i) =>
+        describeText(texts[i]),
+      ),
     async attention(text, layer) {
+      const model = await attentionModel();
       const clipped = pipe.tokenizer.truncationPrefix(text, pipe.maxLength);
       const enc = pipe.tokenizer.encode(clipped, undefined, { maxLength: pipe.maxLength, truncation: true });
       const last = config.num_hidden_layers - 1;
@@ -130,7 +148,7 @@ export async function loadTextClassifier(spec: string): Promise<TextClassifier> 
       if (!Number.isInteger(l) || l < 0 || l > last)
         throw new RangeError(`layer must be 0..${last}, got ${layer}`);
       const mean = tf.tidy(() => {
-        const { attentions } = pipe.model.forward(
+        const { attentions } = model.forward(
           { inputIds: [enc.inputIds], attentionMask: [enc.attentionMask], tokenTypeIds: [enc.tokenTypeIds] },
           { outputAttentions: true },
         );
@@ -140,49 +158,51 @@ export async function loadTextClassifier(spec: string): Promise<TextClassifier> 
       mean.dispose();
       return { tokens: enc.tokens, weights, layer: l };
     },
-    dispose: () => pipe.dispose(),
+    dispose: () => {
+      void pipe.dispose();
+      void tfjsModel?.then((m) => m.dispose());
+    },
   };
 }
 
-export async function loadMaskFiller(spec: string): Promise<MaskFiller> {
-  const pipe = await bertPipeline('fill-mask', spec);
+export async function loadMaskFiller(spec: string, device?: Device): Promise<MaskFiller> {
+  const pipe = await bertPipeline('fill-mask', spec, { device });
   return {
+    device: pipe.device.description,
     async fill(text, topK) {
-      const [first] = await pipe.call(text, { topK });
-      return first.map((p) => ({
-        label: p.tokenStr,
-        score: p.score,
-        tokenId: p.token,
-        sequence: p.sequence,
-      }));
+      const out = await pipe(text, { top_k: topK });
+      // transformers.js' shape: one flat list for a single mask, a list per mask for several
+      const perMask = (Array.isArray(out[0]) ? out : [out]) as {
+        score: number;
+        token: number;
+        token_str: string;
+        sequence: string;
+      }[][];
+      return perMask.map((candidates) =>
+        candidates.map((p) => ({
+          label: p.token_str,
+          score: p.score,
+          tokenId: p.token,
+          sequence: p.sequence,
+        })),
+      );
     },
-    dispose: () => pipe.dispose(),
+    dispose: () => void pipe.dispose(),
   };
 }
 
 export async function loadEmbedder(spec: string, opts: EmbedOptions): Promise<Embedder> {
-  const { pooling, normalize, workers = 1 } = opts;
-  const finiteVectors = (vectors: Float32Array[], texts: string[]) => {
-    checkFinite(spec, vectors, (i) => describeText(texts[i]));
-    return vectors;
-  };
-  if (workers > 1) {
-    if (opts.runtime === 'onnx')
-      throw new RangeError('workers: the onnx runtime already computes on every core; use one or the other');
-    const pool = await createFeatureExtractionPool(spec, {
-      workers,
-      pooling,
-      normalize,
-      backend: opts.backend,
-    });
-    return {
-      embed: async (texts) => finiteVectors(await pool.embed(texts), texts),
-      dispose: () => pool.close(),
-    };
-  }
-  const pipe = await bertPipeline('feature-extraction', spec, { runtime: opts.runtime ?? 'tfjs' });
+  const { pooling, normalize } = opts;
+  const pipe = await bertPipeline('feature-extraction', spec, { device: opts.device, runtime: opts.runtime });
   return {
-    embed: async (texts) => finiteVectors(await pipe.call(texts, { pooling, normalize }), texts),
+    device: pipe.device.description,
+    async embed(texts) {
+      const t = await pipe(texts, { pooling, normalize }); // [texts, H]
+      const H = t.dims[1]!;
+      const vectors = texts.map((_, i) => t.data.subarray(i * H, (i + 1) * H));
+      checkFinite(spec, vectors, (i) => describeText(texts[i]));
+      return vectors;
+    },
     dispose: () => pipe.dispose(),
   };
 }
@@ -197,17 +217,26 @@ export async function loadTokenizer(spec: string): Promise<(text: string) => Tok
 }
 
 /** Image classification: @attn/vit's pipeline; the attention rollout from the same model with outputAttentions. */
-export async function loadImageClassifier(spec: string): Promise<ImageClassifier> {
-  const pipe = await vitPipeline('image-classification', spec);
-  const { model, processor } = pipe;
+export async function loadImageClassifier(spec: string, device?: Device): Promise<ImageClassifier> {
+  const pipe = await vitPipeline('image-classification', spec, { device });
+  const { processor } = pipe;
+  // onnxruntime returns no attention maps: the rollout comes from the tfjs model, loaded on first use.
+  let tfjsModel: Promise<ViTForImageClassification> | undefined;
+  const attentionModel = () => {
+    if (!pipe.onnx) return Promise.resolve(pipe.model);
+    tfjsModel ??= ViTForImageClassification.fromPretrained(spec);
+    return tfjsModel;
+  };
   return {
-    labels: model.config.labels,
+    labels: pipe.labels,
+    device: pipe.device.description,
     classify: async (images, topK) =>
-      finitePredictions(spec, await pipe.run(images, { topK }), (i) => {
+      finitePredictions(spec, (await pipe(images, { top_k: topK })) as Prediction[][], (i) => {
         const image = images[i];
         return typeof image === 'string' ? `the image ${image}` : `image ${i + 1} of the batch`;
       }),
     async attentionPng(image) {
+      const model = await attentionModel();
       const { pixelValues } = await processor.preprocess([image]);
       const { logits, attentions } = model.forward(pixelValues, { outputAttentions: true });
       try {
@@ -226,6 +255,9 @@ export async function loadImageClassifier(spec: string): Promise<ImageClassifier
         tf.dispose([pixelValues, logits, ...attentions!]);
       }
     },
-    dispose: () => pipe.dispose(),
+    dispose: () => {
+      void pipe.dispose();
+      void tfjsModel?.then((m) => m.dispose());
+    },
   };
 }

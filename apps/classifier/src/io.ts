@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import type { BackendInfo } from '@attn/core-tensor';
+import type { BackendInfo, Device } from '@attn/core-tensor';
 
 export interface Io {
   stdin: Readable;
@@ -19,6 +19,9 @@ export const processIo: Io = { stdin: process.stdin, stdout: process.stdout, std
 export interface Context {
   io: Io;
   json: boolean;
+  /** --device: where the pipelines run ('auto' by default). */
+  device: Device;
+  /** A tfjs backend, for the steps that run on tfjs whatever the device (training, export). */
   backend(): Promise<BackendInfo>;
 }
 

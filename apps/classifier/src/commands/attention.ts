@@ -26,16 +26,17 @@ export function isImageArgument(arg: string): boolean {
 }
 
 export async function attentionCommand(input: string, opts: AttentionOptions, ctx: Context): Promise<number> {
-  await ctx.backend();
+  // Attention maps come from the tfjs model (onnxruntime returns none): the tfjs side of --device.
+  const device = (await ctx.backend()).name;
   if (!opts.text && isImageArgument(input)) {
-    const model = await loadImageClassifier(resolveModel(opts.model, 'image-classification'));
+    const model = await loadImageClassifier(resolveModel(opts.model, 'image-classification'), device);
     try {
       await atomicWriteFile(opts.out, await model.attentionPng(input));
     } finally {
       model.dispose();
     }
   } else {
-    const model = await loadTextClassifier(resolveModel(opts.model, 'text-classification'));
+    const model = await loadTextClassifier(resolveModel(opts.model, 'text-classification'), device);
     try {
       const att = await model.attention(input, opts.layer);
       const title = `layer ${att.layer} attention, mean over heads: ${ellipsize(input, 50)}`;

@@ -16,8 +16,7 @@ export async function classifyImageCommand(
   ctx: Context,
 ): Promise<number> {
   if (files.length === 0) throw new UsageError('no image files given');
-  await ctx.backend();
-  const model = await loadImageClassifier(resolveModel(opts.model, 'image-classification'));
+  const model = await loadImageClassifier(resolveModel(opts.model, 'image-classification'), ctx.device);
   let failed = 0;
   try {
     for await (const batch of batchesOf(files, opts.batchSize)) {

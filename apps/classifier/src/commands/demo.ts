@@ -4,7 +4,6 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { describeBackend } from '../backend.js';
 import { loadImageClassifier, loadTextClassifier } from '../engines.js';
 import { type Context, ellipsize, writeLine, writePredictions } from '../io.js';
 import { appRoot, resolveModel } from '../models.js';
@@ -23,15 +22,15 @@ function samples(ext: string): string[] {
 }
 
 export async function demoCommand(opts: DemoOptions, ctx: Context): Promise<number> {
-  const backend = await ctx.backend();
   const say = (line: string) => (ctx.json ? Promise.resolve() : writeLine(ctx.io.stdout, line));
   const show = (p: { label: string; score: number }) => `${p.label} (${(p.score * 100).toFixed(1)}%)`;
-  await say(`attn demo: built-in models, backend ${describeBackend(backend)}`);
 
   const images = samples('.png');
   const files = samples('.txt');
   const width = Math.max(...[...images, ...files].map((f) => relative(process.cwd(), f).length));
-  const vit = await loadImageClassifier(resolveModel('mnist-vit', 'image-classification'));
+  const vit = await loadImageClassifier(resolveModel('mnist-vit', 'image-classification'), ctx.device);
+  // The engine the pipeline chose (with --device auto: the fastest here), as the pipeline reports it.
+  await say(`attn demo: built-in models, device ${vit.device}`);
   try {
     await say('\nimages → mnist-vit (a ViT trained on MNIST digits)');
     const results = await vit.classify(images, opts.top);
@@ -44,7 +43,7 @@ export async function demoCommand(opts: DemoOptions, ctx: Context): Promise<numb
     vit.dispose();
   }
 
-  const bert = await loadTextClassifier(resolveModel('spam-bert', 'text-classification'));
+  const bert = await loadTextClassifier(resolveModel('spam-bert', 'text-classification'), ctx.device);
   try {
     await say('\ntexts → spam-bert (a BERT pre-trained and fine-tuned on SpamAssassin mail)');
     const texts = files.map((f) => readFileSync(f, 'utf8').trim());

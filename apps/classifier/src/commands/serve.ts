@@ -1,5 +1,5 @@
 /** `attn serve`: the HTTP API and the web page (see server/app.ts), until Ctrl-C. */
-import { describeBackend } from '../backend.js';
+import { resolveDevice } from '@attn/core-tensor';
 import type { Context } from '../io.js';
 import { writeLine } from '../io.js';
 import { startServer } from '../server/app.js';
@@ -20,10 +20,12 @@ export interface ServeOptions {
 
 export async function serveCommand(opts: ServeOptions, ctx: Context): Promise<number> {
   const backend = await ctx.backend();
-  const server = await startServer({ ...opts, backend });
+  // The pipelines resolve --device the same way: this names the engine they run on.
+  const { description } = await resolveDevice(ctx.device);
+  const server = await startServer({ ...opts, backend, device: ctx.device });
   await writeLine(
     ctx.io.stderr,
-    `attn serve: http://${opts.host}:${server.port}/ (backend ${describeBackend(backend)}; Ctrl-C stops)`,
+    `attn serve: http://${opts.host}:${server.port}/ (device ${description}; Ctrl-C stops)`,
   );
   await new Promise<void>((done) => {
     const stop = () => {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import { basename, resolve } from 'node:path';
-import type { BackendInfo } from '@attn/core-tensor';
+import type { BackendInfo, Device } from '@attn/core-tensor';
 import { describeBackend } from '../backend.js';
 import {
   type Embedder,
@@ -34,6 +34,8 @@ export interface ServerOptions {
   port: number;
   host: string;
   backend: BackendInfo;
+  /** Where the models run (default 'auto'); `backend` is then only the tfjs backend the host steps use. */
+  device?: Device;
   imageModel?: string;
   textModel?: string;
   /** Largest batch one forward pass takes. */
@@ -273,7 +275,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
       url.searchParams.get('attention') === '1'
         ? dataUrl(await modelCall(attentionGate.run(() => engines.image.attentionPng(bytes))))
         : undefined;
-    send(res, 200, { predictions, attention, engine: engine(engines.names.image) });
+    send(res, 200, { predictions, attention, engine: engine(engines.names.image, engines.image.device) });
   }
 
   async function classifyText(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -283,7 +285,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     if (many) {
       send(res, 200, {
         results: texts.map((input, i) => ({ input, predictions: results[i] })),
-        engine: engine(engines.names.text),
+        engine: engine(engines.names.text, engines.text.device),
       });
       return;
     }
@@ -294,7 +296,11 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
         await renderTokenHeatmap(att.tokens, att.weights, { title: `layer ${att.layer}, mean over heads` }),
       );
     }
-    send(res, 200, { predictions: results[0], attention, engine: engine(engines.names.text) });
+    send(res, 200, {
+      predictions: results[0],
+      attention,
+      engine: engine(engines.names.text, engines.text.device),
+    });
   }
 
   async function embed(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -303,7 +309,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     send(res, 200, {
       embeddings: vectors.map((v) => Array.from(v)),
       dim: vectors[0].length,
-      engine: engine(engines.names.text),
+      engine: engine(engines.names.text, engines.text.device),
     });
   }
 
@@ -364,7 +370,8 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     if (get && url.pathname === '/healthz') {
       send(res, 200, {
         status: 'ok',
-        backend: describeBackend(opts.backend),
+        backend: engines.text.device ?? describeBackend(opts.backend),
+        devices: { image: engines.image.device, text: engines.text.device, embed: engines.embedder.device },
         fallbackReason: opts.backend.fallbackReason,
         models: engines.names,
         waiting: { image: imageQueue.waiting, text: textQueue.waiting, embed: embedQueue.waiting },
@@ -427,9 +434,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const imageSpec = resolveModel(opts.imageModel, 'image-classification');
   const textSpec = resolveModel(opts.textModel, 'text-classification');
   const engines: Engines = {
-    image: await loadImageClassifier(imageSpec),
-    text: await loadTextClassifier(textSpec),
-    embedder: await loadEmbedder(textSpec, { pooling: 'mean', normalize: true }),
+    image: await loadImageClassifier(imageSpec, opts.device),
+    text: await loadTextClassifier(textSpec, opts.device),
+    embedder: await loadEmbedder(textSpec, { pooling: 'mean', normalize: true, device: opts.device }),
     names: { image: modelName(imageSpec), text: modelName(textSpec) },
   };
   const server = createApp(engines, opts);

@@ -13,7 +13,8 @@ export class Semaphore {
     readonly limit: number,
     readonly maxWaiting: number,
   ) {
-    if (!(Number.isInteger(limit) && limit >= 1)) throw new RangeError(`Semaphore limit must be >= 1, got ${limit}`);
+    if (!(Number.isInteger(limit) && limit >= 1))
+      throw new RangeError(`Semaphore limit must be >= 1, got ${limit}`);
   }
 
   get active(): number {

@@ -41,7 +41,7 @@ export async function nativeAvailable(): Promise<{ ok: true } | { ok: false; rea
 }
 
 /** False on Linux when there is no GPU device node: Dawn would only find a software adapter, slower than wasm. */
-async function mayHaveGpu(): Promise<boolean> {
+export async function mayHaveGpu(): Promise<boolean> {
   if (!isNode || process.platform !== 'linux') return true;
   const { existsSync, readdirSync } = await import('node:fs');
   const dri = existsSync('/dev/dri') ? readdirSync('/dev/dri') : [];
@@ -69,7 +69,7 @@ async function startBackend(name: BackendName, threads?: number): Promise<Backen
 }
 
 /** The tfjs side of 'auto': WebGPU on a real adapter, otherwise wasm with a thread per core. */
-async function autoTfjs(reasons: string[]): Promise<BackendInfo> {
+async function autoTfjs(reasons: string[], wasmThreads?: number): Promise<BackendInfo> {
   if (await mayHaveGpu()) {
     try {
       const info = await startBackend('webgpu');
@@ -85,7 +85,7 @@ async function autoTfjs(reasons: string[]): Promise<BackendInfo> {
   } else reasons.push('webgpu: no GPU device (/dev/dri/renderD*, /dev/nvidia0)');
   try {
     // ATTN_WASM_THREADS, where set, is the user's choice; otherwise every core works on a batch.
-    const threads = isNode && process.env.ATTN_WASM_THREADS ? undefined : await cores();
+    const threads = wasmThreads ?? (isNode && process.env.ATTN_WASM_THREADS ? undefined : await cores());
     return await startBackend('wasm', threads);
   } catch (e) {
     reasons.push(`wasm: ${(e as Error).message}`);
@@ -100,7 +100,8 @@ async function autoTfjs(reasons: string[]): Promise<BackendInfo> {
  */
 export async function resolveDevice(
   device: Device = 'auto',
-  opts: { threads?: number } = {},
+  /** `tfjsOnly`: 'auto' among the tfjs backends alone, for work the native engine cannot do (training). */
+  opts: { threads?: number; tfjsOnly?: boolean } = {},
 ): Promise<ResolvedDevice> {
   if (!DEVICES.includes(device))
     throw new PipelineError(
@@ -108,7 +109,7 @@ export async function resolveDevice(
       `device: unknown device ${JSON.stringify(device)} (${DEVICES.join(', ')})`,
     );
   const reasons: string[] = [];
-  if (device === 'native' || device === 'auto') {
+  if (device === 'native' || (device === 'auto' && !opts.tfjsOnly)) {
     const native = await nativeAvailable();
     if (native.ok) {
       await ensureBackend('cpu');
@@ -117,7 +118,7 @@ export async function resolveDevice(
     if (device === 'native') throw new PipelineError('BAD_OPTION', `device 'native': ${native.reason}`);
     reasons.push(`native: ${native.reason}`);
   }
-  const info = device === 'auto' ? await autoTfjs(reasons) : await startBackend(device, opts.threads);
+  const info = device === 'auto' ? await autoTfjs(reasons, opts.threads) : await startBackend(device, opts.threads);
   return {
     device: info.name,
     engine: 'tfjs',

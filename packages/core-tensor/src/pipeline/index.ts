@@ -4,6 +4,7 @@ export {
   describeBackend,
   deviceOf,
   ensureBackend,
+  mayHaveGpu,
   nativeAvailable,
   resolveDevice,
   runningDevice,
