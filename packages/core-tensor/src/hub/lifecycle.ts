@@ -113,8 +113,8 @@ function checkLayers(info: LoadingInfo, named: Map<string, unknown>) {
   const wanted = new Set(missing.map((n) => LAYER.exec(n)?.[1]));
   const err = new StateDictError(missing, [], []);
   err.message =
-    `num_hidden_layers asks for layer(s) ${[...wanted].join(', ')} but the checkpoint holds ${held.size} ` +
-    `layer(s); ${err.message}`;
+    `config.json asks for more layers (num_hidden_layers) than the checkpoint holds (${held.size}): ` +
+    `layer(s) ${[...wanted].join(', ')} would be random; ${err.message}`;
   throw err;
 }
 
