@@ -11,7 +11,7 @@ function escapeXml(s: string): string {
 
 /** Loss against corpus words processed (one point per progress report). */
 export function lossCurveSvg(points: { words: number; loss: number }[], title: string): string {
-  const [W, H, left, right, top, bottom] = [560, 320, 56, 20, 36, 44];
+  const [W, H, left, right, top, bottom] = [560, 320, 56, 36, 36, 44];
   const finite = points.filter((p) => Number.isFinite(p.loss));
   if (finite.length === 0) throw new RangeError('lossCurveSvg: no finite loss values to draw');
   const maxX = Math.max(...finite.map((p) => p.words));
