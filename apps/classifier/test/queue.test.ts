@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputChangedError, planChunks, readChunk } from '../src/queue/chunks.js';
-import { connectRedis, doneKey } from '../src/queue/jobs.js';
+import { connectRedis, doneKey, openQueue } from '../src/queue/jobs.js';
 import { VectorStore } from '../src/store/lance.js';
 import { expectClose, runCli } from './helpers.js';
 
@@ -239,5 +239,34 @@ describe.skipIf(!haveFixtures('queue tests') || !haveRedis)(
         `${id.path}: changed since it was enqueued (size 23 → 11)`,
       );
     });
+
+    it('a chunk whose lines changed after it was enqueued: the worker refuses it, the producer names it and exits 1', async () => {
+      await Promise.all(
+        workers.map((w) => {
+          const exited = w.proc.exitCode !== null || w.proc.signalCode !== null;
+          w.proc.kill('SIGTERM');
+          return exited ? undefined : new Promise((r) => w.proc.once('exit', r));
+        }),
+      );
+      const file = join(tmp, 'later.txt');
+      writeFileSync(file, 'one\ntwo\nthree\nfour\nfive\nsix\n');
+      const producing = runCli([
+        ...['--backend', 'cpu', 'embed', '--model', bert, '--input', file],
+        ...['--db', join(tmp, 'later.lance'), '--queue', url, '--chunk-lines', '3'],
+      ]);
+      // no worker runs yet: wait for both chunk jobs, then change the second chunk's bytes (not the size)
+      const queue = openQueue(url);
+      while ((await queue.getWaitingCount()) < 2) await new Promise((r) => setTimeout(r, 50));
+      await queue.close();
+      writeFileSync(file, 'one\ntwo\nthree\nFOUR\nfive\nsix\n');
+      const worker = startWorker(url);
+      workers.push(worker);
+      const produced = await producing;
+      expect(produced.code, produced.stderr).toBe(1);
+      expect(produced.stderr).toMatch(
+        /chunk \w+-14-28: InputChangedError: .*later\.txt bytes 14-28: changed since they were enqueued/,
+      );
+      expect(produced.stderr).toContain('1/2 chunks embedded, 1 failed');
+    }, 120_000);
   },
 );
