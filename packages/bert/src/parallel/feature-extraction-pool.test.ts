@@ -44,7 +44,7 @@ describe.skipIf(!haveFixtures('feature-extraction pool'))('createFeatureExtracti
 
   it('gives the single-thread pipeline’s vectors (to 1e-6), in input order, across 2 workers', async () => {
     expect(pool.workers).toBe(2);
-    const single = await pipeline('feature-extraction', modelDir());
+    const single = await pipeline('feature-extraction', modelDir(), { device: 'wasm' });
     const want = await expectNoLeaks(
       () => single.call(TEXTS, { pooling: 'mean', normalize: true }),
       'pipeline',
@@ -60,7 +60,7 @@ describe.skipIf(!haveFixtures('feature-extraction pool'))('createFeatureExtracti
   it('cls pooling without normalisation matches too, and concurrent calls do not mix up results', async () => {
     const cls = await createFeatureExtractionPool(modelDir(), { workers: 2, batchSize: 4, pooling: 'cls' });
     try {
-      const single = await pipeline('feature-extraction', modelDir());
+      const single = await pipeline('feature-extraction', modelDir(), { device: 'wasm' });
       const want = await single.call(TEXTS, { pooling: 'cls' });
       single.dispose();
       const [a, b] = await Promise.all([cls.embed(TEXTS), cls.embed([...TEXTS].reverse())]);

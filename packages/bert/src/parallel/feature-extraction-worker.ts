@@ -24,8 +24,12 @@ export interface EmbedResult {
 
 await serveWorker<EmbedRequest, EmbedResult>(async (data) => {
   const init = data as WorkerInit;
-  await initBackend(init.backend, { threads: 1 }); // the pool's parallelism is its workers: one thread each
-  const extractor = await pipeline('feature-extraction', init.modelDir, { maxLength: init.maxLength });
+  // the pool's parallelism is its workers: one thread each, on the tfjs backend the pool was given
+  const { name } = await initBackend(init.backend, { threads: 1 });
+  const extractor = await pipeline('feature-extraction', init.modelDir, {
+    maxLength: init.maxLength,
+    device: name,
+  });
   const hidden = extractor.model.config.hidden_size;
   return async (req) => {
     const vectors = await extractor.call(req.texts, { pooling: req.pooling, normalize: req.normalize });

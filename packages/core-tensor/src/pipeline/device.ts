@@ -63,7 +63,9 @@ let active: BackendInfo | undefined;
 
 /** Starts a tfjs backend once per name; asking again for the active one is free. */
 async function startBackend(name: BackendName, threads?: number): Promise<BackendInfo> {
-  if (active?.name === name && tf.getBackend() === name) return active;
+  if (tf.engine().backendNames().length > 0 && tf.getBackend() === name)
+    // Already running (started here, or by the caller's own initBackend): restarting would redo its setup.
+    return active?.name === name ? active : { name };
   active = await initBackend(name, threads ? { threads } : {});
   return active;
 }
@@ -118,7 +120,8 @@ export async function resolveDevice(
     if (device === 'native') throw new PipelineError('BAD_OPTION', `device 'native': ${native.reason}`);
     reasons.push(`native: ${native.reason}`);
   }
-  const info = device === 'auto' ? await autoTfjs(reasons, opts.threads) : await startBackend(device, opts.threads);
+  const info =
+    device === 'auto' ? await autoTfjs(reasons, opts.threads) : await startBackend(device, opts.threads);
   return {
     device: info.name,
     engine: 'tfjs',
