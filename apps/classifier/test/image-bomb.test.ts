@@ -55,7 +55,18 @@ describe.skipIf(!haveFixtures('image bomb CLI test'))('attn classify-image on a 
     const png = join(dir, 'strip.png');
     writeFileSync(png, await stripPng(89_000_000));
     const model = fixturePath('vit-tiny-random');
-    const argv = ['--conditions=@attn/source', '--import', 'tsx', CLI, '--backend', 'cpu', 'classify-image', '--model', model, png];
+    const argv = [
+      '--conditions=@attn/source',
+      '--import',
+      'tsx',
+      CLI,
+      '--backend',
+      'cpu',
+      'classify-image',
+      '--model',
+      model,
+      png,
+    ];
     // GNU time reports the child's peak RSS (%M, KiB) on the last stderr line.
     const timed = existsSync(TIME);
     const r = timed

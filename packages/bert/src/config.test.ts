@@ -47,7 +47,7 @@ describe('BertConfig', () => {
     expect(() => parseBertConfig(fields, 'x/config.json')).toThrow(/^x\/config\.json: config field "/);
   });
 
-  it('BertConfigError is core-tensor\'s ConfigError, with the file and the field', () => {
+  it("BertConfigError is core-tensor's ConfigError, with the file and the field", () => {
     let err: unknown;
     try {
       parseBertConfig({ layer_norm_eps: 'tiny' }, 'm/config.json');
@@ -66,9 +66,16 @@ describe('BertConfig', () => {
     expect(base.num_hidden_layers).toBe(12);
     expect(() => bertConfig({}, { maxModelBytes: 4 * 110_104_890 - 1 })).toThrow(ModelTooLargeError);
     // 1024 layers of bert-large width: 1024 × 12,596,224 parameters ≈ 48 GiB.
-    const huge = { hidden_size: 1024, intermediate_size: 4096, num_hidden_layers: 1024, num_attention_heads: 16 };
+    const huge = {
+      hidden_size: 1024,
+      intermediate_size: 4096,
+      num_hidden_layers: 1024,
+      num_attention_heads: 16,
+    };
     expect(() => bertConfig(huge)).toThrow(ModelTooLargeError);
-    expect(() => bertConfig(huge)).toThrow(/config: config field "vocab_size, hidden_size, num_hidden_layers.*48\.\d GiB/);
+    expect(() => bertConfig(huge)).toThrow(
+      /config: config field "vocab_size, hidden_size, num_hidden_layers.*48\.\d GiB/,
+    );
     expect(bertConfig(huge, { maxModelBytes: 64 * 1024 ** 3 }).num_hidden_layers).toBe(1024);
   });
 

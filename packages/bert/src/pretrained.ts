@@ -52,10 +52,9 @@ export abstract class BertPreTrainedModel extends Module {
     dirOrId: string,
     opts: LoadOptions = {},
   ): Promise<T> {
-    const Model = this;
     const { model, loadingInfo } = await loadPretrainedModel(dirOrId, opts, {
       config: (json, source) => parseBertConfig(withConfigOverrides(json, opts.config), source, opts),
-      build: (config) => new Model(config),
+      build: (config) => new this(config),
       layout: BERT_LAYOUT,
       basePrefix: (m) => m.basePrefix,
     });

@@ -54,7 +54,9 @@ describe('ViTConfig on the shared config base', () => {
     expect(() => ViTConfig.from({}, 'c', { maxModelBytes: bytes - 1 })).toThrow(ModelTooLargeError);
     // 16384² pixels in patches of 1: 268 M positions × 768 = 768 GiB of position embeddings.
     const huge = { image_size: 16384, patch_size: 1 };
-    expect(() => ViTConfig.from(huge, 'c')).toThrow(/config field "hidden_size, .*image_size, patch_size.*GiB/);
+    expect(() => ViTConfig.from(huge, 'c')).toThrow(
+      /config field "hidden_size, .*image_size, patch_size.*GiB/,
+    );
   });
 });
 
@@ -116,7 +118,7 @@ describe.skipIf(!haveFixtures('ViT lifecycle'))('ViT fromPretrained through the 
     expect(m.message).toMatch(/classifier\.weight: model expects \[7,\d+\]/);
   });
 
-  it('save with maxShardBytes writes HF\'s sharded layout; it loads back bit for bit, and a later single-file save replaces it', async () => {
+  it("save with maxShardBytes writes HF's sharded layout; it loads back bit for bit, and a later single-file save replaces it", async () => {
     const { readdirSync } = await import('node:fs');
     const model = await ViTForImageClassification.fromPretrained(fixturePath('vit-tiny-random'));
     const dir = join(tmp, 'sharded');
@@ -134,7 +136,8 @@ describe.skipIf(!haveFixtures('ViT lifecycle'))('ViT fromPretrained through the 
     const again = await ViTForImageClassification.fromPretrained(dir);
     expect(again.loadingInfo).toEqual({ missing: [], unexpected: [] });
     const back = again.stateDict();
-    for (const [k, t] of state) expect(Array.from(back.get(k)!.dataSync()), k).toEqual(Array.from(t.dataSync()));
+    for (const [k, t] of state)
+      expect(Array.from(back.get(k)!.dataSync()), k).toEqual(Array.from(t.dataSync()));
     await model.save(dir);
     expect(readdirSync(dir)).toContain('model.safetensors');
     expect(readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors']); // old shards removed

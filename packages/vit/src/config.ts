@@ -72,7 +72,14 @@ const VIT_SCHEMA: ConfigSchema<Omit<ViTConfigFields, 'id2label' | 'label2id'>> =
     // final LayerNorm, pooler, classifier
     return embeddings + encoder + 2 * H + H * H + H + (H + 1) * numLabels(c);
   },
-  sizeFields: ['hidden_size', 'num_hidden_layers', 'intermediate_size', 'image_size', 'patch_size', 'num_channels'],
+  sizeFields: [
+    'hidden_size',
+    'num_hidden_layers',
+    'intermediate_size',
+    'image_size',
+    'patch_size',
+    'num_channels',
+  ],
 };
 
 /**

@@ -241,7 +241,13 @@ export class ViTForImageClassification extends Module {
 
   /** `opts.maxShardBytes` writes HF's sharded layout (shards + model.safetensors.index.json). */
   async save(dir: string, metadata?: Record<string, string>, opts: SaveOptions = {}): Promise<void> {
-    await savePretrainedModel(this, dir, configJson(this.config, ['ViTForImageClassification']), metadata, opts);
+    await savePretrainedModel(
+      this,
+      dir,
+      configJson(this.config, ['ViTForImageClassification']),
+      metadata,
+      opts,
+    );
   }
 }
 

@@ -99,7 +99,11 @@ describe('decodeImage', () => {
 
 describe('preprocessor_config.json is validated before any pixel is touched', () => {
   it.each([
-    [{ rescale_factor: '0.00392' }, 'rescale_factor', /must be a number in \(0, 1000000\], got the string "0.00392"/],
+    [
+      { rescale_factor: '0.00392' },
+      'rescale_factor',
+      /must be a number in \(0, 1000000\], got the string "0.00392"/,
+    ],
     [{ rescale_factor: 0 }, 'rescale_factor', /in \(0, /],
     [{ image_std: [0.5, 1e-9, 0.5] }, 'image_std', /\[1\] is 1e-9, must be > 0.000001/],
     [{ image_std: [0.5, 0, 0.5] }, 'image_std', /\[1\] is 0/],
@@ -129,9 +133,17 @@ describe('preprocessor_config.json is validated before any pixel is touched', ()
     expect(p.config.size).toEqual({ height: 64, width: 64 });
     expect(p.config.image_mean).toEqual([0.5, 0.5, 0.5]);
     expect(p.config.image_std).toEqual([0.25, 0.25, 0.25]);
-    expect(new ViTImageProcessor({ size: { shortest_edge: 48 } as never }).config.size).toEqual({ height: 48, width: 48 });
+    expect(new ViTImageProcessor({ size: { shortest_edge: 48 } as never }).config.size).toEqual({
+      height: 48,
+      width: 48,
+    });
     // (255·(1/255) − 0.5) / 0.25 = 2 for a white pixel, and −2 for black.
-    const { data } = p.processRgb({ data: new Uint8Array([255, 255, 255, 0, 0, 0]), width: 2, height: 1, channels: 3 });
+    const { data } = p.processRgb({
+      data: new Uint8Array([255, 255, 255, 0, 0, 0]),
+      width: 2,
+      height: 1,
+      channels: 3,
+    });
     expect(data.length).toBe(3 * 64 * 64);
     expect(Math.max(...data)).toBe(2);
     expect(Math.min(...data)).toBe(-2);

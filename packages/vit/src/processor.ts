@@ -92,7 +92,11 @@ export class ViTImageProcessor {
     const image_std = channelValues(config.image_std ?? DEFAULTS.image_std, 'image_std', source);
     const tiny = image_std.findIndex((s) => !(s > MIN_STD));
     if (tiny >= 0)
-      throw new ImageProcessorConfigError(source, 'image_std', `[${tiny}] is ${image_std[tiny]}, must be > ${MIN_STD}`);
+      throw new ImageProcessorConfigError(
+        source,
+        'image_std',
+        `[${tiny}] is ${image_std[tiny]}, must be > ${MIN_STD}`,
+      );
     this.config = { ...DEFAULTS, ...config, ...checked, size, image_mean, image_std } as ImageProcessorConfig;
   }
 
@@ -200,7 +204,11 @@ function describe(x: ImageInput): string {
 /** One value per RGB channel; HF also accepts a single number for all three. */
 function channelValues(v: unknown, field: string, source: string): number[] {
   const list = typeof v === 'number' ? [v, v, v] : v;
-  if (!Array.isArray(list) || list.length !== 3 || !list.every((x) => typeof x === 'number' && Number.isFinite(x)))
+  if (
+    !Array.isArray(list) ||
+    list.length !== 3 ||
+    !list.every((x) => typeof x === 'number' && Number.isFinite(x))
+  )
     throw new ImageProcessorConfigError(
       source,
       field,

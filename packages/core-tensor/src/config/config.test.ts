@@ -139,7 +139,9 @@ describe('parseConfig: the one config base', () => {
     expect(err.bytes).toBe(4 * (1000 * 4096 ** 2 + 4096 * 2));
     expect(err.limit).toBe(DEFAULT_MAX_MODEL_BYTES);
     expect(err.field).toBe('hidden_size, num_hidden_layers');
-    expect(err.message).toMatch(/62\.5 GiB .*hidden_size=4096, num_hidden_layers=1000, num_labels=2.*4\.0 GiB/);
+    expect(err.message).toMatch(
+      /62\.5 GiB .*hidden_size=4096, num_hidden_layers=1000, num_labels=2.*4\.0 GiB/,
+    );
     expect(parse(big, { maxModelBytes: 70 * 1024 ** 3 }).fields.num_hidden_layers).toBe(1000);
     // 2 layers × 64² + 64 × 2 = 8,320 parameters = 33,280 bytes: exactly at the limit passes, one byte less fails.
     expect(parse({ hidden_size: 64 }, { maxModelBytes: 33_280 }).fields.hidden_size).toBe(64);
@@ -160,7 +162,10 @@ describe('parseConfig: the one config base', () => {
   it('withConfigOverrides: a new label set replaces the old one whole', () => {
     const json = { hidden_size: 4, id2label: { 0: 'a', 1: 'b' }, label2id: { a: 0, b: 1 } };
     expect(withConfigOverrides(json, { num_labels: 3 })).toEqual({ hidden_size: 4, num_labels: 3 });
-    expect(withConfigOverrides(json, { id2label: { 0: 'x' } })).toEqual({ hidden_size: 4, id2label: { 0: 'x' } });
+    expect(withConfigOverrides(json, { id2label: { 0: 'x' } })).toEqual({
+      hidden_size: 4,
+      id2label: { 0: 'x' },
+    });
     expect(withConfigOverrides(json, { hidden_size: 8 })).toEqual({ ...json, hidden_size: 8 });
     expect(json.label2id).toEqual({ a: 0, b: 1 }); // the input is not mutated
   });

@@ -95,7 +95,11 @@ export function maxModelBytes(opts: ConfigOptions = {}): number {
   if (env !== undefined && env !== '') {
     const n = Number(env);
     if (!(n > 0))
-      throw new ConfigError('ATTN_MAX_MODEL_BYTES', 'ATTN_MAX_MODEL_BYTES', `must be a positive number, got "${env}"`);
+      throw new ConfigError(
+        'ATTN_MAX_MODEL_BYTES',
+        'ATTN_MAX_MODEL_BYTES',
+        `must be a positive number, got "${env}"`,
+      );
     return n;
   }
   return DEFAULT_MAX_MODEL_BYTES;
@@ -132,13 +136,20 @@ export function parseConfig<F>(
   const fields: Record<string, unknown> = parseFields(schema.fields, raw, source, Err);
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw))
-    if (!(k in schema.fields) && k !== 'id2label' && k !== 'label2id' && k !== 'num_labels' && k !== 'model_type')
+    if (
+      !(k in schema.fields) &&
+      k !== 'id2label' &&
+      k !== 'label2id' &&
+      k !== 'num_labels' &&
+      k !== 'model_type'
+    )
       extra[k] = v;
   Object.assign(fields, parseLabels(raw, fail));
 
   const c = fields as F & Labels;
   schema.check?.(c, fail);
-  if (schema.parameters) checkModelBytes(4 * schema.parameters(c), schema.sizeFields ?? [], fields, source, opts);
+  if (schema.parameters)
+    checkModelBytes(4 * schema.parameters(c), schema.sizeFields ?? [], fields, source, opts);
   return { fields: c, extra };
 }
 
@@ -221,7 +232,8 @@ function parseLabels(raw: Record<string, unknown>, fail: (field: string, detail:
       return fail('id2label', `must be an object of index → name, got ${describe(raw.id2label)}`);
     const entries = Object.entries(raw.id2label);
     if (entries.length < 1) fail('id2label', 'must name at least one label');
-    if (entries.length > MAX_LABELS) fail('id2label', `has ${entries.length} labels, more than ${MAX_LABELS}`);
+    if (entries.length > MAX_LABELS)
+      fail('id2label', `has ${entries.length} labels, more than ${MAX_LABELS}`);
     id2label = {};
     for (const [k, v] of entries) {
       const i = Number(k);

@@ -154,9 +154,13 @@ describe('decodeImage: bad input gives typed errors naming the file', () => {
     expect(e.code).toBe('too-large');
     expect(e.source).toBe(f);
     // 267,000,000 B of pixels + 24 × 89,000,001 B of resampling weights = 2,403,000,024 B.
-    expect(e.message).toMatch(/strip\.png: 89000000×1×3 \(uchar\) would take 2291\.7 MiB .* limit of 512\.0 MiB/);
+    expect(e.message).toMatch(
+      /strip\.png: 89000000×1×3 \(uchar\) would take 2291\.7 MiB .* limit of 512\.0 MiB/,
+    );
     // The same bytes as a buffer are refused the same way, named as a buffer.
-    expect((await errorOf(decodeImage(new Uint8Array(png)))).source).toBe(`<buffer of ${png.byteLength} bytes>`);
+    expect((await errorOf(decodeImage(new Uint8Array(png)))).source).toBe(
+      `<buffer of ${png.byteLength} bytes>`,
+    );
   }, 30_000);
 
   it('deep pixels count in bytes: 8000×8000 16-bit RGBA (64 M pixels) is refused though under the pixel limit', async () => {
@@ -171,7 +175,9 @@ describe('decodeImage: bad input gives typed errors naming the file', () => {
   it('a header-only PNG within every bound is refused before decoding: its bytes cannot hold the pixels', async () => {
     const e = await errorOf(decodeImage(pngHeaderOnly(9000, 9000)));
     expect(e.code).toBe('corrupt');
-    expect(e.message).toMatch(/claims 9000×9000 pixels \(at least 10134000 bytes of image data\), more than \d+ bytes of PNG can hold/);
+    expect(e.message).toMatch(
+      /claims 9000×9000 pixels \(at least 10134000 bytes of image data\), more than \d+ bytes of PNG can hold/,
+    );
   });
 });
 

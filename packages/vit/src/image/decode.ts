@@ -46,7 +46,12 @@ const SAMPLE_BYTES: Record<string, number> = {
  * weights — Int32 per tap, 2·support·(side/outSide) taps per output pixel, so 8·support·side bytes a side,
  * support 3 for Lanczos, the widest filter.
  */
-export function decodeCostBytes(width: number, height: number, channels: number, sampleBytes: number): number {
+export function decodeCostBytes(
+  width: number,
+  height: number,
+  channels: number,
+  sampleBytes: number,
+): number {
   const pixels = width * height;
   const raw = pixels * channels * sampleBytes;
   const rgb = channels === 3 && sampleBytes === 1 ? 0 : pixels * 3;
@@ -117,7 +122,9 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
     // Every PNG row holds a filter byte and at least one bit per pixel; no deflate stream of this file's
     // size can expand to that, so the pixel data the header promises is not there.
     const fileBytes =
-      typeof input === 'string' ? (await (await import('node:fs/promises')).stat(input)).size : input.byteLength;
+      typeof input === 'string'
+        ? (await (await import('node:fs/promises')).stat(input)).size
+        : input.byteLength;
     const minRaw = height * (1 + Math.ceil(width / 8));
     if (minRaw > MAX_DEFLATE_RATIO * fileBytes)
       throw new ImageInputError(
