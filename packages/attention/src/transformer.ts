@@ -1,4 +1,4 @@
-import { LayerNorm, Linear, Module, tf } from '@attn/core-tensor';
+import { crossEntropy, LayerNorm, Linear, Module, tf } from '@attn/core-tensor';
 import type { HiddenAct } from './activations.js';
 import { TransformerDecoder } from './decoder.js';
 import { TransformerEncoder } from './encoder.js';
@@ -161,15 +161,12 @@ export class Transformer extends Module {
     tgtOut: tf.Tensor2D,
     opts: { labelSmoothing?: number } = {},
   ): tf.Scalar {
-    return tf.tidy(() => {
-      const V = this.config.tgtVocabSize;
-      const logProbs = tf.logSoftmax(this.forward(srcIds, tgtIn)); // [b, tt, V]
-      const eps = opts.labelSmoothing ?? 0;
-      const target = tf.add(tf.mul(tf.oneHot(tf.cast(tgtOut, 'int32'), V), 1 - eps), eps / V);
-      const perToken = tf.neg(tf.sum(tf.mul(target, logProbs), -1)); // [b, tt]
-      const real = tf.cast(tf.notEqual(tgtOut, this.config.padId), 'float32');
-      return tf.div(tf.sum(tf.mul(perToken, real)), tf.maximum(tf.sum(real), 1)) as tf.Scalar;
-    });
+    return tf.tidy(() =>
+      crossEntropy(this.forward(srcIds, tgtIn), tgtOut, {
+        ignoreIndex: this.config.padId,
+        labelSmoothing: opts.labelSmoothing ?? 0,
+      }),
+    );
   }
 
   /** Greedy decoding of every source row; returns the generated ids, BOS/EOS stripped. */

@@ -22,6 +22,8 @@ export { gatherRows } from './nn/gather-rows.js';
 export { initNormal, setSeed } from './nn/init.js';
 export type { LinearOptions } from './nn/layers.js';
 export { Dropout, Embedding, LayerNorm, Linear } from './nn/layers.js';
+export type { CrossEntropyOptions } from './nn/losses.js';
+export { crossEntropy, IGNORE_INDEX } from './nn/losses.js';
 export * from './optim/index.js';
 export * from './pipeline/index.js';
 export { Random } from './random.js';
