@@ -79,6 +79,11 @@ export function buildProgram(
         .hideHelp(),
     )
     .option('--json', 'one JSON object per input per line', false)
+    .option(
+      '--max-model-bytes <n>',
+      'refuse a model whose config.json describes more float32 weights than this (default $ATTN_MAX_MODEL_BYTES or 4 GiB)',
+      positiveInt('--max-model-bytes'),
+    )
     .version(version, '-v, --version', 'print the version of attn')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()
@@ -86,7 +91,15 @@ export function buildProgram(
 
   let backend: Promise<BackendInfo> | undefined;
   const context = (): Context => {
-    const g = program.opts<{ device: Device; backend?: Device; json: boolean; threads?: number }>();
+    const g = program.opts<{
+      device: Device;
+      backend?: Device;
+      json: boolean;
+      threads?: number;
+      maxModelBytes?: number;
+    }>();
+    // Through the environment, so every model load of this process (and any worker it starts) sees it.
+    if (g.maxModelBytes) process.env.ATTN_MAX_MODEL_BYTES = String(g.maxModelBytes);
     if (g.threads)
       deprecated(
         '--threads',

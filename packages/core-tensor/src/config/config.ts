@@ -308,7 +308,8 @@ function checkModelBytes(
 }
 
 function formatBytes(n: number): string {
-  return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+  return n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${n} bytes`;
 }
 
 /** Parameters of one pre- or post-LN Transformer encoder layer (attention, FFN, two LayerNorms), with biases. */
