@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../backend/errors.js';
 import { type BackendInfo, initBackend } from '../backend/init.js';
 import { PipelineError } from './errors.js';
+import { node } from '../platform/node.js';
 
 /**
  * Where a pipeline runs: a tfjs backend ('webgpu' | 'wasm' | 'cpu'), onnxruntime-node's native kernels
@@ -43,14 +44,14 @@ export async function nativeAvailable(): Promise<{ ok: true } | { ok: false; rea
 /** False on Linux when there is no GPU device node: Dawn would only find a software adapter, slower than wasm. */
 export async function mayHaveGpu(): Promise<boolean> {
   if (!isNode || process.platform !== 'linux') return true;
-  const { existsSync, readdirSync } = await import('node:fs');
+  const { existsSync, readdirSync } = node.fs;
   const dri = existsSync('/dev/dri') ? readdirSync('/dev/dri') : [];
   return dri.some((f) => f.startsWith('renderD')) || existsSync('/dev/nvidia0');
 }
 
 async function cores(): Promise<number> {
   if (!isNode) return 1;
-  const os = await import('node:os');
+  const os = node.os;
   return os.availableParallelism?.() ?? os.cpus().length;
 }
 
@@ -115,6 +116,12 @@ export async function resolveDevice(
     const native = await nativeAvailable();
     if (native.ok) {
       await ensureBackend('cpu');
+      // tfjs-cpu's first-use banner tells a Node user to install tfjs-node for speed; here the model already runs
+      // on native kernels and tfjs only shapes inputs and outputs, so the advice would mislead.
+      const cpu = tf.engine().backendNames().includes('cpu')
+        ? (tf.findBackend('cpu') as { firstUse?: boolean })
+        : null;
+      if (cpu) cpu.firstUse = false;
       return { device: 'native', engine: 'onnx', description: 'native (onnxruntime-node)' };
     }
     if (device === 'native') throw new PipelineError('BAD_OPTION', `device 'native': ${native.reason}`);
