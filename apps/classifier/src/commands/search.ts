@@ -3,11 +3,11 @@
  * The query is encoded with the model, pooling and normalisation recorded in the table, never with flags,
  * so query and documents always share one vector space.
  */
-import { type EmbedOptions, loadEmbedder } from '../engines.js';
+import { loadEmbedder } from '../engines.js';
 import { type Context, ellipsize, UsageError, writeLine } from '../io.js';
 import { VectorStore } from '../store/lance.js';
 
-export interface SearchCommandOptions extends Pick<EmbedOptions, 'runtime'> {
+export interface SearchCommandOptions {
   db?: string;
   top: number;
 }
@@ -20,14 +20,8 @@ export async function searchCommand(
   if (!opts.db) throw new UsageError('search needs --db DIR: the store written by attn embed --db');
   if (!query.trim()) throw new UsageError('search needs a query text');
   const store = await VectorStore.open(opts.db);
-  const backend = await ctx.backend();
   const { model, pooling, normalize } = store.meta;
-  const embedder = await loadEmbedder(model, {
-    pooling,
-    normalize,
-    runtime: opts.runtime,
-    backend: backend.name,
-  });
+  const embedder = await loadEmbedder(model, { pooling, normalize, device: ctx.device });
   try {
     const [vector] = await embedder.embed([query]);
     const hits = await store.nearest(vector, opts.top);

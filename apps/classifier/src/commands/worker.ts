@@ -6,14 +6,14 @@
  */
 import type { VectorRecord, VectorSink } from '@attn/bert';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import { type Embedder, type EmbedOptions, loadEmbedder } from '../engines.js';
+import { type Embedder, loadEmbedder } from '../engines.js';
 import { type Context, errorLine, writeLine } from '../io.js';
 import { InputChangedError, readChunk } from '../queue/chunks.js';
 import { type ChunkJob, connectionFor, connectRedis, doneKey, failedKey, QUEUE_NAME } from '../queue/jobs.js';
 import { LanceSink, VectorStoreError } from '../store/lance.js';
 import { embedLines } from './embed.js';
 
-export interface WorkerCommandOptions extends Pick<EmbedOptions, 'runtime'> {
+export interface WorkerCommandOptions {
   queue: string;
   /** Overrides the jobs' store folder (where this machine mounts it). */
   db?: string;
@@ -34,7 +34,6 @@ class ChunkBuffer implements VectorSink {
 
 export async function workerCommand(opts: WorkerCommandOptions, ctx: Context): Promise<number> {
   const redis = await connectRedis(opts.queue);
-  const backend = await ctx.backend();
   // One model and one store at a time: a worker normally serves one run; a job of another run swaps them.
   let loaded: { key: string; model: Embedder } | undefined;
   const sinks = new Map<string, LanceSink>();
@@ -52,11 +51,8 @@ export async function workerCommand(opts: WorkerCommandOptions, ctx: Context): P
         loaded = undefined;
         loaded = {
           key,
-          model: await loadEmbedder(encoding.model, {
-            ...encoding,
-            runtime: opts.runtime,
-            backend: backend.name,
-          }),
+          // this machine's --device: workers on different machines may run different engines
+          model: await loadEmbedder(encoding.model, { ...encoding, device: ctx.device }),
         };
       }
       const buffer = new ChunkBuffer();
