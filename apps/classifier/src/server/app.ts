@@ -34,7 +34,7 @@ export interface ServerOptions {
   port: number;
   host: string;
   backend: BackendInfo;
-  /** Where the models run (default 'auto'); `backend` is then only the tfjs backend the host steps use. */
+  /** Where the models run (default: `backend`, the tfjs backend given; `attn serve` passes --device). */
   device?: Device;
   imageModel?: string;
   textModel?: string;
@@ -228,7 +228,12 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     ...batch,
     run: (texts) => engines.embedder.embed(texts),
   });
-  const engine = (model: string) => ({ where: 'server', backend: describeBackend(opts.backend), model });
+  // Each model says which engine its pipeline runs on (with --device auto they may differ from the tfjs backend).
+  const engine = (model: string, device?: string) => ({
+    where: 'server',
+    backend: device ?? describeBackend(opts.backend),
+    model,
+  });
   /**
    * Requests whose body is being read count against their queue, so a full queue refuses the next one before
    * reading (and buffering, and parsing) its body: the body is discarded unread instead.
@@ -433,10 +438,11 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const imageSpec = resolveModel(opts.imageModel, 'image-classification');
   const textSpec = resolveModel(opts.textModel, 'text-classification');
+  const device = opts.device ?? opts.backend.name;
   const engines: Engines = {
-    image: await loadImageClassifier(imageSpec, opts.device),
-    text: await loadTextClassifier(textSpec, opts.device),
-    embedder: await loadEmbedder(textSpec, { pooling: 'mean', normalize: true, device: opts.device }),
+    image: await loadImageClassifier(imageSpec, device),
+    text: await loadTextClassifier(textSpec, device),
+    embedder: await loadEmbedder(textSpec, { pooling: 'mean', normalize: true, device }),
     names: { image: modelName(imageSpec), text: modelName(textSpec) },
   };
   const server = createApp(engines, opts);
