@@ -406,7 +406,8 @@ async function poolCase(c: Extract<CaseSpec, { type: 'pool' }>): Promise<CaseRes
   if (c.workers === 0) {
     await initBackend('wasm');
     const { pipeline } = await import('@attn/bert');
-    const fe = await pipeline('feature-extraction', c.dir, { maxLength: 128 });
+    // the tfjs baseline the pool is compared with: wasm, not the 'auto' default (native where installed)
+    const fe = await pipeline('feature-extraction', c.dir, { maxLength: 128, device: 'wasm' });
     const loadMs = performance.now() - t0;
     const step = async () => {
       for (let i = 0; i < texts.length; i += c.batchSize)
