@@ -123,9 +123,9 @@ export async function embedCommand(opts: EmbedCommandOptions, ctx: Context): Pro
   const file = opts.input ? openInputFile(opts.input) : undefined;
   const input: Readable = file?.stream ?? ctx.io.stdin;
   const totalBytes = file?.size;
-  const backend = await ctx.backend();
   const spec = resolveModel(opts.model, 'text-encoder');
-  const model = await loadEmbedder(spec, { ...opts, backend: backend.name });
+  // the pipeline starts the device itself (the CLI maps the deprecated --runtime onto opts.device)
+  const model = await loadEmbedder(spec, { ...opts, device: opts.device ?? ctx.device });
   const sink: VectorSink = opts.db
     ? new LanceSink(opts.db, { model: spec, pooling: opts.pooling, normalize: opts.normalize })
     : new JsonlSink(ctx.io.stdout);
