@@ -11,6 +11,10 @@ import {
 } from '../src/index.js';
 import { GOLD_DIR, haveFixtures } from './helpers.js';
 
+/** The pipeline's [texts, H] output as one vector per text. */
+const vectorsOf = (t: { data: Float32Array; dims: number[] }) =>
+  Array.from({ length: t.dims[0]! }, (_, i) => t.data.subarray(i * t.dims[1]!, (i + 1) * t.dims[1]!));
+
 const docs = ['the cat sat', 'a dog', 'hello world again', 'x', 'four five six seven', 'end'].map(
   (text, i) => ({ id: `d${i}`, text }),
 );
@@ -28,12 +32,14 @@ describe.skipIf(!haveFixtures('bert sinks'))(
     it('hands each document its own vector, in order, in sink batches of batchSize', async () => {
       const batches: VectorRecord[][] = [];
       const sink: VectorSink = { write: async (r) => void batches.push(r), close: async () => {} };
-      const n = await streamInto(pipe, docs, sink, { batchSize: 4, normalize: true });
+      const n = await streamInto(pipe, docs, sink, { batchSize: 4, pooling: 'mean', normalize: true });
       expect(n).toBe(docs.length);
       expect(batches.map((b) => b.length)).toEqual([4, 2]);
-      const want = await pipe.call(
-        docs.map((d) => d.text),
-        { normalize: true },
+      const want = vectorsOf(
+        await pipe(
+          docs.map((d) => d.text),
+          { pooling: 'mean', normalize: true },
+        ),
       );
       const got = batches.flat();
       expect(got.map((r) => r.id)).toEqual(docs.map((d) => d.id));
@@ -46,13 +52,18 @@ describe.skipIf(!haveFixtures('bert sinks'))(
       const out = new PassThrough();
       const parts: Buffer[] = [];
       out.on('data', (d: Buffer) => parts.push(d));
-      await streamInto(pipe, docs.slice(0, 2), new JsonlSink(out), { batchSize: 2 });
+      await streamInto(pipe, docs.slice(0, 2), new JsonlSink(out), { batchSize: 2, pooling: 'mean' });
       const rows = Buffer.concat(parts)
         .toString()
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l));
-      const want = await pipe.call(docs.slice(0, 2).map((d) => d.text));
+      const want = vectorsOf(
+        await pipe(
+          docs.slice(0, 2).map((d) => d.text),
+          { pooling: 'mean' },
+        ),
+      );
       expect(rows.map((r) => r.id)).toEqual(['d0', 'd1']);
       expect(rows[1].embedding).toHaveLength(want[1].length);
       for (let j = 0; j < want[1].length; j++) expect(rows[1].embedding[j]).toBeCloseTo(want[1][j], 6);
