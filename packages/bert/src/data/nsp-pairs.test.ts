@@ -3,7 +3,6 @@ import { encodePair, makeNspPairs } from './nsp-pairs.js';
 import { Random } from './random.js';
 
 const special = { cls: 2, sep: 3, mask: 4, pad: 0 };
-const specialIds = [0, 1, 2, 3, 4];
 const V = 1000;
 
 /** 200 documents of 2–9 sentences of 3–14 tokens, ids ≥ 5. */
