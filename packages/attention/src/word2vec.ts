@@ -94,8 +94,8 @@ export function negativeSamplingStep(
   let loss = 0;
   for (let t = 0; t < nTargets; t++) {
     const outOff = targets[t]! * dim;
-    // Four partial sums: V8 does not vectorise, and independent accumulators roughly halve the dot's time.
     // Four partial sums: V8 does not vectorise, and independent accumulators made the step 1.45× faster.
+    let f0 = 0;
     let f1 = 0;
     let f2 = 0;
     let f3 = 0;
