@@ -7,6 +7,7 @@
  * words), both split by BERT's BasicTokenizer as `attn train word2vec --tokens basic` does.
  *
  * Standalone: tsx --conditions=@attn/source bench/src/word2vec.ts [--fixtures DIR] [--modes cbow,skipgram]
+ *   [--corpora thucnews,spamassassin]
  *   [--dump DIR]   (write the two corpora, one sentence a line, tokens separated by spaces, and exit)
  */
 import { execFileSync } from 'node:child_process';
@@ -114,7 +115,7 @@ function overlap(a: Record<string, string[]>, b: Record<string, string[]>): numb
 }
 
 export async function runWord2VecBench(
-  opts: { fixturesDir?: string; modes?: Word2VecMode[]; log?: (l: string) => void } = {},
+  opts: { fixturesDir?: string; modes?: Word2VecMode[]; corpora?: string[]; log?: (l: string) => void } = {},
 ): Promise<Word2VecBenchRow[]> {
   const here = fileURLToPath(new URL('.', import.meta.url));
   const fixtures = opts.fixturesDir ?? process.env.ATTN_FIXTURES ?? resolve(here, '../../../shared/fixtures');
@@ -124,6 +125,7 @@ export async function runWord2VecBench(
   const tmp = mkdtempSync(join(tmpdir(), 'attn-w2v-bench-'));
   const rows: Word2VecBenchRow[] = [];
   for (const { name, sentences } of await word2vecCorpora(fixtures)) {
+    if (opts.corpora && !opts.corpora.some((c) => name.toLowerCase().startsWith(c.toLowerCase()))) continue;
     const file = join(tmp, 'corpus.txt');
     writeFileSync(file, `${sentences.map((s) => s.join(' ')).join('\n')}\n`);
     const words = sentences.reduce((n, s) => n + s.length, 0);
@@ -211,7 +213,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     }
   } else {
     const modes = value('--modes')?.split(',') as Word2VecMode[] | undefined;
-    const rows = await runWord2VecBench({ fixturesDir: fixtures, modes, log: console.log });
+    const corpora = value('--corpora')?.split(',');
+    const rows = await runWord2VecBench({ fixturesDir: fixtures, modes, corpora, log: console.log });
     console.log(`\n${WORD2VEC_TABLE_HEADER}\n${rows.map(formatWord2VecRow).join('\n')}`);
   }
 }
