@@ -16,7 +16,7 @@ describe.skipIf(!haveFixtures('ViT pipeline'))('pipeline("image-classification")
     });
     expect(classify.device).toMatchObject({ device: 'native', engine: 'onnx' });
     const g = readJson('golden', 'vit-tiny-random.json').images[0];
-    const [top] = await classify(fixturePath('golden', g.image), { top_k: 1 });
+    const [top] = (await classify(fixturePath('golden', g.image), { top_k: 1 })) as { label: string }[];
     expect(top!.label).toBe(g.predicted_label);
     const done = events.filter((e) => e.status === 'done').map((e) => (e as { file: string }).file);
     expect(done).toEqual(
