@@ -95,7 +95,7 @@ function progressBar(label: string, curve: { step: number; loss: number }[]) {
     const width = 30;
     const done = Math.round((p.step / p.totalSteps) * width);
     process.stdout.write(
-      `\r${label} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} lr ${p.learningRate.toExponential(1)}`,
+      `\r${label} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(3)} lr ${p.lr.toExponential(1)}`,
     );
     if (p.step === p.totalSteps) process.stdout.write('\n');
   };
@@ -263,7 +263,7 @@ async function main() {
   const preHistory = await train<PretrainingBatch>({
     model: pre,
     loss: (b) => pre.forward(b, { returnLogits: false }).loss!,
-    batches: (epoch) => pretrainingBatches(pairs, batchOptions(SEED + epoch)), // new masks every epoch
+    batches: (epoch) => pretrainingBatches(pairs, batchOptions(SEED + epoch - 1)), // new masks every epoch (counted from 1)
     batchesPerEpoch: Math.ceil(pairs.length / BATCH),
     epochs: PRETRAIN_EPOCHS,
     learningRate: PRETRAIN_LR,
@@ -275,7 +275,7 @@ async function main() {
     onProgress: progressBar('pre-train', preLoss),
     onEpochEnd: (r) =>
       console.log(
-        `\n  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(3)}; held-out MLM top-1 ${pct(r.metrics.mlmTop1!)}, top-5 ${pct(r.metrics.mlmTop5!)}, NSP ${pct(r.metrics.nspAccuracy!)} (${r.seconds.toFixed(0)} s)`,
+        `\n  epoch ${r.epoch}: mean loss ${r.trainLoss.toFixed(3)}; held-out MLM top-1 ${pct(r.metrics.mlmTop1!)}, top-5 ${pct(r.metrics.mlmTop5!)}, NSP ${pct(r.metrics.nspAccuracy!)} (${r.seconds.toFixed(0)} s)`,
       ),
   });
   const preSeconds = (Date.now() - t0) / 1000;
@@ -317,7 +317,7 @@ async function main() {
     model,
     loss: (b) => model.forward(b).loss!,
     batches: function* (epoch) {
-      const order = new Random(SEED + 100 + epoch).shuffle([...trainSet]);
+      const order = new Random(SEED + 99 + epoch).shuffle([...trainSet]);
       for (let i = 0; i < order.length; i += BATCH) yield encode(order.slice(i, i + BATCH));
     },
     batchesPerEpoch: Math.ceil(trainSet.length / BATCH),
@@ -330,7 +330,7 @@ async function main() {
     onProgress: progressBar('fine-tune', fineLoss),
     onEpochEnd: (r) =>
       console.log(
-        `\n  epoch ${r.epoch + 1}: mean loss ${r.trainLoss.toFixed(4)}, held-out accuracy ${(100 * r.metrics.testAccuracy!).toFixed(2)}% (${r.seconds.toFixed(0)} s)`,
+        `\n  epoch ${r.epoch}: mean loss ${r.trainLoss.toFixed(4)}, held-out accuracy ${(100 * r.metrics.testAccuracy!).toFixed(2)}% (${r.seconds.toFixed(0)} s)`,
       ),
   });
   const fineSeconds = (Date.now() - t0) / 1000;
@@ -433,7 +433,7 @@ ${lines.join('\n')}
     { x: 0, y: 100 * y },
     { x: mlm.length - 1, y: 100 * y },
   ];
-  const acc = epochs.map((e) => ({ x: e.epoch + 1, y: 100 * e.metrics.testAccuracy! }));
+  const acc = epochs.map((e) => ({ x: e.epoch, y: 100 * e.metrics.testAccuracy! }));
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${2 * H}" viewBox="0 0 ${2 * W} ${2 * H}">
 <rect width="100%" height="100%" fill="white"/>
 ${panel(0, 0, 'pre-training loss (MLM + NSP)', [{ points: smooth(pre), color: '#1f77b4', label: 'train (mean of 20 steps)' }], 'optimizer step')}

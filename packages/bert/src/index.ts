@@ -66,5 +66,6 @@ export type { PreTrainingInputs, PreTrainingOutput, TaskForwardOptions } from '.
 export { BertForMaskedLM, BertForNextSentencePrediction, BertForPreTraining } from './pretraining.js';
 export type { DocumentStreamer, VectorRecord, VectorSink } from './sinks.js';
 export { formatVector, JsonlSink, streamInto } from './sinks.js';
-export type { EpochReport, TrainOptions, TrainProgress } from './train/trainer.js';
-export { latestCheckpoint, train } from './train/trainer.js';
+// The one training loop lives in core-tensor (ViT and the CLI use it too); kept here under @attn/bert's names.
+export type { EpochReport, TrainOptions, TrainProgress } from '@attn/core-tensor';
+export { latestCheckpoint, train } from '@attn/core-tensor';

@@ -87,7 +87,7 @@ describe.skipIf(!haveStrace)('trainer checkpoints survive a kill at every rename
 
       const trained: number[] = [];
       const resumed = await tinyTraining(dir, EPOCHS, { epochStart: (e) => trained.push(e) });
-      expect(trained).toEqual(Array.from({ length: EPOCHS - saved }, (_, i) => saved + i));
+      expect(trained).toEqual(Array.from({ length: EPOCHS - saved }, (_, i) => saved + i + 1));
       expect(resumed.map((h) => h.trainLoss)).toEqual(straight);
       // The resumed run cleaned up the killed writer's temporary folder and the older checkpoint.
       expect(readdirSync(dir)).toEqual([`checkpoint-${EPOCHS}`]);
@@ -121,7 +121,7 @@ describe('latestCheckpoint picks the newest complete checkpoint', () => {
     renameSync(join(legacy, 'checkpoint-1'), join(legacy, 'checkpoint'));
     const trained: number[] = [];
     await tinyTraining(legacy, 2, { epochStart: (e) => trained.push(e) });
-    expect(trained).toEqual([1]);
+    expect(trained).toEqual([2]);
     expect(readdirSync(legacy)).toEqual(['checkpoint-2']);
   });
 });

@@ -25,6 +25,7 @@ export { ImageProcessorConfigError, ViTImageProcessor } from './processor.js';
 export { randomTranslate } from './train/augment.js';
 export { trainingCurvesSvg, writeTrainingCurves } from './train/curves.js';
 export { fineTuneImageClassifier, withNewLabels } from './train/finetune.js';
-export { warmupCosine } from './train/schedule.js';
+// The schedules live in core-tensor's one module; kept here under the name @attn/vit documented.
+export { warmupCosine } from '@attn/core-tensor';
 export type { AugmentFn, EpochStats, ImageDataset, StepProgress, TrainOptions } from './train/train.js';
 export { evaluateAccuracy, mulberry32, trainImageClassifier } from './train/train.js';

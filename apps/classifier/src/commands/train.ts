@@ -1,14 +1,14 @@
 /**
- * `attn train vit` / `attn train bert`: the packages' own training loops (@attn/vit trainImageClassifier,
- * @attn/bert train) with a progress bar, one line per epoch, checkpoints after every epoch, and a final
- * Hugging Face folder that `--model` accepts everywhere else in the CLI.
+ * `attn train vit` / `attn train bert`: core-tensor's one training loop (`train`, which @attn/vit's
+ * trainImageClassifier also runs on) with a progress bar, one line per epoch (epochs counted from 1),
+ * checkpoints after every epoch, and a final Hugging Face folder that `--model` accepts everywhere else in the CLI.
  */
 
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BertForSequenceClassification, bertConfig, latestCheckpoint, train as trainBert } from '@attn/bert';
-import { resolvePretrainedDir, setSeed, tf } from '@attn/core-tensor';
+import { BertForSequenceClassification, bertConfig } from '@attn/bert';
+import { latestCheckpoint, Random, resolvePretrainedDir, setSeed, tf, train as runTraining } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
 import {
   trainImageClassifier,
@@ -140,10 +140,7 @@ export async function trainVitCommand(o: TrainVitOptions, ctx: Context): Promise
       seed: o.seed,
       checkpointDir: o.out,
       progressEvery: 1,
-      onStep: (p) => {
-        // @attn/vit counts the epochs of its steps from 0 (its epoch reports from 1): show them from 1
-        bar.update(p.step, { epoch: p.epoch + 1, loss: p.loss.toFixed(4), total: p.totalSteps });
-      },
+      onStep: (p) => bar.update(p.step, { epoch: p.epoch, loss: p.loss.toFixed(4), total: p.totalSteps }),
       onEpoch: (s) =>
         say(
           ctx,
@@ -207,13 +204,7 @@ export async function trainBertCommand(o: TrainBertOptions, ctx: Context): Promi
   };
   /** A fixed shuffle per epoch (seeded), so an interrupted run resumes on the same batches. */
   const batches = (epoch: number) => {
-    const order = data.train.map((_, i) => i);
-    let s = (o.seed * 7919 + epoch * 104729 + 1) >>> 0;
-    for (let i = order.length - 1; i > 0; i--) {
-      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-      const j = s % (i + 1);
-      [order[i], order[j]] = [order[j], order[i]];
-    }
+    const order = new Random(o.seed * 7919 + epoch * 104729).shuffle(data.train.map((_, i) => i));
     return chunks(order, o.batchSize).map((idx) => encode(idx.map((i) => data.train[i])));
   };
   const accuracy = (): Record<string, number> => {
@@ -257,7 +248,7 @@ export async function trainBertCommand(o: TrainBertOptions, ctx: Context): Promi
     },
   );
   try {
-    const history = await trainBert({
+    const history = await runTraining({
       model,
       loss: (b) => model.forward(b).loss!,
       batches,
@@ -266,14 +257,12 @@ export async function trainBertCommand(o: TrainBertOptions, ctx: Context): Promi
       learningRate: o.lr,
       evaluate: accuracy,
       checkpointDir: o.out,
-      // @attn/bert counts epochs from 0; people (and `train vit`) count from 1
-      onProgress: (p) =>
-        bar.update(p.step, { epoch: p.epoch + 1, loss: p.loss.toFixed(4), total: p.totalSteps }),
+      onProgress: (p) => bar.update(p.step, { epoch: p.epoch, loss: p.loss.toFixed(4), total: p.totalSteps }),
       onEpochEnd: (r) =>
-        void say(
+        say(
           ctx,
-          { event: 'epoch', ...r, epoch: r.epoch + 1 },
-          `epoch ${r.epoch + 1}: train loss ${r.trainLoss.toFixed(4)}, test acc ${pct(r.metrics.testAccuracy)} (${r.seconds.toFixed(0)} s)`,
+          { event: 'epoch', ...r },
+          `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}, test acc ${pct(r.metrics.testAccuracy)} (${r.seconds.toFixed(0)} s)`,
         ),
     });
     bar.stop();
@@ -281,8 +270,7 @@ export async function trainBertCommand(o: TrainBertOptions, ctx: Context): Promi
     for (const f of ['vocab.txt', 'tokenizer_config.json', 'tokenizer.json', 'special_tokens_map.json']) {
       if (existsSync(join(dir, f))) await copyFile(join(dir, f), join(o.out, f));
     }
-    const fromOne = history.map((h) => ({ ...h, epoch: h.epoch + 1 }));
-    await writeFile(join(o.out, 'training_history.json'), `${JSON.stringify(fromOne, null, 1)}\n`);
+    await writeFile(join(o.out, 'training_history.json'), `${JSON.stringify(history, null, 1)}\n`);
     const last = history.at(-1);
     await say(
       ctx,

@@ -1,13 +1,12 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, setSeed, tf } from '@attn/core-tensor';
+import { initBackend, setSeed, type TrainProgress, tf, train } from '@attn/core-tensor';
 import { expectNoLeaks } from '@attn/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertForSequenceClassification } from '../classification.js';
 import { bertConfig } from '../config.js';
 import { Random } from '../data/random.js';
-import { type TrainProgress, train } from './trainer.js';
 
 // A toy task the first token decides (3 → 0, 4 → 1); the point is the trainer's mechanics.
 // Dropout off, so runs are deterministic and comparable.
@@ -29,7 +28,7 @@ const data = Array.from({ length: 64 }, () => {
 });
 type Batch = { inputIds: number[][]; labels: number[] };
 const batches = (epoch: number): Batch[] => {
-  const order = new Random(100 + epoch).shuffle([...data]);
+  const order = new Random(99 + epoch).shuffle([...data]); // epochs count from 1
   return Array.from({ length: 8 }, (_, i) => {
     const xs = order.slice(8 * i, 8 * i + 8);
     return { inputIds: xs.map((x) => x.ids), labels: xs.map((x) => x.label) };
@@ -81,7 +80,9 @@ describe('train(): AdamW, warm-up/decay, clipping, accumulation, checkpoints, re
     const history = await expectNoLeaks(() => run(straight, 8, undefined, (p) => steps.push(p)), 'training');
     expect(steps.length).toBe(32); // 8 epochs × 8 batches / accumulation 2
     expect(steps.at(-1)!.step).toBe(32);
-    expect(Math.max(...steps.map((s) => s.learningRate))).toBeCloseTo(1e-2, 8);
+    expect(Math.max(...steps.map((s) => s.lr))).toBeCloseTo(1e-2, 8);
+    expect(steps.map((s) => s.epoch)).toEqual(Array.from({ length: 32 }, (_, i) => 1 + Math.floor(i / 4)));
+    expect(history.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(history.at(-1)!.trainLoss).toBeLessThan(history[0]!.trainLoss);
     expect(history.at(-1)!.metrics.accuracy).toBeGreaterThan(0.95);
 

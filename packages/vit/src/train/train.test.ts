@@ -9,7 +9,6 @@ import { ViTConfig } from '../config.js';
 import { ViTForImageClassification } from '../model.js';
 import { randomTranslate } from './augment.js';
 import { fineTuneImageClassifier, withNewLabels } from './finetune.js';
-import { warmupCosine } from './schedule.js';
 import { evaluateAccuracy, type ImageDataset, mulberry32, trainImageClassifier } from './train.js';
 
 let dir: string;
@@ -32,15 +31,6 @@ function synthetic(n: number, size: number, seed: number): ImageDataset {
   return { pixels, labels, shape: [3, size, size] };
 }
 
-describe('learning-rate schedule', () => {
-  it('warm-up is linear, then cosine to 2 % of the peak', () => {
-    expect(warmupCosine(0, 100, 1, 10)).toBeCloseTo(0.1);
-    expect(warmupCosine(9, 100, 1, 10)).toBeCloseTo(1);
-    expect(warmupCosine(55, 100, 1, 10)).toBeCloseTo(0.02 + 0.98 * 0.5);
-    expect(warmupCosine(100, 100, 1, 10)).toBeCloseTo(0.02);
-  });
-});
-
 describe('trainImageClassifier', () => {
   it('learns a toy task, reports progress, writes a checkpoint each epoch, leaks nothing', async () => {
     const config = ViTConfig.from({
@@ -55,6 +45,7 @@ describe('trainImageClassifier', () => {
     const model = new ViTForImageClassification(config);
     const data = { train: synthetic(64, 8, 1), test: synthetic(32, 8, 2) };
     const steps: number[] = [];
+    const stepEpochs: number[] = [];
     const epochs: number[] = [];
     const before = tf.memory().numTensors;
     const ckpt = join(dir, 'toy');
@@ -66,7 +57,10 @@ describe('trainImageClassifier', () => {
       augment: randomTranslate(1, [0, 0, 0]),
       checkpointDir: ckpt,
       progressEvery: 4,
-      onStep: (p) => steps.push(p.step),
+      onStep: (p) => {
+        steps.push(p.step);
+        stepEpochs.push(p.epoch);
+      },
       onEpoch: (s) => {
         epochs.push(s.epoch);
       },
@@ -74,6 +68,7 @@ describe('trainImageClassifier', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(epochs).toEqual([1, 2, 3, 4, 5, 6]);
     expect(steps).toEqual([4, 8, 12, 16, 20, 24]);
+    expect(stepEpochs).toEqual([1, 2, 3, 4, 5, 6]); // 4 steps an epoch: the 4th of each is its last
     expect(history[5].trainLoss).toBeLessThan(history[0].trainLoss);
     expect(history[5].testAccuracy).toBe(1);
     expect((await readdir(ckpt)).sort()).toEqual(['config.json', 'model.safetensors']); // no temp files left

@@ -1,6 +1,13 @@
-import { AdamW, clipByGlobalNorm, noDecayForBiasAndNorm, Random, registerGradients, tf } from '@attn/core-tensor';
+import {
+  crossEntropy,
+  type EpochReport,
+  Random,
+  registerGradients,
+  train as runTraining,
+  tf,
+  warmupCosine,
+} from '@attn/core-tensor';
 import type { ViTForImageClassification } from '../model.js';
-import { warmupCosine } from './schedule.js';
 
 /** Preprocessed images (ViTImageProcessor output) and their class indices, in memory. */
 export interface ImageDataset {
@@ -20,6 +27,7 @@ export type AugmentFn = (
 ) => void;
 
 export interface StepProgress {
+  /** Counted from 1, as EpochStats.epoch. */
   epoch: number;
   step: number;
   totalSteps: number;
@@ -57,7 +65,7 @@ export interface TrainOptions {
   signal?: AbortSignal;
 }
 
-/** Deterministic PRNG (core-tensor's mulberry32 `Random`) so shuffles and augmentation are reproducible from the seed. */
+/** @deprecated use core-tensor's `Random` (`const r = new Random(seed); r.next()`): this wraps it. */
 export function mulberry32(seed: number): () => number {
   const random = new Random(seed);
   return () => random.next();
@@ -100,8 +108,9 @@ export async function evaluateAccuracy(
 }
 
 /**
- * Supervised training of a ViT classifier: AdamW with linear warm-up + cosine decay, label smoothing,
- * gradient clipping, optional augmentation, progress callbacks and atomic per-epoch checkpoints.
+ * Supervised training of a ViT classifier on core-tensor's training loop: AdamW with linear warm-up + cosine
+ * decay, label smoothing, gradient clipping, optional augmentation, progress callbacks and an HF folder saved
+ * after every epoch. What is ViT's own here is the batch (a seeded shuffle, then augmentation) and its loss.
  * Returns the per-epoch statistics (the loss/accuracy curves).
  */
 export async function trainImageClassifier(
@@ -113,79 +122,58 @@ export async function trainImageClassifier(
   const { train } = data;
   const n = train.labels.length;
   const batchSize = opts.batchSize ?? 64;
-  const stepsPerEpoch = Math.ceil(n / batchSize);
-  const totalSteps = stepsPerEpoch * opts.epochs;
+  const batchesPerEpoch = Math.ceil(n / batchSize);
   const peak = opts.lr ?? 1e-3;
-  const warmup = opts.warmupSteps ?? Math.min(200, Math.floor(totalSteps / 10));
+  const warmup = opts.warmupSteps ?? Math.min(200, Math.floor((batchesPerEpoch * opts.epochs) / 10));
   const numLabels = model.config.numLabels;
-  const random = mulberry32(opts.seed ?? 0);
-  // Decoupled weight decay on weights, not on biases and LayerNorm (HF Trainer's rule).
-  const optimizer = new AdamW(model, {
-    lr: peak,
-    weightDecay: opts.weightDecay ?? 0.05,
-    decay: noDecayForBiasAndNorm,
-  });
-  const history: EpochStats[] = [];
-  let step = 0;
-  try {
-    for (let epoch = 0; epoch < opts.epochs; epoch++) {
-      const started = Date.now();
-      const order = Int32Array.from({ length: n }, (_, i) => i);
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
-      model.train();
-      let lossSum = 0;
-      let correct = 0;
-      for (let s = 0; s < n; s += batchSize) {
-        if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('training aborted');
-        const idx = order.subarray(s, Math.min(s + batchSize, n));
-        const { x, y } = gather(train, idx);
-        opts.augment?.(x, train.shape, idx.length, random);
-        const lr = warmupCosine(step, totalSteps, peak, warmup);
-        const { loss, hits } = tf.tidy(() => {
-          const pixels = tf.tensor4d(x, [idx.length, ...train.shape]);
-          const target = tf.oneHot(tf.tensor1d(y, 'int32'), numLabels);
-          let logits: tf.Tensor | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            logits = tf.keep(model.forward(pixels).logits); // variableGrads would dispose it
-            return tf.losses.softmaxCrossEntropy(
-              target,
-              logits,
-              undefined,
-              opts.labelSmoothing ?? 0,
-            ) as tf.Scalar;
-          }, optimizer.variables());
-          optimizer.lr = lr;
-          optimizer.step(clipByGlobalNorm(grads, opts.clipNorm ?? 1).grads);
-          const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits!, -1), tf.tensor1d(y, 'int32')), 'int32'));
-          logits!.dispose();
-          return { loss: value, hits };
-        });
-        const [l, h] = [(await loss.data())[0], (await hits.data())[0]];
-        tf.dispose([loss, hits]);
-        lossSum += l * idx.length;
-        correct += h;
-        step++;
-        if (opts.onStep && (step % (opts.progressEvery ?? 10) === 0 || step === totalSteps))
-          opts.onStep({ epoch, step, totalSteps, loss: l, lr });
-      }
-      model.eval();
-      const stats: EpochStats = {
-        epoch: epoch + 1,
-        trainLoss: lossSum / n,
-        trainAccuracy: correct / n,
-        ...(data.test ? { testAccuracy: await evaluateAccuracy(model, data.test) } : {}),
-        seconds: (Date.now() - started) / 1000,
-      };
-      history.push(stats);
-      if (opts.checkpointDir) await model.save(opts.checkpointDir);
-      await opts.onEpoch?.(stats);
+  // One stream for the shuffles and the augmentation, drawn in batch order, so a seed fixes the whole run.
+  const random = new Random(opts.seed ?? 0);
+  const draw = () => random.next();
+  function* batches() {
+    const order = random.shuffle(Array.from({ length: n }, (_, i) => i));
+    for (let s = 0; s < n; s += batchSize) {
+      const batch = gather(train, order.slice(s, s + batchSize));
+      opts.augment?.(batch.x, train.shape, batch.y.length, draw);
+      yield batch;
     }
-  } finally {
-    optimizer.dispose();
-    model.eval();
   }
-  return history;
+  const stats = (r: EpochReport): EpochStats => ({
+    epoch: r.epoch,
+    trainLoss: r.trainLoss,
+    trainAccuracy: r.metrics.trainAccuracy!,
+    ...(r.metrics.testAccuracy === undefined ? {} : { testAccuracy: r.metrics.testAccuracy }),
+    seconds: r.seconds,
+  });
+  const history = await runTraining({
+    model,
+    batches,
+    batchesPerEpoch,
+    loss: ({ x, y }) => {
+      const labels = tf.tensor1d(y, 'int32');
+      const logits = model.forward(tf.tensor4d(x, [y.length, ...train.shape])).logits;
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), labels), 'float32')) as tf.Scalar;
+      return {
+        loss: crossEntropy(logits, labels, { labelSmoothing: opts.labelSmoothing ?? 0 }),
+        size: y.length,
+        totals: { trainAccuracy: hits },
+      };
+    },
+    epochs: opts.epochs,
+    learningRate: peak,
+    schedule: (step, total) => warmupCosine(step, total, peak, warmup),
+    weightDecay: opts.weightDecay ?? 0.05,
+    maxGradNorm: opts.clipNorm ?? 1,
+    signal: opts.signal,
+    evaluate: async (): Promise<Record<string, number>> =>
+      data.test ? { testAccuracy: await evaluateAccuracy(model, data.test) } : {},
+    onProgress: (p) => {
+      if (opts.onStep && (p.step % (opts.progressEvery ?? 10) === 0 || p.step === p.totalSteps))
+        opts.onStep({ epoch: p.epoch, step: p.step, totalSteps: p.totalSteps, loss: p.loss, lr: p.lr });
+    },
+    onEpochEnd: async (r) => {
+      if (opts.checkpointDir) await model.save(opts.checkpointDir);
+      await opts.onEpoch?.(stats(r));
+    },
+  });
+  return history.map(stats);
 }
