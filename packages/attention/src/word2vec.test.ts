@@ -105,7 +105,11 @@ describe('Word2Vec gradients, by hand on a 4-word vocabulary', () => {
         const u0 = tf.tensor2d([SYN1[1]!, SYN1[3]!, SYN1[0]!]);
         const labels = tf.tensor1d([1, -1, -1]);
         const loss = (h: tf.Tensor, u: tf.Tensor) =>
-          tf.neg(tf.sum(tf.log(tf.sigmoid(tf.mul(labels, tf.reshape(tf.matMul(u, tf.reshape(h, [DIM, 1])), [3]))))));
+          tf.neg(
+            tf.sum(
+              tf.log(tf.sigmoid(tf.mul(labels, tf.reshape(tf.matMul(u, tf.reshape(h, [DIM, 1])), [3])))),
+            ),
+          );
         const [gh, gu] = tf.grads(loss)([h0, u0]);
         return { dh: gh!.arraySync() as number[], du: gu!.arraySync() as number[][] };
       });
@@ -147,7 +151,16 @@ describe('Word2Vec on a corpus with planted topics', () => {
   for (const mode of ['cbow', 'skipgram'] as const) {
     it(`${mode}: every word's five nearest neighbours are in its own topic (precision@5 ≥ 0.9)`, async () => {
       const before = tf.memory().numTensors;
-      const model = new Word2Vec({ mode, dim: 16, window: 4, negative: 5, minCount: 1, epochs: 3, sample: 0, seed: 3 });
+      const model = new Word2Vec({
+        mode,
+        dim: 16,
+        window: 4,
+        negative: 5,
+        minCount: 1,
+        epochs: 3,
+        sample: 0,
+        seed: 3,
+      });
       const reports: number[] = [];
       await model.train(corpus, { onProgress: (p) => reports.push(p.words), progressEvery: 3000 });
       expect(model.vocabSize).toBe(40);
@@ -210,7 +223,10 @@ describe('Word2Vec queries, files and errors', () => {
     const dir = await mkdtemp(join(tmpdir(), 'w2v-'));
     const file = join(dir, 'vectors.txt');
     const m = new Word2Vec({ dim: 4, minCount: 1, epochs: 1, seed: 5 });
-    await m.train([['a', 'b', 'c', 'a'], ['b', 'a', 'd']]);
+    await m.train([
+      ['a', 'b', 'c', 'a'],
+      ['b', 'a', 'd'],
+    ]);
     await m.save(file);
     const text = await readFile(file, 'utf8');
     expect(text.split('\n')[0]).toBe('4 4');
