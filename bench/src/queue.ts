@@ -31,7 +31,7 @@ const CHUNK = Number(values.chunk);
 
 /** `attn …` from the TypeScript sources (tsx and the @attn/source condition, as this bench runs). */
 function attn(args: string[]): ChildProcess {
-  return spawn(process.execPath, [...process.execArgv, cli, '--backend', 'wasm', ...args], {
+  return spawn(process.execPath, [...process.execArgv, cli, '--device', 'wasm', ...args], {
     cwd: appDir,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -45,7 +45,7 @@ function startWorker(url: string): { proc: ChildProcess; log: string[] } {
       '--import',
       'tsx',
       CLI,
-      '--backend',
+      '--device',
       'cpu',
       'worker',
       '--queue',
@@ -110,7 +110,7 @@ describe.skipIf(!haveFixtures('queue tests') || !haveRedis)(
       for (let i = 0; i < 3; i++) workers.push(startWorker(url));
       const single = join(tmp, 'single.lance');
       const one = await runCli([
-        '--backend',
+        '--device',
         'cpu',
         'embed',
         '--model',
@@ -138,7 +138,7 @@ describe.skipIf(!haveFixtures('queue tests') || !haveRedis)(
 
       const db = join(tmp, 'queued.lance');
       const args = [
-        '--backend',
+        '--device',
         'cpu',
         'embed',
         '--model',
@@ -206,7 +206,7 @@ describe.skipIf(!haveFixtures('queue tests') || !haveRedis)(
       // A document is its own nearest neighbour.
       const hit = await runCli([
         '--json',
-        '--backend',
+        '--device',
         'cpu',
         'search',
         lines[41]!,
@@ -258,7 +258,7 @@ describe.skipIf(!haveFixtures('queue tests') || !haveRedis)(
       const file = join(tmp, 'later.txt');
       writeFileSync(file, 'one\ntwo\nthree\nfour\nfive\nsix\n');
       const producing = runCli([
-        ...['--backend', 'cpu', 'embed', '--model', bert, '--input', file],
+        ...['--device', 'cpu', 'embed', '--model', bert, '--input', file],
         ...['--db', join(tmp, 'later.lance'), '--queue', url, '--chunk-lines', '3'],
       ]);
       // no worker runs yet: wait for both chunk jobs, then change the second chunk's bytes (not the size)
