@@ -3,7 +3,15 @@
  * Trivial for a person, impossible without attention for a model that must copy by position: each output
  * step has to find the right source position, so the cross-attention maps come out as an anti-diagonal.
  */
-import { AdamW, linearWarmupDecay, noDecayForBiasAndNorm, setSeed, tf, trainStep } from '@attn/core-tensor';
+import {
+  AdamW,
+  linearWarmupDecay,
+  noDecayForBiasAndNorm,
+  Random,
+  setSeed,
+  tf,
+  trainStep,
+} from '@attn/core-tensor';
 import { Transformer, type TransformerConfig } from '../src/index.js';
 
 export const PAD = 0;
@@ -11,18 +19,6 @@ export const BOS = 1;
 export const EOS = 2;
 /** Digit d is token d + 3. */
 export const DIGIT0 = 3;
-
-/** mulberry32: a small, seedable PRNG so the data (and so the whole run) is reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface ReverseOptions {
   seed?: number;
@@ -114,10 +110,11 @@ export function evaluate(model: Transformer, sequences: number[][], maxLen: numb
 export async function trainReverse(opts: ReverseOptions = {}): Promise<ReverseResult> {
   const { seed = 1, steps = 3000, batchSize = 32, minLen = 3, maxLen = 8, heldOut = 500 } = opts;
   const { learningRate = 2e-3, logEvery = 50, evalEvery = 100, targetAccuracy = 1 } = opts;
-  const random = rng(seed);
+  // Seeded, so the data (and so the whole run) is reproducible.
+  const random = new Random(seed);
   const sample = () => {
-    const len = minLen + Math.floor(random() * (maxLen - minLen + 1));
-    return Array.from({ length: len }, () => Math.floor(random() * 10));
+    const len = random.int(minLen, maxLen + 1);
+    return Array.from({ length: len }, () => random.int(0, 10));
   };
   const reserved = new Set<string>();
   const drawSet = (n: number) => {

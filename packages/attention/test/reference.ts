@@ -2,6 +2,7 @@
  * Attention computed independently of tfjs, in float64 with plain loops, straight from the formula:
  * weights[b,h,i,j] = softmax_j(Σ_d q[b,h,i,d]·k[b,h,j,d] / √D + mask[b,h,i,j]),  out = weights · v.
  */
+import { Random } from '@attn/core-tensor';
 import { MASKED } from '../src/index.js';
 
 export interface Shape4 {
@@ -60,13 +61,6 @@ export const NO_KEY = MASKED;
 
 /** A reproducible stream of uniform numbers in [-1, 1). */
 export function uniform(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
+  const random = new Random(seed);
+  return Float32Array.from({ length: n }, () => random.next() * 2 - 1);
 }
