@@ -1,4 +1,5 @@
 import { atomicWriteFile, Random, tf } from '@attn/core-tensor';
+import { node } from '@attn/core-tensor/platform';
 
 /**
  * Word2Vec (Mikolov et al. 2013) with negative sampling: how an embedding matrix like
@@ -504,7 +505,7 @@ export class Word2Vec {
 
   /** Reads word2vec text format (as gensim's `save_word2vec_format(binary=False)` writes it). */
   static async load(file: string, opts: Omit<Word2VecOptions, 'dim'> = {}): Promise<Word2Vec> {
-    const { readFile } = await import('node:fs/promises');
+    const { readFile } = node.fsp;
     const text = await readFile(file, 'utf8');
     const lines = text.split('\n');
     while (lines.length && lines[lines.length - 1]!.trim() === '') lines.pop();

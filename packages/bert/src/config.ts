@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   ConfigError,
   type ConfigOptions,
@@ -8,6 +6,7 @@ import {
   numLabels as labelCount,
   parseConfig,
 } from '@attn/core-tensor';
+import { node } from '@attn/core-tensor/platform';
 
 /** A config.json that cannot describe a BERT (wrong type, impossible sizes). The message names the file and field. */
 export class BertConfigError extends ConfigError {
@@ -198,10 +197,10 @@ export function numLabels(config: BertConfig): number {
 
 /** Reads `<dir>/config.json` (or a path to a .json file). Unknown fields are kept. */
 export function readBertConfig(path: string, opts: ConfigOptions = {}): BertConfig {
-  const file = path.endsWith('.json') ? path : join(path, 'config.json');
+  const file = path.endsWith('.json') ? path : node.path.join(path, 'config.json');
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
+    raw = JSON.parse(node.fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new BertConfigError(file, '(file)', `cannot be read (${(e as Error).message})`);
   }

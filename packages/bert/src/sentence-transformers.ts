@@ -1,4 +1,5 @@
 import { PipelineError } from '@attn/core-tensor';
+import { node } from '@attn/core-tensor/platform';
 
 export type Pooling = 'none' | 'mean' | 'cls' | 'max';
 
@@ -23,8 +24,8 @@ const ST = 'sentence_transformers.models.';
 export async function readSentenceTransformersConfig(
   dir: string,
 ): Promise<SentenceTransformersConfig | undefined> {
-  const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const { readFile } = node.fsp;
+  const { join } = node.path;
   const read = async (file: string): Promise<unknown> => {
     const text = await readFile(join(dir, file), 'utf8').catch(() => undefined);
     if (text === undefined) return undefined;

@@ -3,8 +3,9 @@
  * encoding loop fills a JSONL stream, a vector database or anything else. Store-specific sinks (LanceDB in
  * the attn app) implement it outside this package, so @attn/bert pulls no database client.
  */
-import { once } from 'node:events';
+
 import type { Writable } from 'node:stream';
+import { node } from '@attn/core-tensor/platform';
 
 /** One encoded document. */
 export interface VectorRecord {
@@ -34,7 +35,7 @@ export class JsonlSink implements VectorSink {
   async write(records: VectorRecord[]): Promise<void> {
     for (const r of records) {
       const line = `{"id":${JSON.stringify(r.id)},"embedding":${formatVector(r.vector)}}\n`;
-      if (!this.out.write(line)) await once(this.out, 'drain');
+      if (!this.out.write(line)) await node.events.once(this.out, 'drain');
     }
   }
 

@@ -21,7 +21,15 @@ describe('registerGradients', () => {
     const js = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     });
-    writeFileSync(join(dir, 'gradients.mjs'), js.outputText);
+    writeFileSync(join(dir, 'gradients.mjs'), js.outputText.replace("'./platform/node.js'", "'./node.mjs'"));
+    // gradients.ts reaches node:module through the platform seam, transpiled beside it.
+    const seam = readFileSync(new URL('./platform/node.ts', import.meta.url), 'utf8');
+    writeFileSync(
+      join(dir, 'node.mjs'),
+      ts.transpileModule(seam, {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      }).outputText,
+    );
     writeFileSync(
       join(dir, 'child.mjs'),
       `import * as tf from ${JSON.stringify(url('@tensorflow/tfjs-core'))};

@@ -1,3 +1,5 @@
+import { node } from './platform/node.js';
+
 /**
  * tfjs-core registers no gradient functions by itself (the @tensorflow/tfjs union package does it), so
  * training needs `@tensorflow/tfjs-core/dist/register_all_gradients.js`. That file is ESM with
@@ -32,7 +34,7 @@ let registered: Promise<void> | undefined;
 export function registerGradients(): Promise<void> {
   registered ??= (async () => {
     if (isNode) {
-      const { register } = await import('node:module');
+      const { register } = node.module;
       register(`data:text/javascript,${encodeURIComponent(HOOK)}`);
     }
     await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');

@@ -26,5 +26,6 @@ export type { CrossEntropyOptions } from './nn/losses.js';
 export { crossEntropy, IGNORE_INDEX } from './nn/losses.js';
 export * from './optim/index.js';
 export * from './pipeline/index.js';
+export { NodeOnlyError } from './platform/errors.js';
 export { Random } from './random.js';
 export * from './safetensors/index.js';

@@ -8,6 +8,7 @@ import {
   parseConfig,
   withConfigOverrides,
 } from '@attn/core-tensor';
+import { node } from '@attn/core-tensor/platform';
 
 /** Thrown for a config.json that cannot describe a ViT; the message names the file and field. */
 export class ViTConfigError extends ConfigError {
@@ -110,7 +111,7 @@ export class ViTConfig {
   }
 
   static async fromFile(path: string, opts: ConfigOptions = {}): Promise<ViTConfig> {
-    const { readFile } = await import('node:fs/promises');
+    const { readFile } = node.fsp;
     let json: Record<string, unknown>;
     try {
       json = JSON.parse(await readFile(path, 'utf8'));

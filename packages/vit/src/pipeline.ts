@@ -2,8 +2,8 @@ import {
   checkHeadWeights,
   deviceOf,
   Pipeline,
-  type PipelineOptions,
   PipelineError,
+  type PipelineOptions,
   preparePipeline,
   type ResolvedDevice,
   readPretrainedFolder,
@@ -13,6 +13,7 @@ import {
   tf,
   withDeferredInit,
 } from '@attn/core-tensor';
+import { node } from '@attn/core-tensor/platform';
 import { ViTOnnxRuntime } from './export/onnx-runtime.js';
 import type { DecodeOptions } from './image/decode.js';
 import { ViTForImageClassification } from './model.js';
@@ -41,11 +42,19 @@ export interface PipelineRuntimeOptions {
 
 type Result = ImageClassification[] | ImageClassification[][];
 
+// One image gives its list, a list of images one list each (call signatures the class alone cannot declare).
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: adds call overloads to the callable class
+export interface ImageClassificationPipeline {
+  (image: ImageInput, options?: ImageClassificationOptions): Promise<ImageClassification[]>;
+  (images: ImageInput[], options?: ImageClassificationOptions): Promise<ImageClassification[][]>;
+}
+
 /**
  * A loaded model + processor, called like a function: `await classify(image, { top_k })`. One image gives
  * its `[{ label, score }]`, a list one such list per image. On the native device `onnx` runs the model and
  * `model` keeps only its config. `dispose` frees the weights.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface above adds call overloads
 export class ImageClassificationPipeline extends Pipeline<
   ImageInput | ImageInput[],
   ImageClassificationOptions,
@@ -157,7 +166,7 @@ async function missingHead(dir: string): Promise<string[]> {
   const { weights } = await readPretrainedFolder(dir);
   let names: string[];
   if (weights.endsWith('.index.json')) {
-    const { readFile } = await import('node:fs/promises');
+    const { readFile } = node.fsp;
     names = Object.keys(
       (JSON.parse(await readFile(weights, 'utf8')) as { weight_map?: object }).weight_map ?? {},
     );

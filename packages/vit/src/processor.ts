@@ -8,6 +8,7 @@ import {
   resolvePretrainedDir,
   tf,
 } from '@attn/core-tensor';
+import { node } from '@attn/core-tensor/platform';
 import { type CanvasImageLike, canvasImageToRgba, isCanvasImageLike } from './image/browser.js';
 import { type DecodeOptions, decodeImage } from './image/decode.js';
 import { ImageInputError } from './image/errors.js';
@@ -102,8 +103,8 @@ export class ViTImageProcessor {
 
   /** Reads `preprocessor_config.json` from a model folder or hub id (Node). */
   static async fromPretrained(dirOrId: string, opts: HubOptions = {}): Promise<ViTImageProcessor> {
-    const { readFile } = await import('node:fs/promises');
-    const { join } = await import('node:path');
+    const { readFile } = node.fsp;
+    const { join } = node.path;
     const path = join(await resolvePretrainedDir(dirOrId, opts), 'preprocessor_config.json');
     let json: Record<string, unknown>;
     try {
@@ -116,8 +117,8 @@ export class ViTImageProcessor {
 
   /** Writes `preprocessor_config.json` (atomically) into `dir`. */
   async save(dir: string): Promise<void> {
-    const { mkdir } = await import('node:fs/promises');
-    const { join } = await import('node:path');
+    const { mkdir } = node.fsp;
+    const { join } = node.path;
     await mkdir(dir, { recursive: true });
     await atomicWriteFile(join(dir, 'preprocessor_config.json'), `${JSON.stringify(this.config, null, 2)}\n`);
   }

@@ -6,8 +6,7 @@
  * transformers.js reads tokenizers only from tokenizer.json, so one is written from the WordPiece vocab with
  * the BERT normalizer / pre-tokenizer / post-processor that HF's fast BertTokenizer uses.
  */
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { node } from '@attn/core-tensor/platform';
 import type { BertPreTrainedModel } from '../pretrained.js';
 import { type BertOnnxTask, exportOnnx } from './onnx.js';
 import type { OnnxExportResult } from './onnx-core.js';
@@ -83,11 +82,15 @@ export async function exportTransformersJsFolder(
   dir: string,
   opts: TransformersJsFolderOptions,
 ): Promise<OnnxExportResult> {
-  await mkdir(join(dir, 'onnx'), { recursive: true });
+  await node.fsp.mkdir(node.path.join(dir, 'onnx'), { recursive: true });
   await model.save(dir);
-  const vocab = (await readFile(opts.vocabFile, 'utf8')).replace(/\r?\n$/, '').split(/\r?\n/);
-  if (join(dir, 'vocab.txt') !== opts.vocabFile) await copyFile(opts.vocabFile, join(dir, 'vocab.txt'));
-  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(bertTokenizerJson(vocab, opts)));
+  const vocab = (await node.fsp.readFile(opts.vocabFile, 'utf8')).replace(/\r?\n$/, '').split(/\r?\n/);
+  if (node.path.join(dir, 'vocab.txt') !== opts.vocabFile)
+    await node.fsp.copyFile(opts.vocabFile, node.path.join(dir, 'vocab.txt'));
+  await node.fsp.writeFile(
+    node.path.join(dir, 'tokenizer.json'),
+    JSON.stringify(bertTokenizerJson(vocab, opts)),
+  );
   const tokenizerConfig = {
     tokenizer_class: 'BertTokenizer',
     do_lower_case: opts.doLowerCase ?? true,
@@ -101,6 +104,9 @@ export async function exportTransformersJsFolder(
     mask_token: '[MASK]',
     clean_up_tokenization_spaces: true,
   };
-  await writeFile(join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizerConfig, null, 2)}\n`);
-  return exportOnnx(model, join(dir, 'onnx', 'model.onnx'), { task: opts.task });
+  await node.fsp.writeFile(
+    node.path.join(dir, 'tokenizer_config.json'),
+    `${JSON.stringify(tokenizerConfig, null, 2)}\n`,
+  );
+  return exportOnnx(model, node.path.join(dir, 'onnx', 'model.onnx'), { task: opts.task });
 }

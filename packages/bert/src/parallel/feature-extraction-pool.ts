@@ -3,8 +3,9 @@
  * comes from N workers, each with its own backend and model copy; `embed` cuts the texts into batches
  * and spreads them over the workers, and returns the vectors in input order.
  */
-import { availableParallelism } from 'node:os';
+
 import type { BackendPreference } from '@attn/core-tensor';
+import { node } from '@attn/core-tensor/platform';
 import type { EmbedRequest, EmbedResult, WorkerInit } from './feature-extraction-worker.js';
 import { bundleSourceWorker, WorkerPool, WorkerPoolError } from './pool-core.js';
 
@@ -43,7 +44,7 @@ export async function createFeatureExtractionPool(
   const workerData: WorkerInit = { modelDir, backend: opts.backend ?? 'wasm', maxLength: opts.maxLength };
   const pool = await WorkerPool.create<EmbedRequest, EmbedResult>({
     worker,
-    size: opts.workers ?? availableParallelism(),
+    size: opts.workers ?? node.os.availableParallelism(),
     workerData,
   });
   const pooling = opts.pooling ?? 'mean';

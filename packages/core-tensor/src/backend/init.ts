@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from '../gradients.js';
+import { node } from '../platform/node.js';
 import { type BackendName, BackendUnavailableError } from './errors.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { registerWasmBatchMatMul } from './wasm-matmul.js';
@@ -70,9 +71,9 @@ async function activate(
 
 /** In Node the .wasm binaries are read from the installed package rather than fetched from a CDN. */
 async function nodeWasmDir(): Promise<string> {
-  const { createRequire } = await import('node:module');
-  const { dirname } = await import('node:path');
-  const { pathToFileURL } = await import('node:url');
+  const { createRequire } = node.module;
+  const { dirname } = node.path;
+  const { pathToFileURL } = node.url;
   const dir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   return `${pathToFileURL(dir).pathname}/dist/`;
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { node } from '../platform/node.js';
 
 /**
  * Multi-threaded tfjs-backend-wasm in Node.
@@ -28,9 +29,9 @@ export async function registerThreadedWasm(threads: number): Promise<number> {
     BackendWasm: new (m: EmscriptenModule) => tf.KernelBackend;
     setThreadsCount(n: number): void;
   };
-  const { createRequire } = await import('node:module');
-  const { dirname, join } = await import('node:path');
-  const os = await import('node:os');
+  const { createRequire } = node.module;
+  const { dirname, join } = node.path;
+  const os = node.os;
   const require = createRequire(import.meta.url);
   const pkgDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   const factory = require(`${pkgDir}/wasm-out/tfjs-backend-wasm-threaded-simd.js`) as Factory;
@@ -47,9 +48,9 @@ export async function registerThreadedWasm(threads: number): Promise<number> {
   const worker = await writeOnce(dir, 'worker.cjs', wasmWorkerContents.replace(/\n/g, '\\n'));
   const main = await writeOnce(dir, 'main.cjs', `var WasmBackendModuleThreadedSimd = ${factory.toString()}`);
 
-  const cpus = os.default.cpus;
+  const cpus = os.cpus;
   const cores = Math.min(threads, 8);
-  os.default.cpus = () => Array.from({ length: 2 * cores }, () => cpus()[0]!);
+  os.cpus = () => Array.from({ length: 2 * cores }, () => cpus()[0]!);
   let module: EmscriptenModule;
   try {
     module = await factory({
@@ -62,7 +63,7 @@ export async function registerThreadedWasm(threads: number): Promise<number> {
       mainScriptUrlOrBlob: main,
     });
   } finally {
-    os.default.cpus = cpus;
+    os.cpus = cpus;
   }
   module.tfjs = {
     init: module.cwrap('init', null, []),
@@ -81,8 +82,8 @@ export async function registerThreadedWasm(threads: number): Promise<number> {
 
 /** Writes a file once per tfjs version (atomically: concurrent processes may race to create it). */
 async function writeOnce(dir: string, name: string, text: string): Promise<string> {
-  const { mkdir, readFile, rename, writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const { mkdir, readFile, rename, writeFile } = node.fsp;
+  const { join } = node.path;
   const path = join(dir, name);
   const existing = await readFile(path, 'utf8').catch(() => undefined);
   if (existing === text) return path;

@@ -1,4 +1,5 @@
 import { removeStaleTemps, tempName } from '../io/atomic-write.js';
+import { node } from '../platform/node.js';
 import { PretrainedError } from './errors.js';
 
 export interface DownloadProgress {
@@ -42,9 +43,9 @@ export async function downloadFile(
   file: string,
   opts: DownloadOptions = {},
 ): Promise<boolean> {
-  const { open, rename, rm, mkdir } = await import('node:fs/promises');
-  const { createHash } = await import('node:crypto');
-  const { dirname, basename, join } = await import('node:path');
+  const { open, rename, rm, mkdir } = node.fsp;
+  const { createHash } = node.crypto;
+  const { dirname, basename, join } = node.path;
   const stallMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   if (!(stallMs > 0))
     throw new PretrainedError('BAD_OPTION', url, `stallTimeoutMs must be a positive number, got ${stallMs}`);

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { ConfigOptions } from '../config/config.js';
 import { atomicWriteFile } from '../io/atomic-write.js';
 import { type Module, StateDictError, withDeferredInit } from '../module.js';
+import { node } from '../platform/node.js';
 import { writeSafetensors } from '../safetensors/write.js';
 import { loadPretrained } from './pretrained.js';
 import { type HubOptions, WEIGHTS, WEIGHTS_INDEX } from './resolve.js';
@@ -140,8 +141,8 @@ export async function savePretrainedModel(
   metadata?: Record<string, string>,
   opts: SaveOptions = {},
 ): Promise<void> {
-  const { mkdir, rm } = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const { mkdir, rm } = node.fsp;
+  const { join } = node.path;
   await mkdir(dir, { recursive: true });
   const state: Map<string, tf.Tensor> = model.stateDict();
   try {
@@ -179,7 +180,7 @@ export async function savePretrainedModel(
 
 /** The shard files an existing index names (plain file names only: nothing outside the folder is touched). */
 async function shardFiles(indexPath: string): Promise<string[]> {
-  const { readFile } = await import('node:fs/promises');
+  const { readFile } = node.fsp;
   try {
     const map = JSON.parse(await readFile(indexPath, 'utf8'))?.weight_map ?? {};
     return [...new Set(Object.values(map))].filter(

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { ensureBackend } from '../pipeline/device.js';
+import { node } from '../platform/node.js';
 import { loadSafetensors } from '../safetensors/read.js';
 import { PretrainedError } from './errors.js';
 import {
@@ -64,8 +65,8 @@ export async function readPretrainedFolder(
   dirOrId: string,
   opts: HubOptions = {},
 ): Promise<{ dir: string; config: Record<string, unknown>; weights: string }> {
-  const { readFile, stat } = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const { readFile, stat } = node.fsp;
+  const { join } = node.path;
   const dir = await resolvePretrainedDir(dirOrId, opts);
   const configPath = join(dir, 'config.json');
   const text = await readFile(configPath, 'utf8').catch(() => {

@@ -1,4 +1,5 @@
 import { atomicWriteFile } from '../io/atomic-write.js';
+import { node } from '../platform/node.js';
 import { SafetensorsError } from '../safetensors/errors.js';
 import { readSafetensorsInfo } from '../safetensors/read.js';
 import { type DownloadProgress, downloadFile } from './download.js';
@@ -71,9 +72,9 @@ export function checkHubId(id: string): void {
  * and whichever optional tokenizer/preprocessor files exist. Node only.
  */
 export async function resolvePretrainedDir(dirOrId: string, opts: HubOptions = {}): Promise<string> {
-  const { stat, readFile, rm } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const { homedir } = await import('node:os');
+  const { stat, readFile, rm } = node.fsp;
+  const { join } = node.path;
+  const { homedir } = node.os;
   if ((await stat(dirOrId).catch(() => null))?.isDirectory()) return dirOrId;
   checkHubId(dirOrId);
   const revision = opts.revision ?? 'main';
@@ -131,8 +132,8 @@ async function checkDownloaded(
   opts: HubOptions,
   readFile: typeof import('node:fs/promises').readFile,
 ) {
-  const { join } = await import('node:path');
-  const { rm } = await import('node:fs/promises');
+  const { join } = node.path;
+  const { rm } = node.fsp;
   const reject = async (file: string, why: string): Promise<never> => {
     await rm(join(dir, file), { force: true });
     throw new PretrainedError('CORRUPT', hubUrl(id, file, opts), `downloaded ${file} ${why}; it was removed`);
@@ -154,7 +155,7 @@ async function checkDownloaded(
 }
 
 async function exists(path: string): Promise<boolean> {
-  const { stat } = await import('node:fs/promises');
+  const { stat } = node.fsp;
   return (await stat(path).catch(() => null)) !== null;
 }
 

@@ -38,11 +38,16 @@ describe('atomicWriteFile', () => {
     const path = join(dir, 'ckpt.bin');
     writeFileSync(path, 'old checkpoint');
     // The child runs the real module, transpiled to plain JS, and writes 64 MB in slow 1 MB chunks.
-    const source = readFileSync(new URL('./atomic-write.ts', import.meta.url), 'utf8');
-    const js = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    });
-    writeFileSync(join(dir, 'atomic-write.mjs'), js.outputText);
+    // It reaches Node's built-ins through the platform seam, transpiled beside it.
+    const transpile = (file: string) =>
+      ts.transpileModule(readFileSync(new URL(file, import.meta.url), 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      }).outputText;
+    writeFileSync(
+      join(dir, 'atomic-write.mjs'),
+      transpile('./atomic-write.ts').replace("'../platform/node.js'", "'./node.mjs'"),
+    );
+    writeFileSync(join(dir, 'node.mjs'), transpile('../platform/node.ts'));
     writeFileSync(
       join(dir, 'child.mjs'),
       `import { atomicWriteFile } from './atomic-write.mjs';
@@ -72,7 +77,7 @@ describe('atomicWriteFile', () => {
     for (const f of live) writeFileSync(join(dir, f), 'in progress');
     await atomicWriteFile(join(dir, 'unrelated.json'), '{}');
     expect(readdirSync(dir).sort()).toEqual(
-      [...live, 'atomic-write.mjs', 'child.mjs', 'ckpt.bin', 'unrelated.json'].sort(),
+      [...live, 'atomic-write.mjs', 'child.mjs', 'ckpt.bin', 'node.mjs', 'unrelated.json'].sort(),
     );
   });
 });

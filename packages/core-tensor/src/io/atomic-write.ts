@@ -1,3 +1,4 @@
+import { node } from '../platform/node.js';
 export type FileData = string | Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
 /**
@@ -7,8 +8,8 @@ export type FileData = string | Uint8Array | Iterable<Uint8Array> | AsyncIterabl
  * is removed and the old file is untouched. Node only.
  */
 export async function atomicWriteFile(path: string, data: FileData): Promise<void> {
-  const { open, rename, rm } = await import('node:fs/promises');
-  const { dirname, basename, join } = await import('node:path');
+  const { open, rename, rm } = node.fsp;
+  const { dirname, basename, join } = node.path;
   const dir = dirname(path);
   await removeStaleTemps(dir);
   const tmp = join(dir, tempName(basename(path), 'tmp'));
@@ -55,8 +56,8 @@ const TEMP = /^\..+\.(\d+)\.[a-z0-9]+\.(tmp|part)$/;
  * being written right now. Best effort: a folder that cannot be read is left as it is.
  */
 export async function removeStaleTemps(dir: string): Promise<void> {
-  const { readdir, rm } = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const { readdir, rm } = node.fsp;
+  const { join } = node.path;
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names)
     if (isStaleTemp(name)) await rm(join(dir, name), { recursive: true, force: true }).catch(() => {});
@@ -80,7 +81,7 @@ function isAlive(pid: number): boolean {
 
 /** Makes a rename in `dir` durable. Some platforms (Windows) cannot open a directory: that is fine. */
 export async function syncDir(dir: string): Promise<void> {
-  const { open } = await import('node:fs/promises');
+  const { open } = node.fsp;
   try {
     const d = await open(dir, 'r');
     await d.sync().finally(() => d.close());

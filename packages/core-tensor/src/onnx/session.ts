@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as Ort from 'onnxruntime-node';
+import { importOnnxRuntime, node } from '../platform/node.js';
 import type { ProtoWriter } from './protobuf.js';
 import { writeOnnxFile } from './write.js';
 
@@ -33,7 +34,7 @@ export class OnnxSession {
   static async create(model: string | Uint8Array | ProtoWriter, opts: OnnxSessionOptions = {}) {
     let ort: typeof Ort;
     try {
-      ort = await import('onnxruntime-node');
+      ort = await importOnnxRuntime();
     } catch (e) {
       throw new OnnxRuntimeUnavailableError(e);
     }
@@ -45,9 +46,9 @@ export class OnnxSession {
       return new OnnxSession(ort, await createSession(ort, model, options));
     // An encoded graph goes through a temporary file: joining its chunks into one buffer would hold the
     // weights a second time while onnxruntime parses them.
-    const { mkdtemp, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
+    const { mkdtemp, rm } = node.fsp;
+    const { tmpdir } = node.os;
+    const { join } = node.path;
     const dir = await mkdtemp(join(tmpdir(), 'attn-onnx-'));
     try {
       const path = join(dir, 'model.onnx');

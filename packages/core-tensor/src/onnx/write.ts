@@ -1,15 +1,5 @@
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { isStaleTemp, tempName } from '../io/atomic-write.js';
+import { node } from '../platform/node.js';
 import type { ProtoWriter } from './protobuf.js';
 
 /** The .onnx file cannot be written where it was asked to go. */
@@ -39,25 +29,29 @@ export interface OnnxExportResult {
  */
 export function writeOnnxFile(path: string, model: ProtoWriter): number {
   // "out/" would put the temporary file next to the folder, named after it, and then fail to rename it.
-  if (/[\\/]$/.test(path) || statSync(path, { throwIfNoEntry: false })?.isDirectory())
-    throw new OnnxWriteError(path, `is a folder; name the file to write, e.g. ${join(path, 'model.onnx')}`);
-  for (const name of readdirSync(dirname(path)))
-    if (isStaleTemp(name)) rmSync(join(dirname(path), name), { recursive: true, force: true });
-  const tmp = join(dirname(path), tempName(basename(path), 'tmp'));
-  const fd = openSync(tmp, 'wx');
+  if (/[\\/]$/.test(path) || node.fs.statSync(path, { throwIfNoEntry: false })?.isDirectory())
+    throw new OnnxWriteError(
+      path,
+      `is a folder; name the file to write, e.g. ${node.path.join(path, 'model.onnx')}`,
+    );
+  for (const name of node.fs.readdirSync(node.path.dirname(path)))
+    if (isStaleTemp(name))
+      node.fs.rmSync(node.path.join(node.path.dirname(path), name), { recursive: true, force: true });
+  const tmp = node.path.join(node.path.dirname(path), tempName(node.path.basename(path), 'tmp'));
+  const fd = node.fs.openSync(tmp, 'wx');
   let open = true;
   try {
     for (const c of model.chunks) {
       let off = 0;
-      while (off < c.length) off += writeSync(fd, c, off, c.length - off);
+      while (off < c.length) off += node.fs.writeSync(fd, c, off, c.length - off);
     }
-    fsyncSync(fd);
-    closeSync(fd);
+    node.fs.fsyncSync(fd);
+    node.fs.closeSync(fd);
     open = false;
-    renameSync(tmp, path);
+    node.fs.renameSync(tmp, path);
   } catch (e) {
-    if (open) closeSync(fd);
-    rmSync(tmp, { force: true });
+    if (open) node.fs.closeSync(fd);
+    node.fs.rmSync(tmp, { force: true });
     throw e;
   }
   return model.length;

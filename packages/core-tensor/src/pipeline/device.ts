@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../backend/errors.js';
 import { type BackendInfo, initBackend } from '../backend/init.js';
-import { PipelineError } from './errors.js';
 import { node } from '../platform/node.js';
+import { PipelineError } from './errors.js';
 
 /**
  * Where a pipeline runs: a tfjs backend ('webgpu' | 'wasm' | 'cpu'), onnxruntime-node's native kernels

@@ -1,4 +1,5 @@
 import { type HubOptions, OPTIONAL_FILES, WEIGHTS, WEIGHTS_INDEX } from '../hub/resolve.js';
+import { node } from '../platform/node.js';
 import { type Device, type ResolvedDevice, resolveDevice } from './device.js';
 import { MissingWeightsError, PipelineError } from './errors.js';
 import { type ProgressCallback, ProgressReporter } from './progress.js';
@@ -67,8 +68,8 @@ const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 /** The files of a model folder a pipeline reads, with their sizes, for the progress events. */
 async function localFiles(dir: string): Promise<{ file: string; bytes: number }[]> {
-  const { stat } = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const { stat } = node.fsp;
+  const { join } = node.path;
   const names = ['config.json', WEIGHTS, WEIGHTS_INDEX, ...OPTIONAL_FILES, 'modules.json'];
   const found = await Promise.all(
     names.map(async (file) => {

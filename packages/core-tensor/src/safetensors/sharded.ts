@@ -1,3 +1,4 @@
+import { node } from '../platform/node.js';
 import { SafetensorsError } from './errors.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -44,7 +45,7 @@ async function readText(path: string): Promise<string> {
     if (!res.ok) throw new SafetensorsError('BAD_INPUT', path, `fetch failed with HTTP ${res.status}`);
     return res.text();
   }
-  const { readFile } = await import('node:fs/promises');
+  const { readFile } = node.fsp;
   try {
     return await readFile(path, 'utf8');
   } catch (e) {

@@ -1,3 +1,4 @@
+import { node } from '../platform/node.js';
 import { SafetensorsError } from './errors.js';
 
 /** Random access to the bytes of one safetensors file, wherever they live. */
@@ -46,7 +47,7 @@ function bufferSource(bytes: Uint8Array, name: string): ByteSource {
 
 /** Reads only the ranges asked for, so a file's declared sizes are checked before anything big is allocated. */
 async function fileSource(path: string): Promise<ByteSource> {
-  const { open } = await import('node:fs/promises');
+  const { open } = node.fsp;
   let fh: import('node:fs/promises').FileHandle;
   try {
     fh = await open(path, 'r');

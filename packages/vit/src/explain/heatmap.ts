@@ -2,6 +2,7 @@ import { atomicWriteFile } from '@attn/core-tensor';
 import { decodeImage } from '../image/decode.js';
 import { PilResample, pilResize, type RawImage } from '../image/resample.js';
 import { isRgbaLike, type RgbaLike, rgbaLikeToRgb } from '../image/rgb.js';
+import { importSharp } from '../platform/sharp.js';
 import type { PatchMap } from './rollout.js';
 
 export interface HeatmapOptions {
@@ -85,7 +86,7 @@ export async function renderAttentionHeatmap(
           ? rgbaLikeToRgb(image)
           : (image as RawImage);
   const overlay = heatmapOverlay(rgb, map, opts);
-  const sharp = (await import('sharp')).default;
+  const sharp = await importSharp();
   const png = await sharp(overlay.data, {
     raw: { width: overlay.width, height: overlay.height, channels: 3 },
   })

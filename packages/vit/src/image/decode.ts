@@ -1,3 +1,5 @@
+import { node } from '@attn/core-tensor/platform';
+import { importSharp } from '../platform/sharp.js';
 import { ImageInputError } from './errors.js';
 import type { RawImage } from './resample.js';
 import { cmykToRgb, toRgb } from './rgb.js';
@@ -62,7 +64,7 @@ type Sharp = typeof import('sharp').default;
 let sharpModule: Promise<Sharp> | undefined;
 // Loaded on first use, so browser bundles that never decode files never pull in the native module.
 const loadSharp = () => {
-  sharpModule ??= import('sharp').then((m) => m.default);
+  sharpModule ??= importSharp();
   return sharpModule;
 };
 
@@ -123,7 +125,7 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
     // size can expand to that, so the pixel data the header promises is not there.
     const fileBytes =
       typeof input === 'string'
-        ? (await (await import('node:fs/promises')).stat(input)).size
+        ? (await (node.fsp).stat(input)).size
         : input.byteLength;
     const minRaw = height * (1 + Math.ceil(width / 8));
     if (minRaw > MAX_DEFLATE_RATIO * fileBytes)

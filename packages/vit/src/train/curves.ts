@@ -1,3 +1,4 @@
+import { importSharp } from '../platform/sharp.js';
 import type { EpochStats } from './train.js';
 
 /** An SVG line chart of the loss and accuracy curves, one panel each (rendered to PNG by `writeTrainingCurves`). */
@@ -77,7 +78,7 @@ export async function writeTrainingCurves(
   outPath: string,
   title?: string,
 ): Promise<void> {
-  const sharp = (await import('sharp')).default;
+  const sharp = await importSharp();
   const { atomicWriteFile } = await import('@attn/core-tensor');
   const png = await sharp(Buffer.from(trainingCurvesSvg(history, title)))
     .png()
