@@ -186,6 +186,13 @@ export interface ClassificationResult {
   score: number;
 }
 
+// One text gives its list, a batch one list per text (the call signatures the class alone cannot declare).
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: adds call overloads to the callable class
+export interface TextClassificationPipeline {
+  (text: string, options?: TextClassificationOptions): Promise<ClassificationResult[]>;
+  (texts: string[], options?: TextClassificationOptions): Promise<ClassificationResult[][]>;
+}
+
 export interface TextClassificationOptions {
   /** Labels per text, best first (default 1; `null` for all). */
   top_k?: number | null;
@@ -194,6 +201,7 @@ export interface TextClassificationOptions {
 }
 
 /** Sequence classification (HF "text-classification"): `[{ label, score }]` per text, best first. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface above adds call overloads
 export class TextClassificationPipeline extends TextPipeline<
   BertForSequenceClassification,
   string | string[],
