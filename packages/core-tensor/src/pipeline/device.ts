@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../backend/errors.js';
 import { type BackendInfo, initBackend } from '../backend/init.js';
-import { node } from '../platform/node.js';
+import { importOnnxRuntime, node } from '../platform/node.js';
 import { PipelineError } from './errors.js';
 
 /**
@@ -24,14 +24,12 @@ export interface ResolvedDevice {
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-// A computed specifier, so browser bundlers do not try to bundle the Node-only package.
-const ORT_PACKAGE = 'onnxruntime-node';
 
 /** onnxruntime-node is an optional peer dependency: 'auto' uses it when it is installed and loads. */
 export async function nativeAvailable(): Promise<{ ok: true } | { ok: false; reason: string }> {
   if (!isNode) return { ok: false, reason: 'onnxruntime-node runs in Node only' };
   try {
-    await import(/* @vite-ignore */ ORT_PACKAGE);
+    await importOnnxRuntime(); // the platform seam: a browser bundle's stand-in throws here
     return { ok: true };
   } catch (e) {
     return {
