@@ -32,7 +32,11 @@ export interface FeatureExtractionPool {
   readonly workers: number;
 }
 
-/** Starts the workers (each loads `modelDir`: a model folder or hub id) and resolves when all are ready. */
+/**
+ * Starts the workers (each loads `modelDir`: a model folder or hub id) and resolves when all are ready.
+ * @deprecated `pipeline('feature-extraction', dir)` on its default device already computes on every core
+ * (native, or wasm with a thread per core); a pool of model copies is no longer the way to use them.
+ */
 export async function createFeatureExtractionPool(
   modelDir: string,
   opts: FeatureExtractionPoolOptions = {},
