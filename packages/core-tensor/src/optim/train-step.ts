@@ -9,6 +9,8 @@ export interface TrainStepOptions {
   clipNorm?: number;
   /** Accumulate micro-batches: the optimizer steps only when the accumulator is full. */
   accumulator?: GradientAccumulator;
+  /** Step on what the accumulator holds even when it is not full (an epoch's last micro-batches). */
+  flush?: boolean;
 }
 
 export interface TrainStepResult {
@@ -44,7 +46,7 @@ export async function trainStep(
     let update: Grads = grads;
     if (opts.accumulator) {
       opts.accumulator.add(grads);
-      if (!opts.accumulator.ready) return { loss: (await value.data())[0]!, stepped: false };
+      if (!opts.accumulator.ready && !opts.flush) return { loss: (await value.data())[0]!, stepped: false };
       update = opts.accumulator.take();
       owned.push(...values(update));
     }

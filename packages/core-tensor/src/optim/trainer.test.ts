@@ -79,6 +79,33 @@ describe('train(): the one training loop', () => {
     lin.dispose();
   });
 
+  it("steps on an epoch's last micro-batches even when fewer than the accumulation", async () => {
+    const lin = line();
+    const steps: TrainProgress[] = [];
+    await train<Batch>({
+      model: lin,
+      loss: mse(lin),
+      batches: () => [
+        { x: [1, 2], y: [2, 4] },
+        { x: [3], y: [0] },
+        { x: [3], y: [0] },
+      ],
+      batchesPerEpoch: 3,
+      epochs: 1,
+      learningRate: 1,
+      schedule: () => 0,
+      gradientAccumulationSteps: 2,
+      onProgress: (p) => steps.push(p),
+    });
+    expect(steps.map((s) => [s.step, s.totalSteps, s.loss])).toEqual([
+      [1, 2, 18],
+      [2, 2, 36],
+    ]);
+    // The lone last batch is its own mean: (36, 12), not halved.
+    expect(steps[1]!.gradNorm).toBeCloseTo(Math.sqrt(36 ** 2 + 12 ** 2), 3);
+    lin.dispose();
+  });
+
   it('takes AdamW steps at the schedule rate, with decay on the weight only', async () => {
     // AdamW's first step moves each parameter by lr·m̂/(√v̂ + ε) = lr·sign(g) (clipping keeps the sign);
     // the weight first decays: 2·(1 − 0.1·0.01) = 1.998. Both gradients (36, 12) are positive.

@@ -5,8 +5,8 @@ import { loadSafetensors } from '../safetensors/read.js';
 import { writeSafetensors } from '../safetensors/write.js';
 import { GradientAccumulator } from './accumulate.js';
 import { AdamW, noDecayForBiasAndNorm } from './adamw.js';
-import { clipByGlobalNorm } from './clip.js';
 import { linearWarmupDecay, type Schedule } from './schedule.js';
+import { trainStep } from './train-step.js';
 import { node } from '../platform/node.js';
 
 /** What the trainer reports after each optimizer step. */
@@ -104,6 +104,8 @@ interface TrainerState {
 export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
   const { model } = opts;
   const accumulation = opts.gradientAccumulationSteps ?? 1;
+  if (!Number.isInteger(accumulation) || accumulation < 1)
+    throw new RangeError(`gradientAccumulationSteps must be an integer ≥ 1, got ${accumulation}`);
   const stepsPerEpoch = Math.ceil(opts.batchesPerEpoch / accumulation);
   const totalSteps = stepsPerEpoch * opts.epochs;
   const warmupSteps = Math.round((opts.warmupRatio ?? 0.1) * totalSteps);
@@ -117,9 +119,8 @@ export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
     weightDecay: opts.weightDecay ?? 0.01,
     decay: noDecayForBiasAndNorm,
   });
-  const variables = named.map(([, p]) => p.value);
-  const nameOf = new Map(named.map(([n, p]) => [p.value.name, n]));
-  const accumulator = new GradientAccumulator(accumulation);
+  // Without accumulation trainStep steps on the gradients themselves, with no copy.
+  const accumulator = accumulation > 1 ? new GradientAccumulator(accumulation) : undefined;
 
   let state: TrainerState = { epochsDone: 0, step: 0, history: [] };
   const ckpt = opts.checkpointDir;
@@ -135,68 +136,58 @@ export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
       let examples = 0;
       const totals: Record<string, number> = {};
       let stepLoss = 0;
-      const flush = async () => {
-        if (accumulator.count === 0) return;
-        const inStep = accumulator.count;
-        const mean = accumulator.take();
-        const owned: tf.Tensor[] = [...mean.values()];
-        let grads = mean;
-        let gradNorm = Number.NaN;
-        try {
-          if (maxNorm > 0) {
-            const clipped = clipByGlobalNorm(mean, maxNorm);
-            owned.push(clipped.norm, ...clipped.grads.values());
-            gradNorm = (await clipped.norm.data())[0]!;
-            grads = clipped.grads;
-          }
-          const lr = schedule(state.step, totalSteps);
-          optimizer.lr = lr;
-          optimizer.step(grads);
-          state.step++;
-          opts.onProgress?.({
-            epoch,
-            step: state.step,
-            totalSteps,
-            loss: stepLoss / inStep,
-            lr,
-            learningRate: lr,
-            gradNorm,
-          });
-        } finally {
-          tf.dispose(owned);
-          stepLoss = 0;
-        }
-      };
-      for (const batch of opts.batches(epoch)) {
+      let inStep = 0;
+      const iterator = opts.batches(epoch)[Symbol.iterator]();
+      // One batch of look-ahead: the epoch's last micro-batches make a step even when fewer than `accumulation`.
+      let next = iterator.next();
+      while (!next.done) {
         if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('training aborted');
+        const batch = next.value;
+        next = iterator.next();
         let size = 1;
         let sums: Record<string, tf.Scalar> = {};
-        const { value, grads } = tf.variableGrads(() => {
+        const lossFn = () => {
           const out = opts.loss(batch);
           if (out instanceof tf.Tensor) return out;
           size = out.size ?? 1;
-          // variableGrads disposes all but the loss; the totals are read below.
+          // trainStep disposes all but the loss; the totals are read below.
           for (const t of Object.values(out.totals ?? {})) tf.keep(t);
           sums = out.totals ?? {};
           return out.loss;
-        }, variables);
-        const byName = new Map<string, tf.Tensor>();
-        for (const [varName, g] of Object.entries(grads)) byName.set(nameOf.get(varName)!, g);
+        };
+        const lr = schedule(state.step, totalSteps);
+        optimizer.lr = lr;
+        let result: Awaited<ReturnType<typeof trainStep>>;
         try {
-          const [loss, ...read] = await Promise.all([value.data(), ...Object.values(sums).map((t) => t.data())]);
-          lossSum += loss[0]! * size;
-          examples += size;
+          result = await trainStep(model, lossFn, optimizer, {
+            ...(maxNorm > 0 ? { clipNorm: maxNorm } : {}),
+            ...(accumulator ? { accumulator, flush: next.done } : {}),
+          });
+          const read = await Promise.all(Object.values(sums).map((t) => t.data()));
           Object.keys(sums).forEach((k, i) => {
             totals[k] = (totals[k] ?? 0) + read[i]![0]!;
           });
-          stepLoss += loss[0]!;
-          accumulator.add(byName);
         } finally {
-          tf.dispose([value, ...Object.values(grads), ...Object.values(sums)]);
+          tf.dispose(Object.values(sums));
         }
-        if (accumulator.ready) await flush();
+        lossSum += result.loss * size;
+        examples += size;
+        stepLoss += result.loss;
+        inStep++;
+        if (!result.stepped) continue;
+        state.step++;
+        opts.onProgress?.({
+          epoch,
+          step: state.step,
+          totalSteps,
+          loss: stepLoss / inStep,
+          lr,
+          learningRate: lr,
+          gradNorm: result.gradNorm ?? Number.NaN,
+        });
+        stepLoss = 0;
+        inStep = 0;
       }
-      await flush();
       model.eval();
       const trained = Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / Math.max(1, examples)]));
       const metrics = { ...trained, ...(opts.evaluate ? await opts.evaluate(epoch) : {}) };
@@ -212,7 +203,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
       await opts.onEpochEnd?.(report);
     }
   } finally {
-    accumulator.dispose();
+    accumulator?.dispose();
     optimizer.dispose();
     model.eval();
   }
