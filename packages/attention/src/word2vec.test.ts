@@ -8,6 +8,7 @@ import { expectNoLeaks } from '@attn/core-tensor/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Word2Vec, Word2VecError } from './index.js';
 import { cbowStep, skipGramStep } from './word2vec.js';
+import { jsStepEngine, wasmStepEngine } from './word2vec-kernel.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -121,6 +122,51 @@ describe('Word2Vec gradients, by hand on a 4-word vocabulary', () => {
         expect(r1[0]![d]).toBeCloseTo(SYN1[0]![d]! - du[2]![d]!, 5);
       }
     }, 'tf.grad cross-check');
+  });
+});
+
+describe('the WebAssembly SIMD engine', () => {
+  for (const dim of [3, 8, 7]) {
+    it(`makes the Float32Array loop's updates (checked by hand above), dim ${dim}`, () => {
+      const simd = wasmStepEngine(5, dim);
+      expect(simd, 'this Node has WebAssembly SIMD').toBeDefined();
+      const js = jsStepEngine(5, dim);
+      const random = new Random(dim);
+      for (let i = 0; i < 5 * dim; i++) {
+        js.syn0[i] = simd!.syn0[i] = random.next() - 0.5;
+        js.syn1[i] = simd!.syn1[i] = random.next() - 0.5;
+      }
+      const targets = Int32Array.from([2, 4, 0]);
+      const steps: [number, number][] = [
+        [js.skipGram(1, targets, 3, 0.3), simd!.skipGram(1, targets, 3, 0.3)],
+        [
+          js.cbow(Int32Array.from([0, 3, 4]), 3, targets, 3, 0.3, true),
+          simd!.cbow(Int32Array.from([0, 3, 4]), 3, targets, 3, 0.3, true),
+        ],
+        [
+          js.cbow(Int32Array.from([1, 3]), 2, targets, 3, 0.3, false),
+          simd!.cbow(Int32Array.from([1, 3]), 2, targets, 3, 0.3, false),
+        ],
+      ];
+      for (const [a, b] of steps) expect(b).toBeCloseTo(a, 5);
+      for (let i = 0; i < 5 * dim; i++) {
+        expect(simd!.syn0[i]).toBeCloseTo(js.syn0[i]!, 6);
+        expect(simd!.syn1[i]).toBeCloseTo(js.syn1[i]!, 6);
+      }
+    });
+  }
+
+  it("training with engine 'js' and 'wasm-simd' gives nearly the same vectors", async () => {
+    const corpus = plantedCorpus(2, 5, 100, 1);
+    const opts = { dim: 8, minCount: 1, epochs: 1, seed: 4, sample: 0 };
+    const [a, b] = [new Word2Vec({ ...opts, engine: 'js' }), new Word2Vec({ ...opts, engine: 'wasm-simd' })];
+    await a.train(corpus);
+    await b.train(corpus);
+    expect([a.engineUsed, b.engineUsed]).toEqual(['js', 'wasm-simd']);
+    const [va, vb] = [a.vector('t0w1'), b.vector('t0w1')];
+    for (let d = 0; d < 8; d++) expect(vb[d]).toBeCloseTo(va[d]!, 4);
+    a.dispose();
+    b.dispose();
   });
 });
 

@@ -1,5 +1,6 @@
 import { atomicWriteFile, Random, tf } from '@attn/core-tensor';
 import { node } from '@attn/core-tensor/platform';
+import { jsStepEngine, wasmStepEngine } from './word2vec-kernel.js';
 
 /**
  * Word2Vec (Mikolov et al. 2013) with negative sampling: how an embedding matrix like
@@ -45,6 +46,11 @@ export interface Word2VecOptions {
   cbowMean?: boolean;
   /** Keep at most this many of the most frequent words. */
   maxVocab?: number;
+  /**
+   * Where the steps run: 'wasm-simd' (WebAssembly f32x4, about 4× faster), 'js' (Float32Array loops), or
+   * 'auto' (default): SIMD where the runtime has it. Both compute the same updates (up to float rounding).
+   */
+  engine?: 'auto' | 'js' | 'wasm-simd';
 }
 
 export interface Word2VecProgress {
@@ -208,6 +214,9 @@ export class Word2Vec {
   readonly sample: number;
   readonly cbowMean: boolean;
   readonly maxVocab: number;
+  readonly engine: 'auto' | 'js' | 'wasm-simd';
+  /** The engine the last `train` ran on. */
+  engineUsed?: 'js' | 'wasm-simd';
   /** Vocabulary, most frequent first (the row order of the vectors and of the saved file). */
   words: string[] = [];
   counts: number[] = [];
@@ -237,6 +246,11 @@ export class Word2Vec {
     this.cbowMean = opts.cbowMean ?? true;
     this.maxVocab =
       opts.maxVocab === undefined ? Number.POSITIVE_INFINITY : positiveInt('maxVocab', opts.maxVocab);
+    this.engine = opts.engine ?? 'auto';
+    if (!['auto', 'js', 'wasm-simd'].includes(this.engine))
+      throw new Word2VecError(
+        `Word2Vec: engine must be 'auto', 'js' or 'wasm-simd' (got ${String(this.engine)})`,
+      );
   }
 
   get vocabSize(): number {
@@ -298,9 +312,15 @@ export class Word2Vec {
     const V = this.words.length;
     const random = new Random(this.seed);
     // Input vectors start uniform in ±0.5/dim, output vectors at zero (as word2vec.c and gensim).
-    const syn0 = new Float32Array(V * dim);
+    const simd = this.engine === 'js' ? undefined : wasmStepEngine(V, dim);
+    if (this.engine === 'wasm-simd' && !simd)
+      throw new Word2VecError(
+        "Word2Vec: engine 'wasm-simd' asked for, but this runtime has no WebAssembly SIMD",
+      );
+    const engine = simd ?? jsStepEngine(V, dim);
+    this.engineUsed = engine.kind;
+    const { syn0 } = engine;
     for (let i = 0; i < syn0.length; i++) syn0[i] = (random.next() - 0.5) / dim;
-    const syn1 = new Float32Array(V * dim);
 
     // Noise table: word i fills a share count_i^0.75 / Σ count^0.75 of it, so a uniform index samples it.
     const tableSize = Math.min(NOISE_TABLE_SIZE, Math.max(1_000_000, V * 100));
@@ -322,8 +342,6 @@ export class Word2Vec {
 
     const targets = new Int32Array(negative + 1);
     const contexts = new Int32Array(2 * window);
-    const neu1 = new Float32Array(dim);
-    const neu1e = new Float32Array(dim);
     const sentence = new Int32Array(corpus.reduce((m, s) => Math.max(m, s.length), 0));
     const every = cb.progressEvery ?? 10_000;
     const totalAll = totalWords * epochs;
@@ -371,7 +389,7 @@ export class Word2Vec {
             for (let c = lo; c < hi; c++) {
               if (c === pos) continue;
               drawTargets(centre);
-              sentLoss += skipGramStep(syn0, syn1, sentence[c]!, targets, negative + 1, dim, lr, neu1e);
+              sentLoss += engine.skipGram(sentence[c]!, targets, negative + 1, lr);
               sentN++;
             }
           } else {
@@ -379,19 +397,7 @@ export class Word2Vec {
             for (let c = lo; c < hi; c++) if (c !== pos) contexts[nc++] = sentence[c]!;
             if (nc === 0) continue;
             drawTargets(centre);
-            sentLoss += cbowStep(
-              syn0,
-              syn1,
-              contexts,
-              nc,
-              targets,
-              negative + 1,
-              dim,
-              lr,
-              this.cbowMean,
-              neu1,
-              neu1e,
-            );
+            sentLoss += engine.cbow(contexts, nc, targets, negative + 1, lr, this.cbowMean);
             sentN++;
           }
         }
@@ -414,7 +420,8 @@ export class Word2Vec {
       cb.onEpochEnd?.(epoch + 1, mean);
     }
     this.wordsPerSecond = totalAll / ((performance.now() - started) / 1000);
-    this.setVectors(syn0);
+    // A copy: the engine's arrays may be views on the kernel's memory.
+    this.setVectors(syn0.slice());
   }
 
   private setVectors(data: Float32Array): void {

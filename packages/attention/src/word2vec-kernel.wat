@@ -1,0 +1,65 @@
+;; Word2Vec's inner loops in WebAssembly SIMD (f32x4), assembled with wabt into WORD2VEC_KERNEL in
+;; word2vec-kernel.ts. Pointers are byte offsets into the exported memory; n counts floats.
+;;   dot(a, b, n)          -> Σ a[i]·b[i]
+;;   update(g, u, x, e, n) :  e[i] += g·u[i] (the old u), then u[i] += g·x[i]
+;;   axpy(a, x, y, n)      :  y[i] += a·x[i]
+(module
+  (memory (export "memory") 1)
+  (func (export "dot") (param $a i32) (param $b i32) (param $n i32) (result f32)
+    (local $acc v128) (local $acc2 v128) (local $i i32) (local $end i32) (local $s f32)
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (v128.load (i32.add (local.get $a) (local.get $i))) (v128.load (i32.add (local.get $b) (local.get $i))))))
+      (local.set $acc2 (f32x4.add (local.get $acc2) (f32x4.mul (v128.load offset=16 (i32.add (local.get $a) (local.get $i))) (v128.load offset=16 (i32.add (local.get $b) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 32)))
+      (br $l)))
+    (local.set $acc (f32x4.add (local.get $acc) (local.get $acc2)))
+    (local.set $s (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc))) (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $d2 (loop $l2
+      (br_if $d2 (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $s (f32.add (local.get $s) (f32.mul (f32.load (i32.add (local.get $a) (local.get $i))) (f32.load (i32.add (local.get $b) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l2)))
+    (local.get $s))
+  (func (export "update") (param $g f32) (param $u i32) (param $x i32) (param $e i32) (param $n i32)
+    (local $i i32) (local $end i32) (local $gv v128) (local $uv v128) (local $p i32)
+    (local $us f32)
+    (local.set $gv (f32x4.splat (local.get $g)))
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $uv (v128.load (i32.add (local.get $u) (local.get $i))))
+      (local.set $p (i32.add (local.get $e) (local.get $i)))
+      (v128.store (local.get $p) (f32x4.add (v128.load (local.get $p)) (f32x4.mul (local.get $gv) (local.get $uv))))
+      (v128.store (i32.add (local.get $u) (local.get $i)) (f32x4.add (local.get $uv) (f32x4.mul (local.get $gv) (v128.load (i32.add (local.get $x) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $l)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $d2 (loop $l2
+      (br_if $d2 (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $us (f32.load (i32.add (local.get $u) (local.get $i))))
+      (local.set $p (i32.add (local.get $e) (local.get $i)))
+      (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.mul (local.get $g) (local.get $us))))
+      (f32.store (i32.add (local.get $u) (local.get $i)) (f32.add (local.get $us) (f32.mul (local.get $g) (f32.load (i32.add (local.get $x) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l2))))
+  (func (export "axpy") (param $a f32) (param $x i32) (param $y i32) (param $n i32)
+    (local $i i32) (local $end i32) (local $av v128) (local $p i32)
+    (local.set $av (f32x4.splat (local.get $a)))
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $p (i32.add (local.get $y) (local.get $i)))
+      (v128.store (local.get $p) (f32x4.add (v128.load (local.get $p)) (f32x4.mul (local.get $av) (v128.load (i32.add (local.get $x) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br $l)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $d2 (loop $l2
+      (br_if $d2 (i32.ge_u (local.get $i) (local.get $end)))
+      (local.set $p (i32.add (local.get $y) (local.get $i)))
+      (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.mul (local.get $a) (f32.load (i32.add (local.get $x) (local.get $i))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $l2))))
+)
