@@ -17,9 +17,10 @@ import { jsStepEngine, wasmStepEngine } from './word2vec-kernel.js';
  *   ∂L/∂u_o = (σ(u_o·h) − 1)·h,  ∂L/∂u_k = σ(u_k·h)·h,  ∂L/∂h = (σ(u_o·h) − 1)·u_o + Σ_k σ(u_k·h)·u_k.
  *
  * Training is plain SGD, one (h, targets) step at a time: a step touches 1 + negative rows of dim floats,
- * so it runs on Float32Arrays (a tfjs op per step costs more in dispatch than the step's arithmetic; see
- * the attention README for the measurement). The trained vectors are then held in a tfjs tensor, and the
- * queries (cosine similarity against the whole vocabulary, top-k) run as tfjs ops.
+ * far too little work for a tfjs op's dispatch (batched tfjs steps were measured 10× slower; see the
+ * attention README). So the steps run on a small WebAssembly SIMD kernel (word2vec-kernel.ts), or on the
+ * Float32Array loops below where SIMD is missing. The trained vectors are then held in a tfjs tensor, and
+ * the queries (cosine similarity against the whole vocabulary, top-k) run as tfjs ops.
  */
 
 export type Word2VecMode = 'cbow' | 'skipgram';
