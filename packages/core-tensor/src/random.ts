@@ -7,6 +7,10 @@ export class Random {
   constructor(seed: number) {
     this.state = seed >>> 0;
   }
+  /** Where the stream stands, to save with a checkpoint: `new Random(r.position)` continues exactly where `r` is. */
+  get position(): number {
+    return this.state;
+  }
   /** Uniform in [0, 1). */
   next(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;

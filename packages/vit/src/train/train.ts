@@ -62,6 +62,14 @@ export interface TrainOptions {
   onEpoch?: (s: EpochStats) => void | Promise<void>;
   /** After each epoch, the model is saved here (atomically, an HF folder). */
   checkpointDir?: string;
+  /**
+   * Resumable checkpoints: core-tensor's trainer writes `checkpoint-<epochs done>/` here (model, optimizer, and
+   * the random stream's position) and a later call with the same options continues from the newest, ending
+   * as an uninterrupted run would.
+   */
+  checkpoints?: string;
+  /** Train only this many epochs in this call (the schedule still spans `epochs`); resume with `checkpoints`. */
+  stopAfterEpochs?: number;
   signal?: AbortSignal;
 }
 
@@ -127,7 +135,7 @@ export async function trainImageClassifier(
   const warmup = opts.warmupSteps ?? Math.min(200, Math.floor((batchesPerEpoch * opts.epochs) / 10));
   const numLabels = model.config.numLabels;
   // One stream for the shuffles and the augmentation, drawn in batch order, so a seed fixes the whole run.
-  const random = new Random(opts.seed ?? 0);
+  let random = new Random(opts.seed ?? 0);
   const draw = () => random.next();
   function* batches() {
     const order = random.shuffle(Array.from({ length: n }, (_, i) => i));
@@ -163,6 +171,15 @@ export async function trainImageClassifier(
     schedule: (step, total) => warmupCosine(step, total, peak, warmup),
     weightDecay: opts.weightDecay ?? 0.05,
     maxGradNorm: opts.clipNorm ?? 1,
+    checkpointDir: opts.checkpoints,
+    stopAfterEpochs: opts.stopAfterEpochs,
+    extraState: {
+      save: () => ({ random: random.position }),
+      load: (saved) => {
+        const at = (saved as { random?: number } | undefined)?.random;
+        if (at !== undefined) random = new Random(at);
+      },
+    },
     signal: opts.signal,
     evaluate: async (): Promise<Record<string, number>> =>
       data.test ? { testAccuracy: await evaluateAccuracy(model, data.test) } : {},
