@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, setSeed, tf } from '@attn/core-tensor';
+import { initBackend, Random, setSeed, tf } from '@attn/core-tensor';
 import { fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ViTConfig } from '../config.js';
 import { ViTForImageClassification } from '../model.js';
 import { randomTranslate } from './augment.js';
 import { fineTuneImageClassifier, withNewLabels } from './finetune.js';
-import { evaluateAccuracy, type ImageDataset, mulberry32, trainImageClassifier } from './train.js';
+import { evaluateAccuracy, type ImageDataset, trainImageClassifier } from './train.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -20,13 +20,13 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** n uniform images [3, size, size] with a little brightness noise: class 1 is brighter than class 0. */
 function synthetic(n: number, size: number, seed: number): ImageDataset {
-  const random = mulberry32(seed);
+  const random = new Random(seed);
   const per = 3 * size * size;
   const pixels = new Float32Array(n * per);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     labels[i] = i % 2;
-    pixels.fill(labels[i] - 0.5 + 0.2 * (random() - 0.5), i * per, (i + 1) * per);
+    pixels.fill(labels[i] - 0.5 + 0.2 * (random.next() - 0.5), i * per, (i + 1) * per);
   }
   return { pixels, labels, shape: [3, size, size] };
 }
