@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from './backend/errors.js';
 import { provideWebGPU } from './backend/webgpu.js';
+import { Random } from './random.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 
@@ -70,13 +71,8 @@ export function backendsUnderTest(): Promise<BackendName[]> {
   return underTest;
 }
 
-/** Deterministic values in [-scale, scale) from a small LCG: the same inputs on every backend and run. */
+/** Deterministic values in [-scale, scale) from the seeded Random: the same inputs on every backend and run. */
 export function deterministicValues(n: number, seed: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32 - 0.5) * 2 * scale;
-  }
-  return out;
+  const random = new Random(seed);
+  return Float32Array.from({ length: n }, () => (random.next() - 0.5) * 2 * scale);
 }
