@@ -38,6 +38,8 @@ export { bertTokenizerJson, exportTransformersJsFolder } from './export/transfor
 export { BertLMPredictionHead, BertPooler, BertPredictionHeadTransform } from './heads.js';
 export type { BertInputs, IntMatrix } from './inputs.js';
 export { crossEntropy, IGNORE_INDEX } from './losses.js';
+export type { LengthBatchingOptions } from './length-batching.js';
+export { batchByLength, DEFAULT_SORT_WINDOW, lengthSortedBatches } from './length-batching.js';
 export type {
   FeatureExtractionPool,
   FeatureExtractionPoolOptions,

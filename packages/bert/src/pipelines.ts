@@ -5,6 +5,7 @@ import {
   type PipelineOptions as BasePipelineOptions,
   preparePipeline,
   type ResolvedDevice,
+  cachedFetch,
   resolvePretrainedDir,
   runningDevice,
   Tensor,
@@ -19,6 +20,7 @@ import { type BertConfig, numLabels } from './config.js';
 import { BertInputError } from './errors.js';
 import { type BertArchitecture, type BertOnnxOutputs, BertOnnxRuntime } from './export/onnx-runtime.js';
 import type { BertInputs } from './inputs.js';
+import { batchByLength } from './length-batching.js';
 import type { BertPreTrainedModel } from './pretrained.js';
 import { BertForMaskedLM, type BertForPreTraining } from './pretraining.js';
 import { type Pooling, readSentenceTransformersConfig } from './sentence-transformers.js';
@@ -82,6 +84,32 @@ abstract class TextPipeline<
       inputIds: encs.map((e) => e.inputIds),
       attentionMask: encs.map((e) => e.attentionMask),
       tokenTypeIds: encs.map((e) => e.tokenTypeIds),
+    };
+  }
+
+  /**
+   * One text's token ids, truncated to maxLength ([CLS] … [SEP]): what `encode` gives it before padding. Kept
+   * with the text by the length-aware streams, so the text is tokenized once, for both sorting and the model.
+   */
+  tokenIds(text: string): number[] {
+    if (typeof text !== 'string') throw new BertInputError(`text: expected a string, got ${typeof text}`);
+    const clipped = this.tokenizer.truncationPrefix(text, this.maxLength);
+    return this.tokenizer.encode(clipped, undefined, { maxLength: this.maxLength, truncation: true })
+      .inputIds;
+  }
+
+  /** Single-segment token ids (from `tokenIds`) right-padded to the longest, as `encode` pads. */
+  protected padded(ids: number[][]): Encoded {
+    if (ids.length === 0) throw new BertInputError('texts: empty batch');
+    const T = Math.max(...ids.map((x) => x.length));
+    const pad = this.tokenizer.padTokenId;
+    return {
+      inputIds: ids.map((x) => [...x, ...new Array<number>(T - x.length).fill(pad)]),
+      attentionMask: ids.map((x) => [
+        ...new Array<number>(x.length).fill(1),
+        ...new Array<number>(T - x.length).fill(0),
+      ]),
+      tokenTypeIds: ids.map(() => new Array<number>(T).fill(0)),
     };
   }
 
@@ -298,9 +326,13 @@ export class FeatureExtractionPipeline extends TextPipeline<
 
   protected async _call(texts: string | string[], opts: FeatureExtractionOptions = {}): Promise<Tensor> {
     const list = Array.isArray(texts) ? texts : [texts];
+    return this.embedEncoded(this.encode(list), opts);
+  }
+
+  /** The model and pooling on an encoded, padded batch. */
+  private async embedEncoded(enc: Encoded, opts: FeatureExtractionOptions): Promise<Tensor> {
     const pooling = opts.pooling ?? this.defaults.pooling;
     const normalize = opts.normalize ?? this.defaults.normalize;
-    const enc = this.encode(list);
     const out = await this.forward(enc);
     const v = tf.tidy(() => pool(out.lastHiddenState!, enc.attentionMask, pooling, normalize));
     disposeOutputs(out);
@@ -312,12 +344,23 @@ export class FeatureExtractionPipeline extends TextPipeline<
 
   /** One vector per text; `pooling` must give one ('none' does not). */
   private async vectors(texts: string[], opts: FeatureExtractionOptions): Promise<Float32Array[]> {
+    return this.embedTokens(
+      texts.map((t) => this.tokenIds(t)),
+      opts,
+    );
+  }
+
+  /**
+   * One vector per text from its `tokenIds`, the texts padded together as one batch. Pooling defaults to the
+   * folder's, else 'mean'; 'none' is refused (it gives token vectors, not one vector per text).
+   */
+  async embedTokens(ids: number[][], opts: FeatureExtractionOptions = {}): Promise<Float32Array[]> {
     const pooling = opts.pooling ?? (this.defaults.pooling === 'none' ? 'mean' : this.defaults.pooling);
     if (pooling === 'none')
       throw new BertInputError("pooling: 'none' gives token vectors, not one vector per text");
-    const t = await this._call(texts, { ...opts, pooling });
+    const t = await this.embedEncoded(this.padded(ids), { ...opts, pooling });
     const H = t.dims[1]!;
-    return texts.map((_, i) => t.data.slice(i * H, (i + 1) * H));
+    return ids.map((_, i) => t.data.slice(i * H, (i + 1) * H));
   }
 
   /**
@@ -332,23 +375,25 @@ export class FeatureExtractionPipeline extends TextPipeline<
   }
 
   /**
-   * Streams one vector per document, `batchSize` at a time, in input order, so a large corpus (an async
-   * iterable of strings, e.g. lines of a file) never has to be held in memory. Pooling as `call`.
+   * Streams one vector per document, in input order, so a large corpus (an async iterable of strings, e.g.
+   * lines of a file) never has to be held in memory. Documents are read `sortWindow` batches ahead (default
+   * 16) and batched by token length within that window, so each batch of `batchSize` pads little; each
+   * vector equals the document's own unbatched vector. Pooling as `embedTokens`.
    */
   async *stream(
     documents: Iterable<string> | AsyncIterable<string>,
-    opts: FeatureExtractionOptions & { batchSize?: number } = {},
+    opts: FeatureExtractionOptions & { batchSize?: number; sortWindow?: number } = {},
   ): AsyncGenerator<Float32Array> {
-    const batchSize = opts.batchSize ?? 32;
-    let batch: string[] = [];
-    for await (const doc of documents) {
-      batch.push(doc);
-      if (batch.length === batchSize) {
-        yield* await this.vectors(batch, opts);
-        batch = [];
-      }
-    }
-    if (batch.length) yield* await this.vectors(batch, opts);
+    const tokenized = async function* (this: FeatureExtractionPipeline) {
+      for await (const doc of documents) yield this.tokenIds(doc);
+    }.call(this);
+    for await (const { results } of batchByLength(tokenized, {
+      batchSize: opts.batchSize ?? 32,
+      sortWindow: opts.sortWindow,
+      length: (ids) => ids.length,
+      run: (batch) => this.embedTokens(batch, opts),
+    }))
+      yield* results;
   }
 }
 
@@ -406,7 +451,8 @@ export async function pipeline(task: PipelineTask, model: string, opts: Pipeline
   );
   const st = task === 'feature-extraction' ? await readSentenceTransformersConfig(ctx.dir) : undefined;
   const dir = st?.modelDir ?? ctx.dir;
-  const tokenizer = await BertTokenizer.fromPretrained(dir);
+  // In a page the files are fetched and kept in the Cache API, as the weights are.
+  const tokenizer = await BertTokenizer.fromPretrained(dir, { fetch: cachedFetch(ctx.hub) });
   const loadOpts: LoadOptions = { ...ctx.hub, ...(opts.config && { config: opts.config }) };
   const maxLength = opts.maxLength ?? st?.maxLength;
   /**
