@@ -31,18 +31,21 @@ function synthetic(n: number, size: number, seed: number): ImageDataset {
   return { pixels, labels, shape: [3, size, size] };
 }
 
+/** A one-layer ViT on 8 × 8 images, 2 × 2 patches of 4 px, telling dark from bright (no dropout, ViT's default). */
+const toyConfig = () =>
+  ViTConfig.from({
+    hidden_size: 16,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+    intermediate_size: 32,
+    image_size: 8,
+    patch_size: 4,
+    id2label: { '0': 'dark', '1': 'bright' },
+  });
+
 describe('trainImageClassifier', () => {
   it('learns a toy task, reports progress, writes a checkpoint each epoch, leaks nothing', async () => {
-    const config = ViTConfig.from({
-      hidden_size: 16,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 32,
-      image_size: 8,
-      patch_size: 4,
-      id2label: { '0': 'dark', '1': 'bright' },
-    });
-    const model = new ViTForImageClassification(config);
+    const model = new ViTForImageClassification(toyConfig());
     const data = { train: synthetic(64, 8, 1), test: synthetic(32, 8, 2) };
     const steps: number[] = [];
     const stepEpochs: number[] = [];
@@ -81,21 +84,10 @@ describe('trainImageClassifier', () => {
 
 describe('trainImageClassifier resumes', () => {
   it('from its checkpoints (model, optimizer, random stream) to the result of an uninterrupted run', async () => {
-    const config = ViTConfig.from({
-      hidden_size: 8,
-      num_hidden_layers: 1,
-      num_attention_heads: 2,
-      intermediate_size: 16,
-      image_size: 8,
-      patch_size: 4,
-      hidden_dropout_prob: 0,
-      attention_probs_dropout_prob: 0,
-      id2label: { '0': 'dark', '1': 'bright' },
-    });
     const data = { train: synthetic(24, 8, 5) };
     const fresh = () => {
       setSeed(3);
-      return new ViTForImageClassification(config);
+      return new ViTForImageClassification(toyConfig());
     };
     // Augmentation draws from the same stream as the shuffles, so resuming must restore its position.
     const opts = { epochs: 3, batchSize: 8, lr: 3e-3, warmupSteps: 2, augment: randomTranslate(1, [0, 0, 0]) };
