@@ -85,16 +85,23 @@ export function wasmStepEngine(vocab: number, dim: number): StepEngine | undefin
   const neu1e = f.subarray(neu1eAt, neu1eAt + dim);
   const neu1 = f.subarray(neu1At, neu1At + dim);
   const predict = (inB: number, targets: ArrayLike<number>, nTargets: number, lr: number): number => {
+    // One log per step, not per target: −Σ log p_t = −log Π p_t; the product is folded into `loss` before it
+    // could underflow (each p_t ≥ 1e-30), so any number of noise words is safe.
     let loss = 0;
+    let likelihood = 1;
     for (let t = 0; t < nTargets; t++) {
       const uB = rowB(syn1At, targets[t]!);
       const x = k.dot(inB, uB, dim);
       const sig = 1 / (1 + Math.exp(-x));
       const label = t === 0 ? 1 : 0;
-      loss -= Math.log(Math.max(label ? sig : 1 - sig, 1e-30));
+      likelihood *= Math.max(label ? sig : 1 - sig, 1e-30);
+      if (likelihood < 1e-200) {
+        loss -= Math.log(likelihood);
+        likelihood = 1;
+      }
       k.update((label - sig) * lr, uB, inB, neu1eB, dim);
     }
-    return loss;
+    return loss - Math.log(likelihood);
   };
   return {
     kind: 'wasm-simd',
