@@ -235,8 +235,12 @@ export class BertTokenizer {
    * From a model folder (Node) or a URL prefix (fetch): vocab.txt + tokenizer_config.json (+
    * special_tokens_map.json), as transformers' from_pretrained; or tokenizer.json when there is no vocab.txt.
    */
-  static async fromPretrained(dirOrUrl: string): Promise<BertTokenizer> {
-    const read = (name: string) => readTextIfExists(joinLocation(dirOrUrl, name));
+  static async fromPretrained(
+    dirOrUrl: string,
+    /** `fetch`: how URLs are read (default the global fetch); pipelines pass one that caches. */
+    opts: { fetch?: (url: string) => Promise<Response> } = {},
+  ): Promise<BertTokenizer> {
+    const read = (name: string) => readTextIfExists(joinLocation(dirOrUrl, name), opts.fetch);
     const vocab = await read('vocab.txt');
     const [tokenizerConfig, specialTokensMap, tokenizerJson] = await Promise.all([
       read('tokenizer_config.json'),

@@ -28,10 +28,21 @@ export function joinLocation(dirOrUrl: string, name: string): string {
   return dirOrUrl.endsWith('/') || dirOrUrl.endsWith('\\') ? dirOrUrl + name : `${dirOrUrl}/${name}`;
 }
 
-/** The text of a file or URL, or undefined when it does not exist (404 / ENOENT). */
-export async function readTextIfExists(location: string): Promise<string | undefined> {
-  if (isUrl(location) && !location.startsWith('file:')) {
-    const res = await fetch(location);
+const inPage = typeof process === 'undefined' || !process.versions?.node;
+
+/**
+ * The text of a file or URL, or undefined when it does not exist (404 / ENOENT). In a page every location is
+ * a URL, so one relative to the page ('./models/bert/vocab.txt') is fetched like an absolute one.
+ */
+export async function readTextIfExists(
+  location: string,
+  fetchFile: (url: string) => Promise<Response> = fetch,
+): Promise<string | undefined> {
+  if (inPage || (isUrl(location) && !location.startsWith('file:'))) {
+    const res = await fetchFile(location).catch((e: Error) => {
+      if (e.name !== 'TypeError') throw e; // a typed error from the caller's fetch says more than ours
+      throw new TokenizerError(`${location}: request failed (${e.message})`);
+    });
     if (res.status === 404) return undefined;
     if (!res.ok) throw new TokenizerError(`${location}: HTTP ${res.status} ${res.statusText}`);
     return await res.text();

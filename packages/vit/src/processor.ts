@@ -4,7 +4,9 @@ import {
   describeConfigValue,
   type FieldSpec,
   type HubOptions,
+  isModelUrl,
   parseFields,
+  readModelText,
   resolvePretrainedDir,
   tf,
 } from '@attn/core-tensor';
@@ -101,18 +103,24 @@ export class ViTImageProcessor {
     this.config = { ...DEFAULTS, ...config, ...checked, size, image_mean, image_std } as ImageProcessorConfig;
   }
 
-  /** Reads `preprocessor_config.json` from a model folder or hub id (Node). */
+  /**
+   * Reads `preprocessor_config.json` from a model folder, a hub id or a folder URL (in a page also relative to
+   * it); in a page the file is fetched and kept in the Cache API.
+   */
   static async fromPretrained(dirOrId: string, opts: HubOptions = {}): Promise<ViTImageProcessor> {
-    const { readFile } = node.fsp;
-    const { join } = node.path;
-    const path = join(await resolvePretrainedDir(dirOrId, opts), 'preprocessor_config.json');
+    const dir = await resolvePretrainedDir(dirOrId, opts);
+    const where = isModelUrl(dir)
+      ? `${dir}/preprocessor_config.json`
+      : node.path.join(dir, 'preprocessor_config.json');
+    const text = await readModelText(dir, 'preprocessor_config.json', opts);
+    if (text === undefined) throw new ImageProcessorConfigError(where, '(file)', 'is missing');
     let json: Record<string, unknown>;
     try {
-      json = JSON.parse(await readFile(path, 'utf8'));
+      json = JSON.parse(text);
     } catch (e) {
-      throw new ImageProcessorConfigError(path, '(file)', `cannot be read (${(e as Error).message})`);
+      throw new ImageProcessorConfigError(where, '(file)', `is not JSON (${(e as Error).message})`);
     }
-    return new ViTImageProcessor(json as Partial<ImageProcessorConfig>, path);
+    return new ViTImageProcessor(json as Partial<ImageProcessorConfig>, where);
   }
 
   /** Writes `preprocessor_config.json` (atomically) into `dir`. */

@@ -19,12 +19,23 @@ export interface BackendInfo {
   threads?: number;
 }
 
+type WasmBinary =
+  | 'tfjs-backend-wasm.wasm'
+  | 'tfjs-backend-wasm-simd.wasm'
+  | 'tfjs-backend-wasm-threaded-simd.wasm';
+
 export interface BackendOptions {
   /**
    * Threads for the wasm backend in Node (default: $ATTN_WASM_THREADS, else 1). Fixed at the backend's first
    * start in a process. In the browser tfjs decides (threads need a cross-origin-isolated page).
    */
   threads?: number;
+  /**
+   * In a page: where tfjs fetches its .wasm binaries, a folder URL ending in '/' or a map from binary name
+   * ('tfjs-backend-wasm.wasm', '-simd', '-threaded-simd') to URL. Default: tfjs's own, the folder of the page's
+   * script, so copying the package's dist/*.wasm beside the bundle is all a plain setup needs. Node ignores it.
+   */
+  wasmPaths?: string | Partial<Record<WasmBinary, string>>;
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
@@ -50,6 +61,7 @@ async function activate(
       );
     if (isNode && wanted > 1) await registerThreadedWasm(wanted);
     else if (isNode) wasm.setWasmPaths(await nodeWasmDir());
+    else if (opts.wasmPaths !== undefined) wasm.setWasmPaths(opts.wasmPaths);
     registerWasmTrainingKernels();
     registerWasmBatchMatMul();
   } else if (name === 'webgpu') {

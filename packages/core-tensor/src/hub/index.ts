@@ -1,4 +1,6 @@
 export type { DownloadProgress } from './download.js';
+export type { FetchModelOptions } from './fetch.js';
+export { cachedFetch, fetchModelFile, MODEL_CACHE } from './fetch.js';
 export type { PretrainedErrorCode } from './errors.js';
 export { PretrainedError } from './errors.js';
 export type {
@@ -10,6 +12,13 @@ export type {
 } from './lifecycle.js';
 export { loadPretrainedModel, savePretrainedModel, toModelNames } from './lifecycle.js';
 export type { Pretrained } from './pretrained.js';
-export { loadPretrained, readPretrainedFolder } from './pretrained.js';
+export { loadPretrained, readModelText, readPretrainedFolder } from './pretrained.js';
 export type { HubOptions } from './resolve.js';
-export { hubUrl, OPTIONAL_FILES, resolvePretrainedDir } from './resolve.js';
+export {
+  hubUrl,
+  isModelUrl,
+  modelFileUrl,
+  modelFolderUrl,
+  OPTIONAL_FILES,
+  resolvePretrainedDir,
+} from './resolve.js';

@@ -3,11 +3,12 @@ import { ensureBackend } from '../pipeline/device.js';
 import { node } from '../platform/node.js';
 import { loadSafetensors } from '../safetensors/read.js';
 import { PretrainedError } from './errors.js';
+import { type FetchModelOptions, fetchModelFile } from './fetch.js';
 import {
-  checkHubId,
   type HubOptions,
-  hubUrl,
+  isModelUrl,
   resolvePretrainedDir,
+  shardNames,
   WEIGHTS,
   WEIGHTS_INDEX,
 } from './resolve.js';
@@ -37,20 +38,38 @@ export async function loadPretrained(
   // Loading is where tensors are first made: start the fastest backend if the caller started none.
   await ensureBackend();
   if (!isNode) {
-    checkHubId(dirOrId);
-    const url = (file: string) => hubUrl(dirOrId, file, opts);
-    const res = await fetch(url('config.json'));
-    if (!res.ok)
+    const dir = await resolvePretrainedDir(dirOrId, opts);
+    const text = await readModelText(dir, 'config.json', opts);
+    if (text === undefined)
       throw new PretrainedError(
-        res.status === 404 ? 'NOT_FOUND' : 'HTTP_ERROR',
-        url('config.json'),
-        `HTTP ${res.status}`,
+        'NOT_FOUND',
+        `${dir}/config.json`,
+        'the model folder has no config.json (HTTP 404)',
       );
-    const config = parseConfig(await res.text(), url('config.json'));
-    beforeWeights?.(config, url('').replace(/\/$/, ''));
-    const single = await fetch(url(WEIGHTS), { method: 'HEAD' });
-    const tensors = await loadSafetensors(single.ok ? url(WEIGHTS) : url(WEIGHTS_INDEX));
-    return { dir: url('').replace(/\/$/, ''), config, tensors };
+    const config = parseConfig(text, `${dir}/config.json`);
+    beforeWeights?.(config, dir);
+    const get = (file: string) => fetchModelFile(`${dir}/${file}`, file, fetchOptions(opts));
+    const single = await get(WEIGHTS);
+    if (single) return { dir, config, tensors: await loadSafetensors(single) };
+    const index = await get(WEIGHTS_INDEX);
+    if (!index)
+      throw new PretrainedError(
+        'NO_WEIGHTS',
+        dir,
+        `neither ${WEIGHTS} nor ${WEIGHTS_INDEX} exists (HTTP 404)`,
+      );
+    const tensors = new Map<string, tf.Tensor>();
+    for (const shard of shardNames(new TextDecoder().decode(index), `${dir}/${WEIGHTS_INDEX}`)) {
+      const bytes = await get(shard);
+      if (!bytes)
+        throw new PretrainedError(
+          'NOT_FOUND',
+          `${dir}/${shard}`,
+          `required file ${shard} is missing (HTTP 404)`,
+        );
+      for (const [name, t] of await loadSafetensors(bytes)) tensors.set(name, t);
+    }
+    return { dir, config, tensors };
   }
   const { dir, config, weights } = await readPretrainedFolder(dirOrId, opts);
   beforeWeights?.(config, dir);
@@ -78,6 +97,31 @@ export async function readPretrainedFolder(
   if (!weights)
     throw new PretrainedError('NO_WEIGHTS', dir, `neither ${WEIGHTS} nor ${WEIGHTS_INDEX} is in the folder`);
   return { dir, config, weights: join(dir, weights) };
+}
+
+function fetchOptions(opts: HubOptions): FetchModelOptions {
+  const { token, onProgress, signal, stallTimeoutMs } = opts;
+  return { token, onProgress, signal, stallTimeoutMs };
+}
+
+/**
+ * The text of one file of a resolved model folder (resolvePretrainedDir's answer): read from disk, or fetched
+ * (and kept in the Cache API) when the folder is a URL, as it always is in a page. Undefined when it is not there.
+ */
+export async function readModelText(
+  dir: string,
+  file: string,
+  opts: HubOptions = {},
+): Promise<string | undefined> {
+  if (!isNode || isModelUrl(dir)) {
+    const bytes = await fetchModelFile(`${dir}/${file}`, file, fetchOptions(opts));
+    return bytes && new TextDecoder().decode(bytes);
+  }
+  const path = node.path.join(dir, file);
+  return node.fsp.readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw new PretrainedError('NOT_FOUND', path, `cannot be read (${e.code ?? e.message})`);
+  });
 }
 
 function parseConfig(text: string, where: string): Record<string, unknown> {

@@ -38,6 +38,36 @@ const COMPLETE = '.attn-complete';
 
 const env = (name: string) => (typeof process === 'undefined' ? undefined : process.env[name]);
 
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+/**
+ * A model folder given by URL: http(s) anywhere, and in a page also a path relative to it ('./models/vit',
+ * '../m', '/models/vit'). A bare 'owner/name' is always a hub id, never a relative URL.
+ */
+export function isModelUrl(source: string): boolean {
+  return /^https?:\/\//i.test(source) || (!isNode && /^\.{0,2}\//.test(source));
+}
+
+/** The absolute URL of a model folder given by URL, without a trailing slash (which changes nothing). */
+export function modelFolderUrl(source: string): string {
+  const page = typeof location === 'undefined' ? undefined : location.href;
+  let url: URL;
+  try {
+    url = new URL(source, page);
+  } catch {
+    throw new PretrainedError('INVALID_ID', source, 'not a valid URL');
+  }
+  url.search = '';
+  url.hash = '';
+  return url.href.replace(/\/+$/, '');
+}
+
+/** Where `file` of a model comes from: inside the folder URL, or the hub's resolve endpoint for an id. */
+export function modelFileUrl(source: string, file: string, opts: HubOptions = {}): string {
+  if (!isModelUrl(source)) return hubUrl(source, file, opts);
+  return `${modelFolderUrl(source)}/${file.split('/').map(encodeURIComponent).join('/')}`;
+}
+
 export function hubUrl(id: string, file: string, opts: HubOptions = {}): string {
   const endpoint = (opts.endpoint ?? env('HF_ENDPOINT') ?? 'https://huggingface.co').replace(/\/+$/, '');
   const path = file.split('/').map(encodeURIComponent).join('/');
@@ -67,21 +97,30 @@ export function checkHubId(id: string): void {
 }
 
 /**
- * A local folder for `dirOrId`: the folder itself when it exists, otherwise the hub repository
- * downloaded (once) into the cache: config.json, the weights (one file or an index plus its shards),
- * and whichever optional tokenizer/preprocessor files exist. Node only.
+ * Where a model's files are read from. In Node: a local folder as it is; a hub id or an http(s) folder URL
+ * downloaded (once) into the cache: config.json, the weights (one file or an index plus its shards), and
+ * whichever optional tokenizer/preprocessor files exist. In a page: the folder's URL (a hub id's is the
+ * hub's resolve endpoint), its files fetched as they are read (see fetchModelFile, which keeps them).
  */
 export async function resolvePretrainedDir(dirOrId: string, opts: HubOptions = {}): Promise<string> {
+  if (!isNode) {
+    if (isModelUrl(dirOrId)) return modelFolderUrl(dirOrId);
+    checkHubId(dirOrId);
+    return hubUrl(dirOrId, '', opts).replace(/\/+$/, '');
+  }
   const { stat, readFile, rm } = node.fsp;
   const { join } = node.path;
   const { homedir } = node.os;
-  if ((await stat(dirOrId).catch(() => null))?.isDirectory()) return dirOrId;
-  checkHubId(dirOrId);
+  const byUrl = isModelUrl(dirOrId);
+  if (!byUrl && (await stat(dirOrId).catch(() => null))?.isDirectory()) return dirOrId;
+  if (!byUrl) checkHubId(dirOrId);
   const revision = opts.revision ?? 'main';
   if (!/^[\w.-]+$/.test(revision) || revision === '..' || revision === '.')
     throw new PretrainedError('INVALID_ID', revision, 'revision must be a branch, tag or commit name');
   const cacheDir = opts.cacheDir ?? env('ATTN_CACHE') ?? join(homedir(), '.cache', 'attn');
-  const dir = join(cacheDir, ...dirOrId.split('/'), revision);
+  const dir = byUrl
+    ? join(cacheDir, 'urls', ...urlCachePath(dirOrId))
+    : join(cacheDir, ...dirOrId.split('/'), revision);
   // Before the cache is looked at, so a bad name fails the same way whether or not the folder is complete.
   for (const file of opts.files ?? []) checkRepoFile(file);
   if (await exists(join(dir, COMPLETE))) return dir;
@@ -89,9 +128,10 @@ export async function resolvePretrainedDir(dirOrId: string, opts: HubOptions = {
   const fetchFile = async (file: string, required: boolean) => {
     // Downloads are renamed into place only once checked, so a file that is there is whole.
     if (await exists(join(dir, file))) return true;
-    const url = hubUrl(dirOrId, file, opts);
+    const url = modelFileUrl(dirOrId, file, opts);
     const found = await downloadFile(url, join(dir, file), file, {
-      token: opts.token ?? env('HF_TOKEN'),
+      // $HF_TOKEN is the hub's: it is not sent to the host of a folder URL.
+      token: opts.token ?? (byUrl ? undefined : env('HF_TOKEN')),
       onProgress: opts.onProgress,
       stallTimeoutMs: opts.stallTimeoutMs,
       signal: opts.signal,
@@ -105,7 +145,7 @@ export async function resolvePretrainedDir(dirOrId: string, opts: HubOptions = {
     if (!(await fetchFile(WEIGHTS_INDEX, false)))
       throw new PretrainedError(
         'NO_WEIGHTS',
-        hubUrl(dirOrId, '', opts),
+        modelFileUrl(dirOrId, '', opts),
         `neither ${WEIGHTS} nor ${WEIGHTS_INDEX} exists`,
       );
     const shards = await shardFiles(join(dir, WEIGHTS_INDEX), readFile).catch(async (e) => {
@@ -136,7 +176,11 @@ async function checkDownloaded(
   const { rm } = node.fsp;
   const reject = async (file: string, why: string): Promise<never> => {
     await rm(join(dir, file), { force: true });
-    throw new PretrainedError('CORRUPT', hubUrl(id, file, opts), `downloaded ${file} ${why}; it was removed`);
+    throw new PretrainedError(
+      'CORRUPT',
+      modelFileUrl(id, file, opts),
+      `downloaded ${file} ${why}; it was removed`,
+    );
   };
   try {
     JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
@@ -154,6 +198,21 @@ async function checkDownloaded(
     );
 }
 
+/**
+ * The cache folder of a folder URL: host (port joined with '_', as ':' is not a file-name character
+ * everywhere) then its path segments, each checked like a hub file name so none can climb out.
+ */
+function urlCachePath(source: string): string[] {
+  const url = new URL(modelFolderUrl(source));
+  const segments = url.pathname
+    .split('/')
+    .filter((s) => s !== '')
+    .map(decodeURIComponent);
+  const parts = [url.host.replace(':', '_'), ...segments];
+  checkRepoFile(parts.join('/'));
+  return parts;
+}
+
 async function exists(path: string): Promise<boolean> {
   const { stat } = node.fsp;
   return (await stat(path).catch(() => null)) !== null;
@@ -163,20 +222,31 @@ async function shardFiles(
   indexPath: string,
   readFile: typeof import('node:fs/promises').readFile,
 ): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(indexPath, 'utf8');
+  } catch (e) {
+    throw new PretrainedError('BAD_CONFIG', indexPath, `cannot be read (${(e as Error).message})`);
+  }
+  return shardNames(text, indexPath);
+}
+
+/** The shard files a model.safetensors.index.json names, each a plain .safetensors file name. */
+export function shardNames(indexJson: string, where: string): string[] {
   let map: unknown;
   try {
-    map = JSON.parse(await readFile(indexPath, 'utf8')).weight_map;
+    map = JSON.parse(indexJson).weight_map;
   } catch (e) {
-    throw new PretrainedError('BAD_CONFIG', indexPath, `not a JSON index (${(e as Error).message})`);
+    throw new PretrainedError('BAD_CONFIG', where, `not a JSON index (${(e as Error).message})`);
   }
   if (typeof map !== 'object' || map === null)
-    throw new PretrainedError('BAD_CONFIG', indexPath, 'weight_map must be an object');
+    throw new PretrainedError('BAD_CONFIG', where, 'weight_map must be an object');
   const shards = [...new Set(Object.values(map))];
   for (const s of shards)
     if (typeof s !== 'string' || !/^[\w.-]+\.safetensors$/.test(s) || s.startsWith('.'))
       throw new PretrainedError(
         'BAD_CONFIG',
-        indexPath,
+        where,
         `shard ${JSON.stringify(s)} is not a .safetensors file name`,
       );
   return shards as string[];
