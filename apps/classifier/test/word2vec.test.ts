@@ -68,6 +68,7 @@ describe('attn train word2vec / attn similar', () => {
     expect(header).toBe('12 12');
     const meta = JSON.parse(readFileSync(join(out, 'word2vec.json'), 'utf8'));
     expect(meta.epochLoss).toHaveLength(3);
+    expect(['js', 'wasm-simd']).toContain(meta.engine);
     expect(meta.epochLoss[2]).toBeLessThan(meta.epochLoss[0]);
     for (const png of ['loss.png', 'pca.png']) {
       expect(existsSync(join(out, png))).toBe(true);

@@ -130,6 +130,7 @@ export async function trainWord2VecCommand(o: TrainWord2VecOptions, ctx: Context
       vocabSize: model.vocabSize,
       sentences: sentences.length,
       wordsPerSecond: Math.round(model.wordsPerSecond),
+      engine: model.engineUsed,
       epochLoss: model.epochLoss,
       lossHistory: model.lossHistory,
     };
