@@ -61,6 +61,10 @@ export interface MaskFiller extends Placed {
 
 export interface Embedder extends Placed {
   embed(texts: string[]): Promise<Float32Array[]>;
+  /** A text's token ids, truncated as the model takes them: its length orders the batches (tokenized once). */
+  tokenize(text: string): number[];
+  /** One vector per text from its `tokenize` ids, as `embed` of the texts gives. */
+  embedTokens(ids: number[][]): Promise<Float32Array[]>;
   dispose(): void | Promise<void>;
 }
 
@@ -194,15 +198,22 @@ export async function loadMaskFiller(spec: string, device?: Device): Promise<Mas
 export async function loadEmbedder(spec: string, opts: EmbedOptions): Promise<Embedder> {
   const { pooling, normalize } = opts;
   const pipe = await bertPipeline('feature-extraction', spec, { device: opts.device, runtime: opts.runtime });
+  const embedTokens = async (ids: number[][], describe: (i: number) => string) => {
+    const vectors = await pipe.embedTokens(ids, { pooling, normalize });
+    checkFinite(spec, vectors, describe);
+    return vectors;
+  };
   return {
     device: pipe.device.description,
-    async embed(texts) {
-      const t = await pipe(texts, { pooling, normalize }); // [texts, H]
-      const H = t.dims[1]!;
-      const vectors = texts.map((_, i) => t.data.subarray(i * H, (i + 1) * H));
-      checkFinite(spec, vectors, (i) => describeText(texts[i]));
-      return vectors;
-    },
+    embed: (texts) =>
+      embedTokens(
+        texts.map((t) => pipe.tokenIds(t)),
+        (i) => describeText(texts[i]),
+      ),
+    tokenize: (text) => pipe.tokenIds(text),
+    embedTokens: (ids) =>
+      // callers name the input (a line number, a request) from NonFiniteOutputError's index
+      embedTokens(ids, (i) => `text ${i + 1} of the batch`),
     dispose: () => pipe.dispose(),
   };
 }

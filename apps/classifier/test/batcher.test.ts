@@ -23,6 +23,31 @@ describe('MicroBatcher', () => {
     expect(b.stats).toMatchObject({ batches: 2, items: 6, rejected: 0 });
   });
 
+  it('with length: sorts up to sortWindow batches of waiting requests by length, each gets its own result', async () => {
+    const batches: number[][] = [];
+    const b = new MicroBatcher<number, number>({
+      maxBatch: 3,
+      windowMs: 20,
+      maxQueue: 100,
+      length: (x) => x,
+      sortWindow: 2,
+      run: async (xs) => {
+        batches.push(xs);
+        return xs.map((x) => x * 10);
+      },
+    });
+    const items = [50, 2, 40, 3, 60, 1, 7, 5];
+    const out = await Promise.all(items.map((x) => b.submit(x)));
+    expect(out).toEqual(items.map((x) => x * 10));
+    // the first window (6 requests) sorted, then the rest
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [40, 50, 60],
+      [5, 7],
+    ]);
+    expect(b.stats).toMatchObject({ batches: 3, items: 8 });
+  });
+
   it('refuses with QueueFullError once maxQueue requests wait', async () => {
     const b = new MicroBatcher<number, number>({
       maxBatch: 1,

@@ -1,12 +1,12 @@
 /**
  * `attn embed`: one embedding per input line, streamed. Input lines are plain text, or JSONL objects
  * `{"id": …, "text": …}`; output is JSONL `{"id", "embedding"}` (plain lines get their line number as id).
- * Memory stays constant: one chunk of input, one batch of tensors, and a paused reader while stdout is full.
+ * Memory stays constant: one window of lines (sorted by token length into batches), one batch of tensors, and
+ * a paused reader while stdout is full.
  */
 import type { Readable } from 'node:stream';
-import { JsonlSink, type VectorSink } from '@attn/bert';
+import { batchByLength, JsonlSink, type VectorSink } from '@attn/bert';
 import cliProgress from 'cli-progress';
-import { batchesOf } from '../batching.js';
 import { type Embedder, type EmbedOptions, loadEmbedder, NonFiniteOutputError } from '../engines.js';
 import { type Context, openInputFile, reportError } from '../io.js';
 import { type Line, readLines } from '../lines.js';
@@ -68,15 +68,18 @@ function progressBar(ctx: Context, totalBytes: number | undefined): cliProgress.
 
 export interface EmbedLinesOptions {
   batchSize: number;
+  /** Batches' worth of lines sorted by token length together (default @attn/bert's DEFAULT_SORT_WINDOW). */
+  sortWindow?: number;
   /** Names the input in error lines. */
   source: string;
-  /** After each batch: documents embedded so far, and input bytes consumed. */
+  /** After each window of batches: documents embedded so far, and input bytes consumed. */
   onBatch?: (done: number, bytes: number) => void;
 }
 
 /**
- * The embedding loop of `attn embed` and `attn worker`: input lines parsed, embedded a batch at a time and
- * written into `sink`. A bad line is reported and counted; the others are still embedded.
+ * The embedding loop of `attn embed` and `attn worker`: input lines parsed and tokenized once, batched by
+ * token length within a bounded window (so batches pad little and memory stays flat), and written into `sink`
+ * in input order. A bad line is reported and counted; the others are still embedded.
  */
 export async function embedLines(
   lines: AsyncIterable<Line>,
@@ -87,30 +90,38 @@ export async function embedLines(
 ): Promise<{ done: number; failed: number }> {
   let done = 0;
   let failed = 0;
-  for await (const batch of batchesOf(lines, opts.batchSize)) {
-    const items: Item[] = [];
-    const lineNumbers: number[] = [];
-    let bytes = 0;
-    for (const line of batch) {
+  let bytes = 0;
+  type Doc = Item & { line: number; ids: number[] };
+  async function* docs(): AsyncGenerator<Doc> {
+    for await (const line of lines) {
       bytes = line.bytes;
       if (!line.text.trim()) continue;
+      let doc: Doc;
       try {
-        items.push(parseEmbedLine(line));
-        lineNumbers.push(line.number);
+        const item = parseEmbedLine(line);
+        doc = { ...item, line: line.number, ids: model.tokenize(item.text) };
       } catch (e) {
         failed++;
         await reportError(ctx, opts.source, e);
+        continue;
       }
+      yield doc;
     }
-    if (items.length === 0) continue;
-    const vectors = await model.embed(items.map((it) => it.text)).catch((e: unknown) => {
-      // A model that gives NaN gives it for every line: stop, naming the first line it happened on.
-      if (e instanceof NonFiniteOutputError)
-        throw new NonFiniteOutputError(e.model, e.index, `${opts.source} line ${lineNumbers[e.index]}`);
-      throw e;
-    });
+  }
+  for await (const { items, results } of batchByLength(docs(), {
+    batchSize: opts.batchSize,
+    sortWindow: opts.sortWindow,
+    length: (d) => d.ids.length,
+    run: (batch) =>
+      model.embedTokens(batch.map((d) => d.ids)).catch((e: unknown) => {
+        // A model that gives NaN gives it for every line: stop, naming the first line it happened on.
+        if (e instanceof NonFiniteOutputError)
+          throw new NonFiniteOutputError(e.model, e.index, `${opts.source} line ${batch[e.index].line}`);
+        throw e;
+      }),
+  })) {
     await sink.write(
-      items.map((it, i) => ({ id: it.id as string | number, text: it.text, vector: vectors[i] })),
+      items.map((it, i) => ({ id: it.id as string | number, text: it.text, vector: results[i] })),
     );
     done += items.length;
     opts.onBatch?.(done, bytes);

@@ -224,9 +224,11 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
       return out.map((p, i) => p.slice(0, items[i].k));
     },
   });
-  const embedQueue = new MicroBatcher<string, Float32Array>({
+  // Requests carry their token ids (tokenized once, on arrival), so the batcher can sort them by length.
+  const embedQueue = new MicroBatcher<number[], Float32Array>({
     ...batch,
-    run: (texts) => engines.embedder.embed(texts),
+    run: (ids) => engines.embedder.embedTokens(ids),
+    length: (ids) => ids.length,
   });
   // Each model says which engine its pipeline runs on (with --device auto they may differ from the tfjs backend).
   const engine = (model: string, device?: string) => ({
@@ -310,7 +312,9 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
 
   async function embed(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { texts } = await withRoom(req, embedQueue, () => readTexts(req, opts.maxBodyBytes, maxTexts));
-    const vectors = await modelCall(Promise.all(texts.map((t) => embedQueue.submit(t))));
+    const vectors = await modelCall(
+      (async () => Promise.all(texts.map((t) => embedQueue.submit(engines.embedder.tokenize(t)))))(),
+    );
     send(res, 200, {
       embeddings: vectors.map((v) => Array.from(v)),
       dim: vectors[0].length,

@@ -3,6 +3,7 @@
  * as one batch (up to `maxBatch`), one batch at a time. At most `maxQueue` requests wait; one more is refused
  * at once with QueueFullError (the server answers 429), so a flood cannot grow memory or latency without bound.
  */
+import { lengthSortedBatches } from '@attn/bert';
 import { runIsolated } from '../batching.js';
 
 export class QueueFullError extends Error {
@@ -14,6 +15,14 @@ export interface MicroBatcherOptions<I, O> {
   maxBatch: number;
   windowMs: number;
   maxQueue: number;
+  /**
+   * An item's size in the model (its token count). With it, a flush takes up to `sortWindow` batches' worth
+   * of waiting requests and runs them in batches of similar length (@attn/bert's length-aware batching), so
+   * one long text does not make every short one in its batch pad to its length.
+   */
+  length?: (item: I) => number;
+  /** Batches' worth of waiting requests sorted together when `length` is given (default 4). */
+  sortWindow?: number;
 }
 
 interface Waiting<I, O> {
@@ -62,21 +71,31 @@ export class MicroBatcher<I, O> {
     this.timer = undefined;
     if (this.running || this.queue.length === 0) return;
     this.running = true;
-    const batch = this.queue.splice(0, this.options.maxBatch);
-    const started = performance.now();
+    const { maxBatch, length } = this.options;
+    // A bounded window: a request waits for at most sortWindow batches ahead of it, as without sorting.
+    const taken = this.queue.splice(0, length ? maxBatch * (this.options.sortWindow ?? 4) : maxBatch);
+    const batches = length
+      ? lengthSortedBatches(
+          taken.map((w) => length(w.item)),
+          maxBatch,
+        ).map((idx) => idx.map((i) => taken[i]))
+      : [taken];
     try {
-      const outcomes = await runIsolated(
-        batch.map((w) => w.item),
-        this.options.run,
-      );
-      const ms = performance.now() - started;
-      this.stats.batches++;
-      this.stats.items += batch.length;
-      this.stats.busyMs += Math.round(ms);
-      this.stats.slowestMs = Math.max(this.stats.slowestMs, Math.round(ms));
-      for (const [i, o] of outcomes.entries()) {
-        if (o.ok) batch[i].resolve(o.value);
-        else batch[i].reject(o.error);
+      for (const batch of batches) {
+        const started = performance.now();
+        const outcomes = await runIsolated(
+          batch.map((w) => w.item),
+          this.options.run,
+        );
+        const ms = performance.now() - started;
+        this.stats.batches++;
+        this.stats.items += batch.length;
+        this.stats.busyMs += Math.round(ms);
+        this.stats.slowestMs = Math.max(this.stats.slowestMs, Math.round(ms));
+        for (const [i, o] of outcomes.entries()) {
+          if (o.ok) batch[i].resolve(o.value);
+          else batch[i].reject(o.error);
+        }
       }
     } finally {
       this.running = false;
