@@ -11,8 +11,16 @@ import {
   tf,
 } from '@attn/core-tensor';
 import { node } from '@attn/core-tensor/platform';
-import { type CanvasImageLike, canvasImageToRgba, isCanvasImageLike } from './image/browser.js';
-import { type DecodeOptions, decodeImage } from './image/decode.js';
+import {
+  type CanvasImageLike,
+  canvasImageToRgba,
+  decodeInPage,
+  fetchImageInPage,
+  isBlob,
+  isCanvasImageLike,
+  isPage,
+} from './image/browser.js';
+import { DEFAULT_MAX_PIXELS, type DecodeOptions, decodeImage } from './image/decode.js';
 import { ImageInputError } from './image/errors.js';
 import { PilResample, pilResize, type RawImage } from './image/resample.js';
 import { isRgbaLike, type RgbaLike, rgbaLikeToRgb } from './image/rgb.js';
@@ -35,7 +43,8 @@ export interface ImageProcessorConfig {
  * already-decoded pixels — an ImageData-like `{ data, width, height }` (RGBA or RGB bytes), an
  * ImageBitmap, a canvas or an <img> (browser).
  */
-export type ImageInput = string | Uint8Array | RgbaLike | CanvasImageLike;
+/** A path (a URL in a page), encoded bytes, a Blob/File, decoded pixels (ImageData) or a canvas-drawable image. */
+export type ImageInput = string | Uint8Array | Blob | RgbaLike | CanvasImageLike;
 
 /** A preprocessor_config.json that cannot drive the processor; names the file and the field (a ConfigError). */
 export class ImageProcessorConfigError extends ConfigError {
@@ -140,14 +149,29 @@ export class ViTImageProcessor {
 
   /** Decodes one input into 8-bit RGB (what `load_image` gives Python). */
   async loadRgb(image: ImageInput, opts: DecodeOptions = {}): Promise<RawImage> {
-    if (typeof image === 'string') return decodeImage(image, opts);
+    // In a page the browser decodes (sharp is Node's); the pixels then take the same path as in Node.
+    const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+    if (typeof image === 'string')
+      return isPage
+        ? rgbaLikeToRgb(await fetchImageInPage(image, maxPixels), image)
+        : decodeImage(image, opts);
     if (isRgbaLike(image)) return rgbaLikeToRgb(image);
-    if (image instanceof Uint8Array) return decodeImage(image, opts);
+    if (image instanceof Uint8Array)
+      return isPage
+        ? rgbaLikeToRgb(
+            await decodeInPage(new Blob([image as Uint8Array<ArrayBuffer>]), '<bytes>', maxPixels),
+            '<bytes>',
+          )
+        : decodeImage(image, opts);
+    if (isBlob(image)) {
+      const source = (image as File).name || `<${image.type || 'blob'}>`;
+      return rgbaLikeToRgb(await decodeInPage(image, source, maxPixels), source);
+    }
     if (isCanvasImageLike(image)) return rgbaLikeToRgb(canvasImageToRgba(image), '<canvas image>');
     throw new ImageInputError(
       'unsupported',
       String(image),
-      'not a path, encoded bytes, ImageData or ImageBitmap',
+      'not a path, encoded bytes, Blob/File, ImageData, ImageBitmap, canvas or <img>',
     );
   }
 

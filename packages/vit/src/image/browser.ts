@@ -30,3 +30,62 @@ export function canvasImageToRgba(x: CanvasImageLike): RgbaLike {
   ctx.drawImage(x, 0, 0);
   return ctx.getImageData(0, 0, width, height);
 }
+
+const isPage = typeof process === 'undefined' || !process.versions?.node;
+
+export function isBlob(x: unknown): x is Blob {
+  return typeof Blob === 'function' && x instanceof Blob;
+}
+
+/**
+ * Decodes an encoded image (Blob/File, or bytes in a page) with the browser's own decoder, as it is stored:
+ * no colour-space conversion, EXIF orientation applied (HF's exif_transpose). Only decoding happens here;
+ * resizing stays in our Pillow-exact code, so opaque images give Node's pixel values exactly.
+ */
+export async function decodeInPage(blob: Blob, source: string, maxPixels: number): Promise<RgbaLike> {
+  if (typeof createImageBitmap !== 'function')
+    throw new ImageInputError(
+      'unsupported',
+      source,
+      'decoding a Blob needs createImageBitmap (a browser or a worker)',
+    );
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(blob, {
+      colorSpaceConversion: 'none',
+      premultiplyAlpha: 'none',
+      imageOrientation: 'from-image',
+    });
+  } catch (e) {
+    throw new ImageInputError(
+      'corrupt',
+      source,
+      `not an image the browser can decode (${blob.type || 'no type'}, ${blob.size} bytes: ${(e as Error).message})`,
+    );
+  }
+  try {
+    if (bitmap.width * bitmap.height > maxPixels)
+      throw new ImageInputError(
+        'too-large',
+        source,
+        `${bitmap.width}×${bitmap.height} = ${bitmap.width * bitmap.height} pixels exceeds the limit of ${maxPixels}`,
+      );
+    return canvasImageToRgba(bitmap);
+  } finally {
+    bitmap.close();
+  }
+}
+
+/** In a page an image path is a URL (relative to the page or absolute): fetched, then decoded as a Blob. */
+export async function fetchImageInPage(url: string, maxPixels: number): Promise<RgbaLike> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (e) {
+    throw new ImageInputError('unreadable', url, `request failed (${(e as Error).message})`);
+  }
+  if (!res.ok) throw new ImageInputError('unreadable', url, `HTTP ${res.status} ${res.statusText}`.trim());
+  return decodeInPage(await res.blob(), url, maxPixels);
+}
+
+export { isPage };
