@@ -1,4 +1,4 @@
-import { PipelineError } from '@attn/core-tensor';
+import { isModelUrl, PipelineError, readModelText } from '@attn/core-tensor';
 import { node } from '@attn/core-tensor/platform';
 
 export type Pooling = 'none' | 'mean' | 'cls' | 'max';
@@ -24,10 +24,12 @@ const ST = 'sentence_transformers.models.';
 export async function readSentenceTransformersConfig(
   dir: string,
 ): Promise<SentenceTransformersConfig | undefined> {
-  const { readFile } = node.fsp;
-  const { join } = node.path;
+  // A folder URL (always, in a page) joins with '/', a local folder with the platform's separator.
+  const byUrl = isModelUrl(dir);
+  const join = (...parts: string[]) =>
+    byUrl ? parts.filter((p) => p !== '').join('/') : node.path.join(...parts);
   const read = async (file: string): Promise<unknown> => {
-    const text = await readFile(join(dir, file), 'utf8').catch(() => undefined);
+    const text = await readModelText(dir, file);
     if (text === undefined) return undefined;
     try {
       return JSON.parse(text);

@@ -1,6 +1,9 @@
 import {
   checkHeadWeights,
   deviceOf,
+  fetchModelFile,
+  type HubOptions,
+  isModelUrl,
   Pipeline,
   PipelineError,
   type PipelineOptions,
@@ -141,7 +144,7 @@ export async function pipeline(
     resolvePretrainedDir,
   );
   const { dir, hub } = ctx;
-  checkHeadWeights(task, dir, await missingHead(dir), { allowRandomHead: opts.allowRandomHead });
+  checkHeadWeights(task, dir, await missingHead(dir, hub), { allowRandomHead: opts.allowRandomHead });
   const processor = await ViTImageProcessor.fromPretrained(dir, hub);
   const defaults = { top_k: top_k ?? topK, maxPixels };
   let pipe: ImageClassificationPipeline;
@@ -162,7 +165,22 @@ export async function pipeline(
 }
 
 /** The classifier tensors the checkpoint lacks, read from the weights' header alone. */
-async function missingHead(dir: string): Promise<string[]> {
+async function missingHead(dir: string, hub: HubOptions): Promise<string[]> {
+  const has = (names: string[]) => ['classifier.weight', 'classifier.bias'].filter((n) => !names.includes(n));
+  if (isModelUrl(dir)) {
+    // A page: the weights' header, from the bytes loading then reads again from the Cache API.
+    const single = await fetchModelFile(`${dir}/model.safetensors`, 'model.safetensors', hub);
+    if (single) return has((await readSafetensorsInfo(single)).tensors.map((t) => t.name));
+    const index = await fetchModelFile(
+      `${dir}/model.safetensors.index.json`,
+      'model.safetensors.index.json',
+      hub,
+    );
+    if (!index) return []; // loading names what is missing
+    return has(
+      Object.keys((JSON.parse(new TextDecoder().decode(index)) as { weight_map?: object }).weight_map ?? {}),
+    );
+  }
   const { weights } = await readPretrainedFolder(dir);
   let names: string[];
   if (weights.endsWith('.index.json')) {
