@@ -2,13 +2,21 @@
  * One benchmark case, run in a child process of its own so that its peak RSS is its own and backends never
  * share a process. Reads a JSON `CaseSpec` from argv[2], prints one line `RESULT <json>` on stdout.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // The model packages load lazily, per case: a peer case must not depend on them.
 import type * as Bert from '@attn/bert';
-import { AdamW, crossEntropy, initBackend, noDecayForBiasAndNorm, Random, setSeed, tf } from '@attn/core-tensor';
+import {
+  AdamW,
+  crossEntropy,
+  initBackend,
+  noDecayForBiasAndNorm,
+  Random,
+  setSeed,
+  tf,
+} from '@attn/core-tensor';
 import type * as Vit from '@attn/vit';
 import {
   createFeatureExtractionPool,
@@ -47,6 +55,17 @@ export type CaseSpec =
       n: number;
       budgetMs: number;
       maxIters: number;
+    }
+  | {
+      /** The text-encoding job: `n` IMDB reviews, mean pooling, `batchSize` a batch, up to 512 tokens. */
+      type: 'embed';
+      /** attn's stream (length-aware), attn's stream in file order (sortWindow 1), transformers.js. */
+      runtime: 'attn' | 'attn-file-order' | 'tjs';
+      dir: string;
+      n: number;
+      batchSize: number;
+      /** Where the vectors go (float32, n × H), for the parent to compare. */
+      out: string;
     }
   | {
       type: 'pool';
@@ -384,6 +403,121 @@ export function corpus(n: number): string[] {
   return Array.from({ length: n }, (_, i) => docs[i % docs.length]);
 }
 
+/** The first `n` IMDB reviews of the fixtures, whole (the CSV quotes a review and doubles its quotes). */
+export function imdbReviews(n: number): string[] {
+  const csv = readFileSync(join(fixturesDir(), 'data/imdb-sample/imdb_test_sample.csv'), 'utf8');
+  const docs = csv
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim())
+    .map((l) => {
+      const row = l.replace(/\r$/, '');
+      return row.startsWith('"')
+        ? row.slice(1, row.lastIndexOf('",')).replace(/""/g, '"')
+        : row.slice(0, row.lastIndexOf(','));
+    });
+  if (n > docs.length) throw new Error(`embed: ${n} reviews asked, the fixture has ${docs.length}`);
+  return docs.slice(0, n);
+}
+
+/**
+ * The text-encoding job, once through (after a one-batch warm-up): attn's pipeline on its default device
+ * (native in Node) through `stream`, or transformers.js' feature-extraction pipeline a batch at a time in file
+ * order, as its users call it. attn's case also reports the padding ratio (token positions the batches hold /
+ * real tokens), in file order and length-aware, linear and in the attention's quadratic part.
+ */
+async function embedCase(c: Extract<CaseSpec, { type: 'embed' }>): Promise<CaseResult> {
+  const docs = imdbReviews(c.n);
+  const t0 = performance.now();
+  let vectors: Float32Array[] = [];
+  let step: () => Promise<void>;
+  let warm: () => Promise<void>;
+  const info: Record<string, unknown> = {};
+  if (c.runtime === 'tjs') {
+    const tjs = await import('@huggingface/transformers');
+    tjs.env.allowRemoteModels = false;
+    tjs.env.localModelPath = dirname(c.dir);
+    const fe = await tjs.pipeline('feature-extraction', basename(c.dir), { dtype: 'fp32', device: 'cpu' });
+    const embed = async (batch: string[]) => {
+      const t = await fe(batch, { pooling: 'mean', normalize: false });
+      const H = t.dims[1] as number;
+      const data = t.data as Float32Array;
+      const out = batch.map((_, i) => data.slice(i * H, (i + 1) * H));
+      t.dispose();
+      return out;
+    };
+    warm = async () => {
+      await embed(docs.slice(0, c.batchSize));
+    };
+    step = async () => {
+      vectors = [];
+      for (let i = 0; i < docs.length; i += c.batchSize)
+        vectors.push(...(await embed(docs.slice(i, i + c.batchSize))));
+    };
+    info.version = tjs.env.version;
+  } else {
+    const { pipeline, lengthSortedBatches, DEFAULT_SORT_WINDOW } = await import('@attn/bert');
+    const fe = await pipeline('feature-extraction', c.dir, { maxLength: 512 }); // default device: 'auto'
+    info.device = fe.device.description;
+    const sortWindow = c.runtime === 'attn' ? DEFAULT_SORT_WINDOW : 1;
+    warm = async () => {
+      for await (const _ of fe.stream(docs.slice(0, c.batchSize), {
+        batchSize: c.batchSize,
+        pooling: 'mean',
+      }));
+    };
+    step = async () => {
+      vectors = [];
+      for await (const v of fe.stream(docs, { batchSize: c.batchSize, pooling: 'mean', sortWindow }))
+        vectors.push(v);
+    };
+    // Padding, from the same token ids the stream batches: positions held ÷ real tokens.
+    const lengths = docs.map((d) => fe.tokenIds(d).length);
+    const held = (batches: number[][], power: number) =>
+      batches.reduce((s, b) => s + b.length * Math.max(...b.map((i) => lengths[i]!)) ** power, 0);
+    const real = (power: number) => lengths.reduce((s, l) => s + l ** power, 0);
+    const fileOrder: number[][] = [];
+    const sorted: number[][] = [];
+    const window = c.batchSize * DEFAULT_SORT_WINDOW;
+    for (let i = 0; i < docs.length; i += c.batchSize)
+      fileOrder.push(Array.from({ length: Math.min(c.batchSize, docs.length - i) }, (_, k) => i + k));
+    for (let w = 0; w < docs.length; w += window)
+      for (const b of lengthSortedBatches(lengths.slice(w, w + window), c.batchSize))
+        sorted.push(b.map((i) => w + i));
+    info.lengths = lengths; // the parent compares vectors where both libraries keep the same tokens
+    info.realTokens = real(1);
+    info.meanTokens = real(1) / docs.length;
+    info.padding = {
+      fileOrder: held(fileOrder, 1) / real(1),
+      lengthAware: held(sorted, 1) / real(1),
+      fileOrderQuadratic: held(fileOrder, 2) / real(2),
+      lengthAwareQuadratic: held(sorted, 2) / real(2),
+    };
+    info.sortWindow = sortWindow;
+  }
+  const loadMs = performance.now() - t0;
+  await warm();
+  const c0 = process.cpuUsage();
+  const w0 = performance.now();
+  await step();
+  const latenciesMs = [performance.now() - w0];
+  const cu = process.cpuUsage(c0);
+  const flat = new Float32Array(vectors.reduce((s, v) => s + v.length, 0));
+  let at = 0;
+  for (const v of vectors) {
+    flat.set(v, at);
+    at += v.length;
+  }
+  writeFileSync(c.out, flat);
+  return {
+    latenciesMs,
+    cpuMs: [(cu.user + cu.system) / 1000],
+    loadMs,
+    peakRssMB: peakRss(),
+    info: { ...info, docs: docs.length, dim: vectors[0]?.length },
+  };
+}
+
 /** Sentence embeddings of `texts` documents: single-thread pipeline (workers = 0) or a pool of N workers. */
 async function poolCase(c: Extract<CaseSpec, { type: 'pool' }>): Promise<CaseResult> {
   const texts = corpus(c.texts);
@@ -424,6 +558,7 @@ async function main() {
   else if (c.type === 'train') res = await trainStep(c);
   else if (c.type === 'matmul') res = await matmul(c);
   else if (c.type === 'pool') res = await poolCase(c);
+  else if (c.type === 'embed') res = await embedCase(c);
   else if (c.runtime === 'ort') res = await inferOrt(c);
   else if (c.runtime === 'tjs') res = await inferTransformersJs(c);
   else res = await inferOurs(c);

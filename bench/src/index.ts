@@ -4,12 +4,22 @@
  * plus a physical reference (a large float32 MatMul in onnxruntime), training steps/s and the tokenizer.
  * Every case runs in a child process (clean peak RSS, one backend per process).
  *
- * Flags: --quick (batch 1 only, short budgets), --only a,b (model names and/or matmul, train, pool,
- * tokenizer, word2vec), --no-readme (do not rewrite bench/README.md), --render FILE (rewrite it from a saved run).
+ * Flags: --quick (batch 1 only, short budgets), --only a,b (model names and/or matmul, train, pool, embed,
+ * tokenizer, word2vec), --embed-docs N (reviews in the "embed IMDB reviews" case, default 1000; `pnpm
+ * bench:embed` runs that case alone), --no-readme (do not rewrite bench/README.md), --render FILE (rewrite
+ * it from a saved run).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +48,10 @@ const only = onlyArg
   : undefined;
 const wanted = (name: string) => !only || only.has(name);
 const writeReadme = args.includes('--readme') || (!args.includes('--no-readme') && !quick && !only);
+const embedDocsArg = args.find((a) => a.startsWith('--embed-docs'));
+const embedDocs = embedDocsArg
+  ? Number(embedDocsArg.includes('=') ? embedDocsArg.split('=')[1] : args[args.indexOf(embedDocsArg) + 1])
+  : 1000;
 const budgetMs = quick ? 4000 : 12000;
 const maxIters = quick ? 8 : 20;
 
@@ -167,6 +181,63 @@ async function prepareFolder(spec: ModelSpec): Promise<string> {
   return dir;
 }
 
+/**
+ * The MiniLM-shaped folder made loadable by both pipelines up to 512 tokens: the same weights and ONNX file
+ * (hard links), tokenizer_config's model_max_length 512 (transformers.js truncates there) and a tokenizer.json
+ * (transformers.js reads no vocab.txt), written by @attn/bert's exporter from the same vocab.
+ */
+async function embedFolder(dir: string): Promise<string> {
+  const out = `${dir}-embed512`;
+  if (existsSync(join(out, 'tokenizer.json')) && existsSync(join(out, 'tokenizer_config.json'))) return out;
+  mkdirSync(join(out, 'onnx'), { recursive: true });
+  for (const f of ['config.json', 'model.safetensors', 'vocab.txt', 'onnx/model.onnx']) {
+    if (existsSync(join(out, f))) continue;
+    try {
+      linkSync(join(dir, f), join(out, f));
+    } catch {
+      copyFileSync(join(dir, f), join(out, f));
+    }
+  }
+  const { bertTokenizerJson } = await import('@attn/bert');
+  const vocab = readFileSync(join(dir, 'vocab.txt'), 'utf8')
+    .replace(/\r?\n$/, '')
+    .split(/\r?\n/);
+  const cfg = JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'));
+  // tokenizer_class: transformers.js gives token_type_ids only to a BertTokenizer (as exportTransformersJsFolder)
+  const bertTokens = {
+    unk_token: '[UNK]',
+    sep_token: '[SEP]',
+    pad_token: '[PAD]',
+    cls_token: '[CLS]',
+    mask_token: '[MASK]',
+  };
+  writeFileSync(
+    join(out, 'tokenizer_config.json'),
+    JSON.stringify({ ...cfg, tokenizer_class: 'BertTokenizer', ...bertTokens, model_max_length: 512 }),
+  );
+  writeFileSync(
+    join(out, 'tokenizer.json'),
+    JSON.stringify(bertTokenizerJson(vocab, { modelMaxLength: 512 })),
+  );
+  return out;
+}
+
+export interface EmbedRow {
+  runtime: 'attn' | 'attn-file-order' | 'tjs';
+  docs: number;
+  batch: number;
+  seconds: number;
+  docsPerS: number;
+  cpuSeconds: number;
+  peakRssMB: number;
+  /**
+   * Largest |attn − transformers.js| over the components of the reviews that fit in 512 tokens (NaN for
+   * transformers.js itself); info.maxAbsDiffTruncated is the same over the truncatedDocs.
+   */
+  maxAbsDiffVsTjs: number;
+  info: Record<string, unknown>;
+}
+
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 
@@ -221,6 +292,7 @@ async function main() {
   const failures: string[] = [];
   let tokenizerRows: TokenizerBenchRow[] = [];
   let word2vecRows: Word2VecBenchRow[] = [];
+  const embedRows: EmbedRow[] = [];
   mkdirSync(join(benchDir, 'results'), { recursive: true });
   const jsonPath = join(benchDir, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`);
   /** Writes the JSON (and README) after every case, so an interrupted run still leaves its numbers. */
@@ -240,6 +312,7 @@ async function main() {
       models: Object.fromEntries(modelInfo),
       tokenizer: tokenizerRows,
       word2vec: word2vecRows,
+      embed: embedRows,
       failures,
     };
     writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
@@ -346,6 +419,65 @@ async function main() {
       });
   }
 
+  // 3b. The text-encoding job, "embed IMDB reviews": attn's stream (default device, length-aware) against
+  //     transformers.js' feature-extraction pipeline, batch 32, mean pooling, up to 512 tokens.
+  if (wanted('embed'))
+    await attempt('embed', async () => {
+      const spec = MODELS.find((m) => m.name === 'minilm')!;
+      const dir = await embedFolder(await prepared(spec));
+      const batchSize = 32;
+      const vectors: Record<string, Float32Array> = {};
+      for (const runtime of ['tjs', 'attn', 'attn-file-order'] as const) {
+        const out = join(cacheDir, `embed-${runtime}.f32`);
+        const r = await runCase({ type: 'embed', runtime, dir, n: embedDocs, batchSize, out });
+        const b = readFileSync(out);
+        vectors[runtime] = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+        // transformers.js cuts a review over 512 tokens without its final [SEP] (HF Python and attn keep it),
+        // so the vectors are compared on the reviews that fit; the cut ones are reported apart.
+        let diff = Number.NaN;
+        let diffTruncated = Number.NaN;
+        let truncated = 0;
+        if (runtime !== 'tjs') {
+          diff = 0;
+          diffTruncated = 0;
+          const t = vectors.tjs!;
+          const v = vectors[runtime]!;
+          if (t.length !== v.length) throw new Error(`embed ${runtime}: ${v.length} values, tjs ${t.length}`);
+          const lengths = r.info.lengths as number[];
+          const H = v.length / lengths.length;
+          for (const [d, len] of lengths.entries()) {
+            let worst = 0;
+            for (let i = d * H; i < (d + 1) * H; i++) worst = Math.max(worst, Math.abs(v[i]! - t[i]!));
+            if (len < 512) diff = Math.max(diff, worst);
+            else {
+              truncated++;
+              diffTruncated = Math.max(diffTruncated, worst);
+            }
+          }
+          r.info.truncatedDocs = truncated;
+          r.info.maxAbsDiffTruncated = diffTruncated;
+          delete r.info.lengths;
+        }
+        const seconds = r.latenciesMs[0]! / 1000;
+        const row: EmbedRow = {
+          runtime,
+          docs: embedDocs,
+          batch: batchSize,
+          seconds,
+          docsPerS: embedDocs / seconds,
+          cpuSeconds: r.cpuMs[0]! / 1000,
+          peakRssMB: r.peakRssMB,
+          maxAbsDiffVsTjs: diff,
+          info: r.info,
+        };
+        embedRows.push(row);
+        save();
+        log(
+          `  embed ${runtime}: ${fmt(row.docsPerS, 2)} docs/s (${fmt(seconds)} s, ${fmt(row.cpuSeconds)} CPU-s), max |Δ| vs tjs ${diff.toExponential(1)}, RSS ${fmt(row.peakRssMB, 0)} MB${r.info.padding ? `, padding ${JSON.stringify(r.info.padding)}` : ''}`,
+        );
+      }
+    });
+
   // 4. Training steps (forward + backward + AdamW) on wasm.
   if (wanted('train')) {
     const jobs: [string, number, number?][] = [
@@ -403,6 +535,7 @@ function markdown(r: {
   rows: Row[];
   tokenizer: TokenizerBenchRow[];
   word2vec?: Word2VecBenchRow[];
+  embed?: EmbedRow[];
   failures: string[];
 }): string {
   const out: string[] = [];
@@ -484,6 +617,32 @@ function markdown(r: {
   if (r.word2vec?.length) {
     out.push('', '### Word2Vec: @attn/attention vs gensim 4.2 (workers=1)', '', WORD2VEC_TABLE_HEADER);
     for (const w of r.word2vec) out.push(formatWord2VecRow(w));
+  }
+  if (r.embed?.length) {
+    const tjs = r.embed.find((x) => x.runtime === 'tjs');
+    const label = {
+      attn: 'attn stream, length-aware',
+      'attn-file-order': 'attn stream, file order',
+      tjs: 'transformers.js feature-extraction',
+    };
+    out.push(
+      '',
+      `### Embed IMDB reviews (MiniLM-shaped, mean pooling, batch ${r.embed[0]!.batch}, up to 512 tokens)`,
+      '',
+      '| runtime | docs | docs/s | CPU-s | peak RSS MB | vs transformers.js | max abs diff vs transformers.js (reviews ≤ 512 tokens; cut reviews) | padding (linear / quadratic) |',
+      '|---|---:|---:|---:|---:|---:|---:|---|',
+    );
+    for (const x of r.embed) {
+      const p = x.info.padding as Record<string, number> | undefined;
+      const pad = !p
+        ? ''
+        : x.runtime === 'attn'
+          ? `${fmt(p.lengthAware!, 2)}× / ${fmt(p.lengthAwareQuadratic!, 2)}× (file order ${fmt(p.fileOrder!, 2)}× / ${fmt(p.fileOrderQuadratic!, 2)}×)`
+          : `${fmt(p.fileOrder!, 2)}× / ${fmt(p.fileOrderQuadratic!, 2)}×`;
+      out.push(
+        `| ${label[x.runtime]}${x.info.device ? ` (${x.info.device})` : ''} | ${x.docs} | ${fmt(x.docsPerS, 2)} | ${fmt(x.cpuSeconds)} | ${fmt(x.peakRssMB, 0)} | ${fmt(x.docsPerS / (tjs?.docsPerS ?? Number.NaN), 2)}× | ${Number.isNaN(x.maxAbsDiffVsTjs) ? '–' : `${x.maxAbsDiffVsTjs.toExponential(1)}; ${x.info.truncatedDocs} cut: ${(x.info.maxAbsDiffTruncated as number).toExponential(1)}`} | ${pad} |`,
+      );
+    }
   }
   if (r.failures.length) out.push('', '### Failed cases', '', ...r.failures.map((f) => `- ${f}`));
   return out.join('\n');
