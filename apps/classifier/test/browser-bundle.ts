@@ -6,7 +6,13 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
-type Esbuild = typeof import('esbuild');
+/** The part of esbuild's API used here (its types are not a dependency of this package). */
+interface Esbuild {
+  build(options: Record<string, unknown>): Promise<{
+    metafile: { inputs: Record<string, { imports: { path: string; external?: boolean }[] }> };
+    outputFiles: { path: string; text: string }[];
+  }>;
+}
 let esbuild: Promise<Esbuild> | undefined;
 
 export function loadEsbuild(): Promise<Esbuild> {

@@ -7,12 +7,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { ViTImageProcessor } from '@attn/vit';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleForBrowser } from './browser-bundle.js';
+
+interface PageApi {
+  forms(name: string): Promise<Record<string, number[]>>;
+  errors(): Promise<Record<string, unknown>>;
+}
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -114,10 +119,10 @@ describe.skipIf(!haveChromium || !haveFixtures('in-page images'))('@attn/vit ima
     await page.waitForFunction(() => 'attn' in window);
     for (const name of IMAGES) {
       const want = (await node.preprocessToArray(fixturePath('golden', 'images', name))).data;
-      const got = (await page.evaluate((n) => (window as any).attn.forms(n), name)) as Record<
-        string,
-        number[]
-      >;
+      const got = (await page.evaluate(
+        (n) => (window as unknown as { attn: PageApi }).attn.forms(n),
+        name,
+      )) as Record<string, number[]>;
       expect(Object.keys(got).sort()).toEqual([
         'bitmap',
         'blob',
@@ -137,10 +142,9 @@ describe.skipIf(!haveChromium || !haveFixtures('in-page images'))('@attn/vit ima
     serveModels = false;
     await page.reload();
     await page.waitForFunction(() => 'attn' in window);
-    const again = (await page.evaluate(() => (window as any).attn.forms('gradient_40x30.png'))) as Record<
-      string,
-      number[]
-    >;
+    const again = (await page.evaluate(() =>
+      (window as unknown as { attn: PageApi }).attn.forms('gradient_40x30.png'),
+    )) as Record<string, number[]>;
     expect(again.blob!.length).toBe(3 * 32 * 32);
     serveModels = true;
     expect(pageErrors).toEqual([]);
@@ -151,10 +155,9 @@ describe.skipIf(!haveChromium || !haveFixtures('in-page images'))('@attn/vit ima
     const page = await browser.newPage();
     await page.goto(`${base}/`);
     await page.waitForFunction(() => 'attn' in window);
-    const seen = (await page.evaluate(() => (window as any).attn.errors())) as Record<
-      string,
-      { name: string; code: string; where: string; message: string; typed: boolean }
-    >;
+    const seen = (await page.evaluate(() =>
+      (window as unknown as { attn: PageApi }).attn.errors(),
+    )) as Record<string, { name: string; code: string; where: string; message: string; typed: boolean }>;
     expect(seen.textBlob).toMatchObject({
       name: 'ImageInputError',
       code: 'corrupt',

@@ -134,7 +134,12 @@ describe.skipIf(!existsSync(CHROMIUM) || !haveFixtures('in-page models'))('ViT a
       await page.goto(`${base}/`);
       await page.waitForFunction(() => 'attn' in window);
       const got = (await page.evaluate(
-        ([b, img, text]) => (window as any).attn.run(b, img, text),
+        ([b, img, text]) =>
+          (window as unknown as { attn: { run(...a: string[]): Promise<unknown> } }).attn.run(
+            b!,
+            img!,
+            text!,
+          ),
         [backend, vitGold.image.replace('images/', ''), bertGold.text],
       )) as {
         unavailable?: string;

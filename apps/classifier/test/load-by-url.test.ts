@@ -4,8 +4,8 @@
  * HTTP errors and unreachable hosts are PretrainedErrors naming the URL and the status.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
@@ -61,7 +61,8 @@ describe.skipIf(!haveFixtures('load by URL'))('fromPretrained(url)', () => {
     const { pixelValues } = await proc.preprocess(fixturePath('golden', gold.image));
     const logits = model.forward(pixelValues).logits;
     const got = Array.from(await logits.data());
-    gold.logits[0].forEach((v: number, i: number) => expect(Math.abs(got[i]! - v)).toBeLessThan(1e-4));
+    for (const [i, v] of (gold.logits[0] as number[]).entries())
+      expect(Math.abs(got[i]! - v)).toBeLessThan(1e-4);
     tf.dispose([pixelValues, logits]);
     model.dispose();
     // Both spellings name one cached folder: the second load asks the server for nothing.

@@ -1,4 +1,4 @@
-import { type DownloadProgress, DEFAULT_STALL_TIMEOUT_MS } from './download.js';
+import { DEFAULT_STALL_TIMEOUT_MS, type DownloadProgress } from './download.js';
 import { PretrainedError } from './errors.js';
 
 /**

@@ -1,8 +1,8 @@
 export type { DownloadProgress } from './download.js';
-export type { FetchModelOptions } from './fetch.js';
-export { cachedFetch, fetchModelFile, MODEL_CACHE } from './fetch.js';
 export type { PretrainedErrorCode } from './errors.js';
 export { PretrainedError } from './errors.js';
+export type { FetchModelOptions } from './fetch.js';
+export { cachedFetch, fetchModelFile, MODEL_CACHE } from './fetch.js';
 export type {
   CheckpointLayout,
   LoadingInfo,
