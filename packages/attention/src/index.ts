@@ -27,6 +27,7 @@ export { Transformer } from './transformer.js';
 export type {
   Neighbour,
   TrainCallbacks,
+  Word2VecEngine,
   Word2VecMode,
   Word2VecOptions,
   Word2VecProgress,

@@ -17,9 +17,14 @@ interface KernelExports {
   axpy(a: number, x: number, y: number, n: number): void;
 }
 
-/** The matrices of one training run and the two kinds of step on them. */
+/**
+ * The matrices of one training run and the two kinds of step on them. js and wasm-simd run each step at once
+ * and return its loss; tfjs (word2vec-tfjs.ts) queues steps into batches, returns 0, and `flush` gives the
+ * loss of what it ran since the last flush.
+ */
 export interface StepEngine {
-  readonly kind: 'js' | 'wasm-simd';
+  readonly kind: 'js' | 'wasm-simd' | 'tfjs';
+  /** Host copies to initialise before the first step (for js and wasm-simd, the matrices themselves). */
   readonly syn0: Float32Array;
   readonly syn1: Float32Array;
   skipGram(context: number, targets: ArrayLike<number>, nTargets: number, lr: number): number;
@@ -31,7 +36,19 @@ export interface StepEngine {
     lr: number,
     mean: boolean,
   ): number;
+  /** Runs any queued steps; returns the loss of the steps whose call returned 0 for it. */
+  flush(): Promise<number>;
+  /** The trained input vectors syn0, a copy (the engine's memory may be reused or released). */
+  result(): Promise<Float32Array>;
+  dispose(): void;
 }
+
+/** flush/result/dispose of the engines whose steps run at once on host arrays. */
+const immediate = (syn0: Float32Array) => ({
+  flush: async () => 0,
+  result: async () => syn0.slice(),
+  dispose: () => {},
+});
 
 export function jsStepEngine(vocab: number, dim: number): StepEngine {
   const syn0 = new Float32Array(vocab * dim);
@@ -46,6 +63,7 @@ export function jsStepEngine(vocab: number, dim: number): StepEngine {
       skipGramStep(syn0, syn1, context, targets, nTargets, dim, lr, neu1e),
     cbow: (contexts, nContexts, targets, nTargets, lr, mean) =>
       cbowStep(syn0, syn1, contexts, nContexts, targets, nTargets, dim, lr, mean, neu1, neu1e),
+    ...immediate(syn0),
   };
 }
 
@@ -91,7 +109,7 @@ export function wasmStepEngine(vocab: number, dim: number): StepEngine | undefin
     let likelihood = 1;
     for (let t = 0; t < nTargets; t++) {
       const uB = rowB(syn1At, targets[t]!);
-      const x = k.dot(inB, uB, dim);
+      const x = k.dot(inB, uB, dim); // (2) f = u·h
       const sig = 1 / (1 + Math.exp(-x));
       const label = t === 0 ? 1 : 0;
       likelihood *= Math.max(label ? sig : 1 - sig, 1e-30);
@@ -99,6 +117,7 @@ export function wasmStepEngine(vocab: number, dim: number): StepEngine | undefin
         loss -= Math.log(likelihood);
         likelihood = 1;
       }
+      // (4) g = (label − σ(f))·lr; (5) neu1e += g·u, then u += g·h
       k.update((label - sig) * lr, uB, inB, neu1eB, dim);
     }
     return loss - Math.log(likelihood);
@@ -117,11 +136,12 @@ export function wasmStepEngine(vocab: number, dim: number): StepEngine | undefin
     cbow(contexts, nContexts, targets, nTargets, lr, mean) {
       neu1.fill(0);
       const a = mean ? 1 / nContexts : 1;
-      for (let c = 0; c < nContexts; c++) k.axpy(a, rowB(0, contexts[c]!), neu1B, dim);
+      for (let c = 0; c < nContexts; c++) k.axpy(a, rowB(0, contexts[c]!), neu1B, dim); // (1)
       neu1e.fill(0);
       const loss = predict(neu1B, targets, nTargets, lr);
       for (let c = 0; c < nContexts; c++) k.axpy(1, neu1eB, rowB(0, contexts[c]!), dim);
       return loss;
     },
+    ...immediate(syn0),
   };
 }

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Word2Vec, Word2VecError } from './index.js';
 import { cbowStep, skipGramStep } from './word2vec.js';
 import { jsStepEngine, wasmStepEngine } from './word2vec-kernel.js';
+import { tfjsStepEngine } from './word2vec-tfjs.js';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -170,6 +171,141 @@ describe('the WebAssembly SIMD engine', () => {
   });
 });
 
+/**
+ * One example's update by hand from SYN0/SYN1, formulas (1)–(5) of word2vec.ts: h = Σ w·v_c, f_t = u_t·h,
+ * g_t = (label − σ(f_t))·lr, Δu_t = g_t·h, and every context row gets Δh = Σ_t g_t·u_t.
+ */
+function handDelta(contexts: number[], targets: number[], lr: number, mean: boolean) {
+  const d0 = SYN0.map((r) => r.map(() => 0));
+  const d1 = SYN1.map((r) => r.map(() => 0));
+  const w = mean ? 1 / contexts.length : 1;
+  const h = [0, 1, 2].map((d) => contexts.reduce((s, c) => s + w * SYN0[c]![d]!, 0));
+  let loss = 0;
+  const dh = [0, 0, 0];
+  targets.forEach((t, i) => {
+    const label = i === 0 ? 1 : 0;
+    const f = dot(SYN1[t]!, h);
+    loss -= Math.log(label ? sigmoid(f) : 1 - sigmoid(f));
+    const g = (label - sigmoid(f)) * lr;
+    for (let d = 0; d < DIM; d++) {
+      d1[t]![d]! += g * h[d]!;
+      dh[d]! += g * SYN1[t]![d]!;
+    }
+  });
+  for (const c of contexts) for (let d = 0; d < DIM; d++) d0[c]![d]! += dh[d]!;
+  return { d0, d1, loss };
+}
+
+function expectRows(got: Float32Array, start: number[][], deltas: number[][][], digits: number) {
+  const r = rows(got, DIM);
+  for (let i = 0; i < start.length; i++)
+    for (let d = 0; d < DIM; d++) {
+      const want = start[i]![d]! + deltas.reduce((s, x) => s + x[i]![d]!, 0);
+      expect(r[i]![d], `row ${i}, component ${d}`).toBeCloseTo(want, digits);
+    }
+}
+
+describe("the tfjs engine (batched tensor ops on the active backend)", () => {
+  const engineFor = (batchSize: number) => {
+    const e = tfjsStepEngine(4, DIM, { batchSize, maxTargets: 3, maxContexts: 4 });
+    e.syn0.set(flat(SYN0));
+    e.syn1.set(flat(SYN1));
+    return e;
+  };
+
+  it("a batch of one skip-gram example makes the js engine's update (1e-6)", async () => {
+    await expectNoLeaks(async () => {
+      const e = engineFor(1);
+      const [syn0, syn1] = [flat(SYN0), flat(SYN1)];
+      const targets = Int32Array.from([1, 3, 0]);
+      const jsLoss = skipGramStep(syn0, syn1, 2, targets, 3, DIM, 0.5, new Float32Array(DIM));
+      expect(e.skipGram(2, targets, 3, 0.5)).toBe(0); // queued: its loss comes from flush
+      expect(await e.flush()).toBeCloseTo(jsLoss, 5);
+      const got = await e.read();
+      for (let i = 0; i < syn0.length; i++) {
+        expect(Math.abs(got.syn0[i]! - syn0[i]!)).toBeLessThan(1e-6);
+        expect(Math.abs(got.syn1[i]! - syn1[i]!)).toBeLessThan(1e-6);
+      }
+      expect(await e.flush()).toBe(0); // flush resets the loss
+      e.dispose();
+    }, 'tfjs skip-gram batch of 1');
+  });
+
+  for (const mean of [true, false]) {
+    it(`a batch of one CBOW (${mean ? 'mean' : 'sum'}) example makes the js engine's update (1e-6)`, async () => {
+      await expectNoLeaks(async () => {
+        const e = engineFor(1);
+        const [syn0, syn1] = [flat(SYN0), flat(SYN1)];
+        const [ctx, targets] = [Int32Array.from([0, 3, 1]), Int32Array.from([2, 1, 0])];
+        const n = [new Float32Array(DIM), new Float32Array(DIM)] as const;
+        const jsLoss = cbowStep(syn0, syn1, ctx, 3, targets, 3, DIM, 0.5, mean, ...n);
+        e.cbow(ctx, 3, targets, 3, 0.5, mean);
+        expect(await e.flush()).toBeCloseTo(jsLoss, 5);
+        const got = await e.read();
+        for (let i = 0; i < syn0.length; i++) {
+          expect(Math.abs(got.syn0[i]! - syn0[i]!)).toBeLessThan(1e-6);
+          expect(Math.abs(got.syn1[i]! - syn1[i]!)).toBeLessThan(1e-6);
+        }
+        e.dispose();
+      }, 'tfjs CBOW batch of 1');
+    });
+  }
+
+  it('a skip-gram batch with repeated rows adds both examples\' updates (scatter-add sums)', async () => {
+    await expectNoLeaks(async () => {
+      const e = engineFor(2);
+      // Both examples read context row 2 and target rows 1, 3 and 0: each row gets the sum of two updates,
+      // both computed from the matrices as they were before the batch.
+      e.skipGram(2, Int32Array.from([1, 3, 0]), 3, 0.5);
+      e.skipGram(2, Int32Array.from([3, 1, 0]), 3, 0.25); // its own lr, and row 3 as the true word
+      const a = handDelta([2], [1, 3, 0], 0.5, true);
+      const b = handDelta([2], [3, 1, 0], 0.25, true);
+      expect(await e.flush()).toBeCloseTo(a.loss + b.loss, 5);
+      const got = await e.read();
+      expectRows(got.syn0, SYN0, [a.d0, b.d0], 6);
+      expectRows(got.syn1, SYN1, [a.d1, b.d1], 6);
+      e.dispose();
+    }, 'tfjs skip-gram batch of 2');
+  });
+
+  it('a CBOW batch sums the updates of a context word repeated within and across examples', async () => {
+    await expectNoLeaks(async () => {
+      const e = engineFor(4);
+      // Row 0 is a context twice in the first example and once in the second; padding (the second
+      // example has 2 of 4 context slots) must add nothing to row 0, which it reads with weight 0.
+      e.cbow(Int32Array.from([0, 0, 3]), 3, Int32Array.from([2, 1, 3]), 3, 0.5, true);
+      e.cbow(Int32Array.from([0, 1]), 2, Int32Array.from([3, 2, 1]), 3, 0.5, true);
+      const a = handDelta([0, 0, 3], [2, 1, 3], 0.5, true);
+      const b = handDelta([0, 1], [3, 2, 1], 0.5, true);
+      expect(await e.flush()).toBeCloseTo(a.loss + b.loss, 5);
+      const got = await e.read();
+      expectRows(got.syn0, SYN0, [a.d0, b.d0], 6);
+      expectRows(got.syn1, SYN1, [a.d1, b.d1], 6);
+      e.dispose();
+    }, 'tfjs CBOW batch of 2');
+  });
+
+  it("training with engine 'tfjs' and batchSize 1 follows the js engine's training", async () => {
+    const corpus = plantedCorpus(2, 5, 60, 1);
+    // The same random stream draws the same examples. One noise word, never the centre, keeps each
+    // example's rows distinct: a repeated noise row is read after its first update by js, before it by tfjs.
+    const opts = { dim: 8, minCount: 1, epochs: 1, seed: 4, sample: 0, negative: 1 };
+    const before = tf.memory().numTensors;
+    const [a, b] = [new Word2Vec({ ...opts, engine: 'js' }), new Word2Vec({ ...opts, engine: 'tfjs', batchSize: 1 })];
+    await a.train(corpus);
+    await b.train(corpus);
+    expect(b.engineUsed).toBe('tfjs');
+    for (const w of ['t0w1', 't1w3']) {
+      const [va, vb] = [a.vector(w), b.vector(w)];
+      for (let d = 0; d < 8; d++) expect(Math.abs(vb[d]! - va[d]!)).toBeLessThan(1e-6);
+    }
+    expect(b.epochLoss[0]).toBeCloseTo(a.epochLoss[0]!, 4);
+    a.dispose();
+    b.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  }, 30_000);
+});
+
 /** Sentences of 10 words, each drawn from one of `topics` disjoint topics of `size` words. */
 function plantedCorpus(topics: number, size: number, sentences: number, seed: number): string[][] {
   const random = new Random(seed);
@@ -195,6 +331,30 @@ async function precisionAt5(model: Word2Vec): Promise<number> {
 describe('Word2Vec on a corpus with planted topics', () => {
   const corpus = plantedCorpus(4, 10, 1500, 7);
   for (const mode of ['cbow', 'skipgram'] as const) {
+    it(`${mode} on the tfjs engine (batches of 512): precision@5 ≥ 0.9, no tensors left`, async () => {
+      const before = tf.memory().numTensors;
+      const model = new Word2Vec({
+        mode,
+        dim: 16,
+        window: 4,
+        negative: 5,
+        minCount: 1,
+        epochs: 3,
+        sample: 0,
+        seed: 3,
+        engine: 'tfjs',
+        batchSize: 512,
+      });
+      await model.train(corpus, { progressEvery: 3000 });
+      expect(model.engineUsed).toBe('tfjs');
+      expect(await precisionAt5(model)).toBeGreaterThanOrEqual(0.9);
+      // The losses of the queued batches reach the reports and the epochs (flush), and they fall.
+      expect(model.lossHistory.every((h) => Number.isFinite(h.loss) && h.loss > 0)).toBe(true);
+      expect(model.epochLoss[2]!).toBeLessThan(model.epochLoss[0]!);
+      model.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    }, 30_000);
+
     it(`${mode}: every word's five nearest neighbours are in its own topic (precision@5 ≥ 0.9)`, async () => {
       const before = tf.memory().numTensors;
       const model = new Word2Vec({

@@ -1,6 +1,7 @@
 import { atomicWriteFile, Random, tf } from '@attn/core-tensor';
 import { node } from '@attn/core-tensor/platform';
-import { jsStepEngine, wasmStepEngine } from './word2vec-kernel.js';
+import { jsStepEngine, type StepEngine, wasmStepEngine } from './word2vec-kernel.js';
+import { tfjsStepEngine } from './word2vec-tfjs.js';
 
 /**
  * Word2Vec (Mikolov et al. 2013) with negative sampling: how an embedding matrix like
@@ -12,15 +13,21 @@ import { jsStepEngine, wasmStepEngine } from './word2vec-kernel.js';
  *   (centre, context) is trained with the context word's vector as input and the centre word as target).
  *
  * Each prediction is one logistic regression against the target's output vector (`syn1neg`) and
- * `negative` noise words drawn from the unigram^0.75 distribution:
- *   L = −log σ(u_o·h) − Σ_k log σ(−u_k·h),
- *   ∂L/∂u_o = (σ(u_o·h) − 1)·h,  ∂L/∂u_k = σ(u_k·h)·h,  ∂L/∂h = (σ(u_o·h) − 1)·u_o + Σ_k σ(u_k·h)·u_k.
+ * `negative` noise words drawn from the unigram^0.75 distribution. The formulas, numbered so that every
+ * engine's code can point at them (negativeSamplingStep below for 'js', word2vec-kernel.ts for 'wasm-simd',
+ * negativeSamplingBatch in word2vec-tfjs.ts for 'tfjs'):
+ *   (1) h = v_context (skip-gram) or h = Σ_c w_c·v_c over the context rows, w_c = 1/c (mean) or 1 (sum)
+ *   (2) f_t = u_t·h for the targets t = o (the true word, label 1) and the noise words k (label 0)
+ *   (3) L = −log σ(f_o) − Σ_k log σ(−f_k)
+ *   (4) g_t = (label_t − σ(f_t))·lr, so that ∂L/∂u_t = (σ(f_t) − label_t)·h and ∂L/∂h = Σ_t (σ(f_t) − label_t)·u_t
+ *   (5) u_t += g_t·h (= −lr·∂L/∂u_t);  every input row of (1) += Σ_t g_t·u_t (= −lr·∂L/∂h)
  *
  * Training is plain SGD, one (h, targets) step at a time: a step touches 1 + negative rows of dim floats,
  * far too little work for a tfjs op's dispatch (batched tfjs steps were measured 10× slower; see the
- * attention README). So the steps run on a small WebAssembly SIMD kernel (word2vec-kernel.ts), or on the
- * Float32Array loops below where SIMD is missing. The trained vectors are then held in a tfjs tensor, and
- * the queries (cosine similarity against the whole vocabulary, top-k) run as tfjs ops.
+ * attention README). So by default the steps run on a small WebAssembly SIMD kernel (word2vec-kernel.ts), or
+ * on the Float32Array loops below where SIMD is missing. `engine: 'tfjs'` runs the same formulas as batched
+ * tensor ops (word2vec-tfjs.ts), the readable version. The trained vectors are then held in a tfjs tensor,
+ * and the queries (cosine similarity against the whole vocabulary, top-k) run as tfjs ops.
  */
 
 export type Word2VecMode = 'cbow' | 'skipgram';
@@ -48,11 +55,17 @@ export interface Word2VecOptions {
   /** Keep at most this many of the most frequent words. */
   maxVocab?: number;
   /**
-   * Where the steps run: 'wasm-simd' (WebAssembly f32x4, about 4× faster), 'js' (Float32Array loops), or
-   * 'auto' (default): SIMD where the runtime has it. Both compute the same updates (up to float rounding).
+   * Where the steps run: 'wasm-simd' (WebAssembly f32x4, about 4× faster), 'js' (Float32Array loops),
+   * 'tfjs' (batches of `batchSize` examples as tfjs ops on the active backend, the slowest), or 'auto'
+   * (default): SIMD where the runtime has it, else 'js'. js and wasm-simd compute the same updates (up to
+   * float rounding); tfjs computes each batch's updates from the matrices as they were before the batch.
    */
-  engine?: 'auto' | 'js' | 'wasm-simd';
+  engine?: Word2VecEngine;
+  /** engine 'tfjs': examples per batch of tensor ops (default 1024). */
+  batchSize?: number;
 }
+
+export type Word2VecEngine = 'auto' | 'js' | 'wasm-simd' | 'tfjs';
 
 export interface Word2VecProgress {
   epoch: number;
@@ -114,14 +127,15 @@ export function negativeSamplingStep(
       f2 += input[inOff + d + 2]! * syn1[outOff + d + 2]!;
       f3 += input[inOff + d + 3]! * syn1[outOff + d + 3]!;
     }
-    let f = f0 + f1 + f2 + f3;
+    let f = f0 + f1 + f2 + f3; // (2) f = u·h
     for (; d < dim; d++) f += input[inOff + d]! * syn1[outOff + d]!;
     const label = t === 0 ? 1 : 0;
     const sig = 1 / (1 + Math.exp(-f));
     // −log σ(f) for the true word, −log σ(−f) = −log(1 − σ(f)) for noise; the floor keeps a saturated
     // logit finite (it then contributes ~69, not Infinity, to the reported mean).
-    loss -= Math.log(Math.max(label ? sig : 1 - sig, 1e-30));
-    const g = (label - sig) * lr;
+    loss -= Math.log(Math.max(label ? sig : 1 - sig, 1e-30)); // (3)
+    const g = (label - sig) * lr; // (4)
+    // (5), with neu1e = Σ g·u read before u's own update
     for (let d = 0; d < dim; d++) {
       const u = syn1[outOff + d]!;
       neu1e[d] = neu1e[d]! + g * u;
@@ -215,9 +229,10 @@ export class Word2Vec {
   readonly sample: number;
   readonly cbowMean: boolean;
   readonly maxVocab: number;
-  readonly engine: 'auto' | 'js' | 'wasm-simd';
+  readonly engine: Word2VecEngine;
+  readonly batchSize: number;
   /** The engine the last `train` ran on. */
-  engineUsed?: 'js' | 'wasm-simd';
+  engineUsed?: 'js' | 'wasm-simd' | 'tfjs';
   /** Vocabulary, most frequent first (the row order of the vectors and of the saved file). */
   words: string[] = [];
   counts: number[] = [];
@@ -248,10 +263,11 @@ export class Word2Vec {
     this.maxVocab =
       opts.maxVocab === undefined ? Number.POSITIVE_INFINITY : positiveInt('maxVocab', opts.maxVocab);
     this.engine = opts.engine ?? 'auto';
-    if (!['auto', 'js', 'wasm-simd'].includes(this.engine))
+    if (!['auto', 'js', 'wasm-simd', 'tfjs'].includes(this.engine))
       throw new Word2VecError(
-        `Word2Vec: engine must be 'auto', 'js' or 'wasm-simd' (got ${String(this.engine)})`,
+        `Word2Vec: engine must be 'auto', 'js', 'wasm-simd' or 'tfjs' (got ${String(this.engine)})`,
       );
+    this.batchSize = positiveInt('batchSize', opts.batchSize ?? 1024);
   }
 
   get vocabSize(): number {
@@ -309,18 +325,42 @@ export class Word2Vec {
     totalWords: number,
     cb: TrainCallbacks,
   ): Promise<void> {
-    const { dim, window, negative, epochs } = this;
+    const { dim, window, negative } = this;
     const V = this.words.length;
     const random = new Random(this.seed);
-    // Input vectors start uniform in ±0.5/dim, output vectors at zero (as word2vec.c and gensim).
-    const simd = this.engine === 'js' ? undefined : wasmStepEngine(V, dim);
+    const simd = this.engine === 'js' || this.engine === 'tfjs' ? undefined : wasmStepEngine(V, dim);
     if (this.engine === 'wasm-simd' && !simd)
       throw new Word2VecError(
         "Word2Vec: engine 'wasm-simd' asked for, but this runtime has no WebAssembly SIMD",
       );
-    const engine = simd ?? jsStepEngine(V, dim);
+    const engine =
+      this.engine === 'tfjs'
+        ? tfjsStepEngine(V, dim, {
+            batchSize: this.batchSize,
+            maxTargets: negative + 1,
+            maxContexts: 2 * window,
+          })
+        : (simd ?? jsStepEngine(V, dim));
     this.engineUsed = engine.kind;
+    try {
+      await this.run(engine, corpus, rawLengths, totalWords, cb, random);
+    } finally {
+      engine.dispose();
+    }
+  }
+
+  private async run(
+    engine: StepEngine,
+    corpus: Int32Array[],
+    rawLengths: number[],
+    totalWords: number,
+    cb: TrainCallbacks,
+    random: Random,
+  ): Promise<void> {
+    const { dim, window, negative, epochs } = this;
+    const V = this.words.length;
     const { syn0 } = engine;
+    // Input vectors start uniform in ±0.5/dim, output vectors at zero (as word2vec.c and gensim).
     for (let i = 0; i < syn0.length; i++) syn0[i] = (random.next() - 0.5) / dim;
 
     // Noise table: word i fills a share count_i^0.75 / Σ count^0.75 of it, so a uniform index samples it.
@@ -350,9 +390,15 @@ export class Word2Vec {
     let nextReport = every;
     let lossSum = 0;
     let lossN = 0;
+    let epochLossSum = 0;
+    let epochLossN = 0;
     let lr = this.alpha;
     const started = performance.now();
-    const report = (epoch: number) => {
+    const report = async (epoch: number) => {
+      // The tfjs engine's losses arrive here, for the batches it ran since the last report.
+      const pending = await engine.flush();
+      lossSum += pending;
+      epochLossSum += pending;
       const loss = lossN ? lossSum / lossN : Number.NaN;
       this.lossHistory.push({ words: done, loss });
       cb.onProgress?.({ epoch, epochs, words: done, totalWords: totalAll, loss, alpha: lr });
@@ -369,8 +415,8 @@ export class Word2Vec {
     };
 
     for (let epoch = 0; epoch < epochs; epoch++) {
-      let epochLossSum = 0;
-      let epochLossN = 0;
+      epochLossSum = 0;
+      epochLossN = 0;
       for (let si = 0; si < corpus.length; si++) {
         const ids = corpus[si]!;
         let len = 0;
@@ -409,20 +455,21 @@ export class Word2Vec {
         // gensim counts the raw sentence (out-of-vocabulary and subsampled words included) as progress.
         done += rawLengths[si]!;
         if (done >= nextReport) {
-          report(epoch + 1);
+          await report(epoch + 1);
           nextReport = done + every;
           // Give timers (a progress bar's redraw, an abort) a turn between reports.
           await new Promise((r) => setImmediate(r));
         }
       }
-      if (lossN > 0) report(epoch + 1);
+      if (lossN > 0) await report(epoch + 1);
       const mean = epochLossN ? epochLossSum / epochLossN : Number.NaN;
       this.epochLoss.push(mean);
       cb.onEpochEnd?.(epoch + 1, mean);
     }
+    // A copy: the engine's arrays may be views on the kernel's memory, or tf.Variables it disposes.
+    const vectors = await engine.result();
     this.wordsPerSecond = totalAll / ((performance.now() - started) / 1000);
-    // A copy: the engine's arrays may be views on the kernel's memory.
-    this.setVectors(syn0.slice());
+    this.setVectors(vectors);
   }
 
   private setVectors(data: Float32Array): void {
