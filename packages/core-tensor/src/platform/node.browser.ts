@@ -26,7 +26,6 @@ export const node: NodeBuiltins = {
   url: unavailable('node:url'),
 };
 
-export const hasNodeBuiltins = false;
 
 export const importOnnxRuntime = (): Promise<typeof import('onnxruntime-node')> =>
   Promise.reject(new NodeOnlyError('onnxruntime-node'));

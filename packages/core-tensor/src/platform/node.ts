@@ -27,8 +27,6 @@ export interface NodeBuiltins {
 
 export const node: NodeBuiltins = { crypto, events: { once }, fs, fsp, module, os, path, url };
 
-/** True where the Node built-ins are real (this file); false in the browser build. */
-export const hasNodeBuiltins = true;
 
 /** onnxruntime-node is an optional peer dependency: imported only when the 'onnx' engine is asked for. */
 export const importOnnxRuntime = () => import('onnxruntime-node');
