@@ -26,6 +26,5 @@ export const node: NodeBuiltins = {
   url: unavailable('node:url'),
 };
 
-
 export const importOnnxRuntime = (): Promise<typeof import('onnxruntime-node')> =>
   Promise.reject(new NodeOnlyError('onnxruntime-node'));

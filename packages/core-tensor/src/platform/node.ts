@@ -27,6 +27,5 @@ export interface NodeBuiltins {
 
 export const node: NodeBuiltins = { crypto, events: { once }, fs, fsp, module, os, path, url };
 
-
 /** onnxruntime-node is an optional peer dependency: imported only when the 'onnx' engine is asked for. */
 export const importOnnxRuntime = () => import('onnxruntime-node');
