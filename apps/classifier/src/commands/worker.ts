@@ -13,6 +13,9 @@ import { type ChunkJob, connectionFor, connectRedis, doneKey, failedKey, QUEUE_N
 import { LanceSink, VectorStoreError } from '../store/lance.js';
 import { embedLines } from './embed.js';
 
+/** Times a chunk may be requeued after its worker stopped renewing the lock (died, or starved of CPU). */
+const MAX_STALLED = 2;
+
 export interface WorkerCommandOptions {
   queue: string;
   /** Overrides the jobs' store folder (where this machine mounts it). */
@@ -90,9 +93,20 @@ export async function workerCommand(opts: WorkerCommandOptions, ctx: Context): P
     lockDuration: opts.stallMs,
     stalledInterval: opts.stallMs,
     // a chunk whose worker died is requeued; twice in a row points at the chunk itself (it crashes workers)
-    maxStalledCount: 2,
+    maxStalledCount: MAX_STALLED,
   });
   worker.on('error', (e) => void writeLine(ctx.io.stderr, `attn worker: ${errorLine(e)}`));
+  // A chunk over maxStalledCount is failed by BullMQ without embedChunk running, so nothing above records it;
+  // without this the producer would wait for it forever. A stalled run may still have finished the chunk (its
+  // worker only lost the lock), and then the chunk is done, not failed.
+  worker.on('failed', (job, e) => {
+    if (!job?.deferredFailure) return;
+    const { run } = job.data;
+    void (async () => {
+      if (!(await redis.hexists(doneKey(run), job.id!)))
+        await redis.hset(failedKey(run), job.id!, `${e.message} (${MAX_STALLED + 1} runs lost their lock)`);
+    })().catch((err) => void writeLine(ctx.io.stderr, `attn worker: ${errorLine(err)}`));
+  });
   await worker.waitUntilReady();
   await writeLine(ctx.io.stderr, `attn worker ${process.pid}: waiting for chunks on ${opts.queue}`);
 

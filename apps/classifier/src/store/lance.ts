@@ -2,11 +2,13 @@
  * The vector store: an embedded LanceDB database (a folder, no server) with one table `embeddings`
  * (`id`, `text`, `vector`). How the vectors were made (model, pooling, normalisation) is kept in the table's
  * schema metadata, so `attn search` encodes a query exactly as the documents were encoded.
- * Writes merge on `id`: writing a document twice (a queue chunk that ran twice) leaves one row.
+ * Writes merge on `id`: writing a document twice (a queue chunk that ran twice) leaves one row. Merges into a
+ * local folder take turns under a lockfile there (see lock.ts), across processes and connections.
  */
 import type { VectorRecord, VectorSink } from '@attn/bert';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Schema, Utf8 } from 'apache-arrow';
+import { isLocalPath, withWriteLock } from './lock.js';
 
 export const TABLE = 'embeddings';
 const META_KEY = 'attn.embedding';
@@ -80,12 +82,13 @@ export class VectorStore {
    */
   static async create(dir: string, meta: EmbeddingMeta): Promise<VectorStore> {
     const db = await lancedb.connect(dir);
-    let table: lancedb.Table;
-    if ((await db.tableNames()).includes(TABLE)) table = await db.openTable(TABLE);
-    else {
+    const openOrCreate = async () => {
+      if ((await db.tableNames()).includes(TABLE)) return db.openTable(TABLE);
       // Two producers or workers may both find no table: existOk makes the loser open the winner's.
-      table = await withConflictRetry(() => db.createEmptyTable(TABLE, schemaFor(meta), { existOk: true }));
-    }
+      return withConflictRetry(() => db.createEmptyTable(TABLE, schemaFor(meta), { existOk: true }));
+    };
+    // Under the write lock: a table folder another writer is still creating is listed before it can be opened.
+    const table = isLocalPath(dir) ? await withWriteLock(dir, openOrCreate) : await openOrCreate();
     const have = readMeta(await table.schema(), dir);
     if (!sameEncoding(have, meta))
       throw new VectorStoreError(
@@ -125,9 +128,17 @@ export class VectorStore {
       })),
       { schema: schemaFor(this.meta) },
     );
-    await withConflictRetry(() =>
-      this.table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data),
-    );
+    const merge = () =>
+      withConflictRetry(async () => {
+        // This handle may still see an older version than another connection's last commit; a merge planned
+        // on it would insert ids that commit added.
+        await this.table.checkoutLatest();
+        await this.table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(data);
+      });
+    // Concurrent merges duplicate rows even with Lance's conflict handling, so writers of one folder take
+    // turns. An object store has no exclusive create to lock with; there the merges run unguarded.
+    if (isLocalPath(this.dir)) await withWriteLock(this.dir, merge);
+    else await merge();
   }
 
   async count(): Promise<number> {
