@@ -83,6 +83,20 @@ describe('attn train word2vec / attn similar', () => {
     expect(text.stdout).toMatch(/^\S+\t\d\.\d{4}\n/);
   }, 60_000);
 
+  it('--engine tfjs trains on tensor ops and word2vec.json says so; a bad engine is a usage error', async () => {
+    const data = join(tmp, 'corpus.txt'); // written by the test above
+    const out = join(tmp, 'model-tfjs');
+    const args = ['--json', 'train', 'word2vec', '--data', data, '--out', out, '--dim', '8', '--epochs', '1'];
+    const r = await runCli([...args, '--min-count', '1', '--engine', 'tfjs', '--batch-size', '256']);
+    expect(r.code, r.stderr).toBe(0);
+    const meta = JSON.parse(readFileSync(join(out, 'word2vec.json'), 'utf8'));
+    expect(meta.engine).toBe('tfjs');
+    expect(meta.vocabSize).toBe(12);
+    const bad = await runCli([...args, '--engine', 'gpu']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--engine.*gpu.*choices/s);
+  }, 60_000);
+
   it('pca2 projects on the two directions of largest variance (by hand: x, then y)', () => {
     const before = tf.memory().numTensors;
     // Centred already; variance 8/3 along x, 2/3 along y, 0 along z.

@@ -99,11 +99,7 @@ export function tfjsStepEngine(
         ? tf.reshape(tf.matMul(tf.tensor3d(weights.subarray(0, n * c), [n, 1, c]), rows), [n, dim])
         : tf.reshape(rows, [n, dim]);
       const u = tf.reshape(tf.gather(v.syn1, tgt), [n, nTargets, dim]) as tf.Tensor3D;
-      const { du, dh, loss } = negativeSamplingBatch(
-        h as tf.Tensor2D,
-        u,
-        tf.tensor1d(lrs.subarray(0, n)),
-      );
+      const { du, dh, loss } = negativeSamplingBatch(h as tf.Tensor2D, u, tf.tensor1d(lrs.subarray(0, n)));
       // Scatter-add: scatterND sums the updates of repeated rows (a frequent word, a noise word drawn twice).
       v.syn1.assign(
         tf.add(v.syn1, tf.scatterND(tf.reshape(tgt, [-1, 1]), tf.reshape(du, [-1, dim]), [vocab, dim])),

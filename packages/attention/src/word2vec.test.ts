@@ -205,7 +205,7 @@ function expectRows(got: Float32Array, start: number[][], deltas: number[][][], 
     }
 }
 
-describe("the tfjs engine (batched tensor ops on the active backend)", () => {
+describe('the tfjs engine (batched tensor ops on the active backend)', () => {
   const engineFor = (batchSize: number) => {
     const e = tfjsStepEngine(4, DIM, { batchSize, maxTargets: 3, maxContexts: 4 });
     e.syn0.set(flat(SYN0));
@@ -251,7 +251,7 @@ describe("the tfjs engine (batched tensor ops on the active backend)", () => {
     });
   }
 
-  it('a skip-gram batch with repeated rows adds both examples\' updates (scatter-add sums)', async () => {
+  it("a skip-gram batch with repeated rows adds both examples' updates (scatter-add sums)", async () => {
     await expectNoLeaks(async () => {
       const e = engineFor(2);
       // Both examples read context row 2 and target rows 1, 3 and 0: each row gets the sum of two updates,
@@ -291,7 +291,10 @@ describe("the tfjs engine (batched tensor ops on the active backend)", () => {
     // example's rows distinct: a repeated noise row is read after its first update by js, before it by tfjs.
     const opts = { dim: 8, minCount: 1, epochs: 1, seed: 4, sample: 0, negative: 1 };
     const before = tf.memory().numTensors;
-    const [a, b] = [new Word2Vec({ ...opts, engine: 'js' }), new Word2Vec({ ...opts, engine: 'tfjs', batchSize: 1 })];
+    const [a, b] = [
+      new Word2Vec({ ...opts, engine: 'js' }),
+      new Word2Vec({ ...opts, engine: 'tfjs', batchSize: 1 }),
+    ];
     await a.train(corpus);
     await b.train(corpus);
     expect(b.engineUsed).toBe('tfjs');

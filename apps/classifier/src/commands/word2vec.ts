@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Word2Vec, type Word2VecMode } from '@attn/attention';
+import { Word2Vec, type Word2VecEngine, type Word2VecMode } from '@attn/attention';
 import { atomicWriteFile, tf } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
 import { type Command, Option } from 'commander';
@@ -37,6 +37,8 @@ export interface TrainWord2VecOptions {
   alpha?: number;
   seed: number;
   plotWords: number;
+  engine?: Word2VecEngine;
+  batchSize?: number;
 }
 
 /**
@@ -92,6 +94,8 @@ export async function trainWord2VecCommand(o: TrainWord2VecOptions, ctx: Context
     sample: o.sample,
     seed: o.seed,
     ...(o.alpha === undefined ? {} : { alpha: o.alpha }),
+    ...(o.engine === undefined ? {} : { engine: o.engine }),
+    ...(o.batchSize === undefined ? {} : { batchSize: o.batchSize }),
   });
   try {
     let bar: ReturnType<typeof progressBar> | undefined;
@@ -231,6 +235,15 @@ export function registerWord2VecCommands(program: Command, run: Runner): void {
     .option('--alpha <x>', 'starting learning rate (default 0.025)', num)
     .option('--seed <n>', 'seed', num, 1)
     .option('--plot-words <n>', 'words in pca.png', num, 60)
+    .addOption(
+      new Option(
+        '--engine <engine>',
+        'where the steps run: auto (the fastest here), wasm-simd, js, or tfjs (batched tensor ops on the --device)',
+      )
+        .choices(['auto', 'wasm-simd', 'js', 'tfjs'])
+        .default('auto'),
+    )
+    .option('--batch-size <n>', 'examples per batch of tensor ops, for --engine tfjs (default 1024)', num)
     .action(run((ctx, o: TrainWord2VecOptions) => trainWord2VecCommand(o, ctx)));
   program
     .command('similar')
