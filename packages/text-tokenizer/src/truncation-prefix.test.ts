@@ -1,14 +1,41 @@
 import { describe, expect, it } from 'vitest';
 import { BertTokenizer, TokenizerError } from './index.js';
 
-const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'hello', 'world', '##s', 'a', '##a', ',', '中', 'e'];
+const VOCAB = [
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  'hello',
+  'world',
+  '##s',
+  'a',
+  '##a',
+  ',',
+  '中',
+  'e',
+];
 const tok = BertTokenizer.fromVocab(VOCAB);
 const truncated = (text: string, maxLength: number) =>
   tok.encode(text, { maxLength, truncation: true }).inputIds;
 
 /** Deterministic text mixing every case where a cut could change the tokens. */
 function mixedText(chars: number): string {
-  const pieces = ['hello', 'worlds', 'aaa', ',', '中中', 'é', '\u0301', 'Σ', 'x'.repeat(120), '[MASK]', 'a\vb', 'a\fb'];
+  const pieces = [
+    'hello',
+    'worlds',
+    'aaa',
+    ',',
+    '中中',
+    'é',
+    '\u0301',
+    'Σ',
+    'x'.repeat(120),
+    '[MASK]',
+    'a\vb',
+    'a\fb',
+  ];
   const spaces = [' ', '  ', '\t', '\n', '\r\n', '\u00a0', '\u3000'];
   let seed = 7;
   const next = (n: number) => {
