@@ -24,8 +24,8 @@ import { tfjsStepEngine } from './word2vec-tfjs.js';
  *
  * Training is plain SGD, one (h, targets) step at a time: a step touches 1 + negative rows of dim floats,
  * far too little work for a tfjs op's dispatch (engine 'tfjs' ran 13–15× slower than wasm-simd on the wasm
- * backend, about 50× on cpu; see the attention README). So by default the steps run on a small WebAssembly SIMD kernel (word2vec-kernel.ts), or
- * on the Float32Array loops below where SIMD is missing. `engine: 'tfjs'` runs the same formulas as batched
+ * backend, about 50× on cpu; see the attention README). So by default the steps run on a small WebAssembly
+ * SIMD kernel (word2vec-kernel.ts), or on the Float32Array loops below where SIMD is missing. `engine: 'tfjs'` runs the same formulas as batched
  * tensor ops (word2vec-tfjs.ts), the readable version. The trained vectors are then held in a tfjs tensor,
  * and the queries (cosine similarity against the whole vocabulary, top-k) run as tfjs ops.
  */
