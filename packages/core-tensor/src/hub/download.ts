@@ -1,6 +1,7 @@
 import { removeStaleTemps, tempName } from '../io/atomic-write.js';
 import { node } from '../platform/node.js';
 import { PretrainedError } from './errors.js';
+import { bodyLength, DEFAULT_STALL_TIMEOUT_MS, watchStall } from './watch.js';
 
 export interface DownloadProgress {
   /** File name inside the model folder, e.g. "model.safetensors". */
@@ -20,7 +21,8 @@ export interface DownloadOptions {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
+export { DEFAULT_STALL_TIMEOUT_MS };
+
 const MAX_REDIRECTS = 10;
 
 /** What the hub says a file must be, from its `X-Linked-Size` / `X-Linked-Etag` (LFS files) and Content-Length. */
@@ -51,35 +53,25 @@ export async function downloadFile(
     throw new PretrainedError('BAD_OPTION', url, `stallTimeoutMs must be a positive number, got ${stallMs}`);
   if (opts.signal?.aborted) throw new PretrainedError('ABORTED', url, 'aborted before it started');
 
-  const controller = new AbortController();
-  let stalled = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const alive = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      stalled = true;
-      controller.abort();
-    }, stallMs);
-  };
-  const onAbort = () => controller.abort();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const watch = watchStall(url, stallMs, opts.signal);
   // Says why a read failed: our stall timer, the caller's signal, or the network.
   const failure = (loaded: number | undefined, e: unknown) => {
     const when = loaded === undefined ? 'before the response' : `after ${loaded} bytes`;
-    if (stalled) return new PretrainedError('STALLED', url, `no data for ${stallMs} ms ${when}`);
-    if (opts.signal?.aborted) return new PretrainedError('ABORTED', url, `aborted ${when}`);
-    return new PretrainedError(
-      'NETWORK',
-      url,
-      `${loaded === undefined ? 'request failed' : `connection lost ${when}`} (${causeOf(e)})`,
+    return (
+      watch.reason(when) ??
+      new PretrainedError(
+        'NETWORK',
+        url,
+        `${loaded === undefined ? 'request failed' : `connection lost ${when}`} (${causeOf(e)})`,
+      )
     );
   };
 
   let fh: import('node:fs/promises').FileHandle | undefined;
   let tmp: string | undefined;
   try {
-    alive();
-    const { res, expected } = await fetchFollowing(url, opts.token, controller.signal).catch((e) => {
+    watch.alive();
+    const { res, expected } = await fetchFollowing(url, opts.token, watch.signal).catch((e) => {
       throw e instanceof PretrainedError ? e : failure(undefined, e);
     });
     if (res.status === 404) {
@@ -90,10 +82,7 @@ export async function downloadFile(
       await res.body?.cancel();
       throw new PretrainedError('HTTP_ERROR', url, `HTTP ${res.status} ${res.statusText}`);
     }
-    const header = res.headers.get('content-length');
-    // fetch decodes a compressed body, whose Content-Length is then not the file's size.
-    const encoded = !/^(identity)?$/i.test(res.headers.get('content-encoding')?.trim() ?? '');
-    const length = header === null || encoded ? undefined : Number(header);
+    const length = bodyLength(res);
     if (length !== undefined && expected.size !== undefined && length !== expected.size)
       throw new PretrainedError(
         'CORRUPT',
@@ -113,7 +102,7 @@ export async function downloadFile(
     let loadedBytes = 0;
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        alive();
+        watch.alive();
         await fh.write(chunk);
         hash.update(chunk);
         loadedBytes += chunk.byteLength;
@@ -144,9 +133,7 @@ export async function downloadFile(
     opts.onProgress?.({ file, loadedBytes, totalBytes: loadedBytes, done: true });
     return true;
   } finally {
-    clearTimeout(timer);
-    opts.signal?.removeEventListener('abort', onAbort);
-    controller.abort(); // releases a body we stopped reading
+    watch.stop();
     await fh?.close().catch(() => {});
     if (tmp) await rm(tmp, { force: true });
   }

@@ -1,5 +1,6 @@
-import { DEFAULT_STALL_TIMEOUT_MS, type DownloadProgress } from './download.js';
+import type { DownloadProgress } from './download.js';
 import { PretrainedError } from './errors.js';
+import { bodyLength, DEFAULT_STALL_TIMEOUT_MS, watchStall } from './watch.js';
 
 /**
  * The page's side of model downloads (Node streams them into the cache folder, see downloadFile): files are
@@ -35,28 +36,14 @@ export async function fetchModelFile(
     return bytes;
   }
   const stallMs = opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-  const controller = new AbortController();
-  let stalled = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const alive = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      stalled = true;
-      controller.abort();
-    }, stallMs);
-  };
-  const onAbort = () => controller.abort();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const watch = watchStall(url, stallMs, opts.signal);
   const failure = (when: string, e: unknown) =>
-    stalled
-      ? new PretrainedError('STALLED', url, `no data for ${stallMs} ms ${when}`)
-      : opts.signal?.aborted
-        ? new PretrainedError('ABORTED', url, `aborted ${when}`)
-        : new PretrainedError('NETWORK', url, `request failed ${when} (${(e as Error).message ?? e})`);
+    watch.reason(when) ??
+    new PretrainedError('NETWORK', url, `request failed ${when} (${(e as Error).message ?? e})`);
   try {
-    alive();
+    watch.alive();
     const headers: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
-    const res = await fetch(url, { headers, signal: controller.signal }).catch((e) => {
+    const res = await fetch(url, { headers, signal: watch.signal }).catch((e) => {
       throw failure('before the response', e);
     });
     if (res.status === 404) {
@@ -67,9 +54,7 @@ export async function fetchModelFile(
       await res.body?.cancel();
       throw new PretrainedError('HTTP_ERROR', url, `HTTP ${res.status} ${res.statusText}`.trim());
     }
-    const encoded = !/^(identity)?$/i.test(res.headers.get('content-encoding')?.trim() ?? '');
-    const header = res.headers.get('content-length');
-    const totalBytes = header === null || encoded ? undefined : Number(header);
+    const totalBytes = bodyLength(res);
     const chunks: Uint8Array[] = [];
     let loadedBytes = 0;
     try {
@@ -77,7 +62,7 @@ export async function fetchModelFile(
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        alive();
+        watch.alive();
         chunks.push(value);
         loadedBytes += value.byteLength;
         opts.onProgress?.({ file, loadedBytes, totalBytes, done: false });
@@ -104,8 +89,7 @@ export async function fetchModelFile(
     opts.onProgress?.({ file, loadedBytes, totalBytes: loadedBytes, done: true });
     return bytes;
   } finally {
-    clearTimeout(timer);
-    opts.signal?.removeEventListener('abort', onAbort);
+    watch.stop();
   }
 }
 
