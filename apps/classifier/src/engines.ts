@@ -63,8 +63,11 @@ export interface Embedder extends Placed {
   embed(texts: string[]): Promise<Float32Array[]>;
   /** A text's token ids, truncated as the model takes them: its length orders the batches (tokenized once). */
   tokenize(text: string): number[];
-  /** One vector per text from its `tokenize` ids, as `embed` of the texts gives. */
-  embedTokens(ids: number[][]): Promise<Float32Array[]>;
+  /**
+   * One vector per text from its `tokenize` ids, as `embed` of the texts gives. `describe(i)` names input i
+   * (its text, its line) in a NonFiniteOutputError.
+   */
+  embedTokens(ids: number[][], describe?: (i: number) => string): Promise<Float32Array[]>;
   dispose(): void | Promise<void>;
 }
 
@@ -110,7 +113,7 @@ function checkFinite(model: string, outputs: ArrayLike<number>[], input: (i: num
   }
 }
 
-const describeText = (text: string) =>
+export const describeText = (text: string) =>
   `the text ${JSON.stringify(text.length > 60 ? `${text.slice(0, 59)}…` : text)}`;
 
 /** Predictions, after checking that no score is NaN or infinite. */
@@ -211,9 +214,7 @@ export async function loadEmbedder(spec: string, opts: EmbedOptions): Promise<Em
         (i) => describeText(texts[i]),
       ),
     tokenize: (text) => pipe.tokenIds(text),
-    embedTokens: (ids) =>
-      // callers name the input (a line number, a request) from NonFiniteOutputError's index
-      embedTokens(ids, (i) => `text ${i + 1} of the batch`),
+    embedTokens: (ids, describe = (i) => `text ${i + 1} of the batch`) => embedTokens(ids, describe),
     dispose: () => pipe.dispose(),
   };
 }

@@ -140,7 +140,9 @@ describe.skipIf(!haveChromium || !haveFixtures('browser test'))('the web page in
     await page.fill('#text', '   \n\t ');
     await page.click('#text-form button[type=submit]');
     await page.waitForFunction(() => (document.getElementById('text-error')?.textContent ?? '').length > 0);
-    expect(await page.textContent('#text-error')).toMatch(/empty or whitespace-only text has nothing to classify/);
+    expect(await page.textContent('#text-error')).toMatch(
+      /empty or whitespace-only text has nothing to classify/,
+    );
     expect(await page.locator('#text-predictions li').count()).toBe(0);
     await page.close();
   });

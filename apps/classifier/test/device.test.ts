@@ -22,12 +22,11 @@ describe('--device', () => {
     expect(wasm.code).toBe(0);
     const a = native.json() as { predictions: { label: string; score: number }[] }[];
     const b = wasm.json() as { predictions: { label: string; score: number }[] }[];
-    a.forEach((line, i) =>
-      line.predictions.forEach((p, k) => {
+    for (const [i, line] of a.entries())
+      for (const [k, p] of line.predictions.entries()) {
         expect(p.label).toBe(b[i]!.predictions[k]!.label);
         expect(Math.abs(p.score - b[i]!.predictions[k]!.score)).toBeLessThan(1e-4);
-      }),
-    );
+      }
   });
 
   it('a model without the task head is refused, naming the missing tensors (no random guesses)', async () => {

@@ -231,17 +231,7 @@ describe.skipIf(!haveFixtures('queue tests') || !haveRedis)(
       client.disconnect();
 
       // A document is its own nearest neighbour.
-      const hit = await runCli([
-        '--json',
-        '--device',
-        'cpu',
-        'search',
-        lines[41]!,
-        '--db',
-        db,
-        '--top',
-        '1',
-      ]);
+      const hit = await runCli(['--json', '--device', 'cpu', 'search', lines[41]!, '--db', db, '--top', '1']);
       expect(hit.code, hit.stderr).toBe(0);
       const [top] = hit.json() as { id: string; score: number; text: string }[];
       expect(top).toMatchObject({ id: '42', text: lines[41] });

@@ -1,6 +1,6 @@
+import { heatmapColour } from '@attn/vit';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { heatmapColour } from '@attn/vit';
 import { viridis } from '../src/render/colormap.js';
 import { colourBarLayout, formatValue, withColourBar } from '../src/render/colour-bar.js';
 import { renderTokenHeatmap, tokenHeatmapSvg } from '../src/render/token-heatmap.js';

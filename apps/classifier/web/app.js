@@ -88,7 +88,8 @@ $('text-form').addEventListener('submit', (e) => {
   else {
     $('text-predictions').replaceChildren();
     $('text-heatmap').hidden = true;
-    $('text-error').textContent = 'Type a text first: an empty or whitespace-only text has nothing to classify.';
+    $('text-error').textContent =
+      'Type a text first: an empty or whitespace-only text has nothing to classify.';
   }
 });
 

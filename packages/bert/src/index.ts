@@ -1,3 +1,6 @@
+// The one training loop lives in core-tensor (ViT and the CLI use it too); kept here under @attn/bert's names.
+export type { EpochReport, TrainOptions, TrainProgress } from '@attn/core-tensor';
+export { latestCheckpoint, train } from '@attn/core-tensor';
 export type { BertModelOutput, BertOnnxInputs, ForwardOptions } from './bert-model.js';
 export { BertModel } from './bert-model.js';
 export type { LoadingInfo, LoadOptions } from './checkpoint.js';
@@ -37,9 +40,9 @@ export type { BertTokenizerJsonOptions, TransformersJsFolderOptions } from './ex
 export { bertTokenizerJson, exportTransformersJsFolder } from './export/transformers-js.js';
 export { BertLMPredictionHead, BertPooler, BertPredictionHeadTransform } from './heads.js';
 export type { BertInputs, IntMatrix } from './inputs.js';
-export { crossEntropy, IGNORE_INDEX } from './losses.js';
 export type { LengthBatchingOptions } from './length-batching.js';
 export { batchByLength, DEFAULT_SORT_WINDOW, lengthSortedBatches } from './length-batching.js';
+export { crossEntropy, IGNORE_INDEX } from './losses.js';
 export type {
   FeatureExtractionPool,
   FeatureExtractionPoolOptions,
@@ -62,12 +65,9 @@ export {
   TextClassificationPipeline,
 } from './pipelines.js';
 export { BertPreTrainedModel } from './pretrained.js';
-export type { Pooling, SentenceTransformersConfig } from './sentence-transformers.js';
-export { readSentenceTransformersConfig } from './sentence-transformers.js';
 export type { PreTrainingInputs, PreTrainingOutput, TaskForwardOptions } from './pretraining.js';
 export { BertForMaskedLM, BertForNextSentencePrediction, BertForPreTraining } from './pretraining.js';
+export type { Pooling, SentenceTransformersConfig } from './sentence-transformers.js';
+export { readSentenceTransformersConfig } from './sentence-transformers.js';
 export type { DocumentStreamer, VectorRecord, VectorSink } from './sinks.js';
 export { formatVector, JsonlSink, streamInto } from './sinks.js';
-// The one training loop lives in core-tensor (ViT and the CLI use it too); kept here under @attn/bert's names.
-export type { EpochReport, TrainOptions, TrainProgress } from '@attn/core-tensor';
-export { latestCheckpoint, train } from '@attn/core-tensor';

@@ -1,11 +1,11 @@
 import {
+  type PipelineOptions as BasePipelineOptions,
+  cachedFetch,
   checkHeadWeights,
   deviceOf,
   Pipeline,
-  type PipelineOptions as BasePipelineOptions,
   preparePipeline,
   type ResolvedDevice,
-  cachedFetch,
   resolvePretrainedDir,
   runningDevice,
   Tensor,
@@ -91,8 +91,8 @@ abstract class TextPipeline<
    * One text's token ids, truncated to maxLength ([CLS] … [SEP]): what `encode` gives it before padding. Kept
    * with the text by the length-aware streams, so the text is tokenized once, for both sorting and the model.
    */
-  tokenIds(text: string): number[] {
-    if (typeof text !== 'string') throw new BertInputError(`text: expected a string, got ${typeof text}`);
+  tokenIds(text: string, where = 'text'): number[] {
+    if (typeof text !== 'string') throw new BertInputError(`${where}: expected a string, got ${typeof text}`);
     const clipped = this.tokenizer.truncationPrefix(text, this.maxLength);
     return this.tokenizer.encode(clipped, undefined, { maxLength: this.maxLength, truncation: true })
       .inputIds;
@@ -345,7 +345,7 @@ export class FeatureExtractionPipeline extends TextPipeline<
   /** One vector per text; `pooling` must give one ('none' does not). */
   private async vectors(texts: string[], opts: FeatureExtractionOptions): Promise<Float32Array[]> {
     return this.embedTokens(
-      texts.map((t) => this.tokenIds(t)),
+      texts.map((t, i) => this.tokenIds(t, `texts[${i}]`)),
       opts,
     );
   }
@@ -385,7 +385,8 @@ export class FeatureExtractionPipeline extends TextPipeline<
     opts: FeatureExtractionOptions & { batchSize?: number; sortWindow?: number } = {},
   ): AsyncGenerator<Float32Array> {
     const tokenized = async function* (this: FeatureExtractionPipeline) {
-      for await (const doc of documents) yield this.tokenIds(doc);
+      let i = 0;
+      for await (const doc of documents) yield this.tokenIds(doc, `documents[${i++}]`);
     }.call(this);
     for await (const { results } of batchByLength(tokenized, {
       batchSize: opts.batchSize ?? 32,

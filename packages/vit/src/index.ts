@@ -1,3 +1,5 @@
+// The schedules live in core-tensor's one module; kept here under the name @attn/vit documented.
+export { warmupCosine } from '@attn/core-tensor';
 export type { ViTConfigFields } from './config.js';
 export { ViTConfig, ViTConfigError } from './config.js';
 export { PatchEmbeddings, ViTEmbeddings, ViTInputError } from './embeddings.js';
@@ -9,7 +11,12 @@ export type { ExportableViT, ViTOnnxTask } from './export/onnx.js';
 export { buildViTOnnx, encodeViTOnnx, exportOnnx } from './export/onnx.js';
 export { ViTOnnxRuntime } from './export/onnx-runtime.js';
 export type { DecodeOptions } from './image/decode.js';
-export { DEFAULT_MAX_DECODE_BYTES, DEFAULT_MAX_PIXELS, decodeCostBytes, decodeImage } from './image/decode.js';
+export {
+  DEFAULT_MAX_DECODE_BYTES,
+  DEFAULT_MAX_PIXELS,
+  decodeCostBytes,
+  decodeImage,
+} from './image/decode.js';
 export type { ImageInputErrorCode } from './image/errors.js';
 export { ImageInputError } from './image/errors.js';
 export type { PilResampleId, RawImage } from './image/resample.js';
@@ -25,7 +32,5 @@ export { ImageProcessorConfigError, ViTImageProcessor } from './processor.js';
 export { randomTranslate } from './train/augment.js';
 export { trainingCurvesSvg, writeTrainingCurves } from './train/curves.js';
 export { fineTuneImageClassifier, withNewLabels } from './train/finetune.js';
-// The schedules live in core-tensor's one module; kept here under the name @attn/vit documented.
-export { warmupCosine } from '@attn/core-tensor';
 export type { AugmentFn, EpochStats, ImageDataset, StepProgress, TrainOptions } from './train/train.js';
 export { evaluateAccuracy, mulberry32, trainImageClassifier } from './train/train.js';

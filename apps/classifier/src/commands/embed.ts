@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import { batchByLength, JsonlSink, type VectorSink } from '@attn/bert';
 import cliProgress from 'cli-progress';
-import { type Embedder, type EmbedOptions, loadEmbedder, NonFiniteOutputError } from '../engines.js';
+import { type Embedder, type EmbedOptions, loadEmbedder } from '../engines.js';
 import { type Context, openInputFile, reportError } from '../io.js';
 import { type Line, readLines } from '../lines.js';
 import { resolveModel } from '../models.js';
@@ -113,12 +113,11 @@ export async function embedLines(
     sortWindow: opts.sortWindow,
     length: (d) => d.ids.length,
     run: (batch) =>
-      model.embedTokens(batch.map((d) => d.ids)).catch((e: unknown) => {
-        // A model that gives NaN gives it for every line: stop, naming the first line it happened on.
-        if (e instanceof NonFiniteOutputError)
-          throw new NonFiniteOutputError(e.model, e.index, `${opts.source} line ${batch[e.index].line}`);
-        throw e;
-      }),
+      // A model that gives NaN gives it for every line: it stops, naming the first line it happened on.
+      model.embedTokens(
+        batch.map((d) => d.ids),
+        (i) => `${opts.source} line ${batch[i].line}`,
+      ),
   })) {
     await sink.write(
       items.map((it, i) => ({ id: it.id as string | number, text: it.text, vector: results[i] })),

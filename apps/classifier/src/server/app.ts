@@ -15,6 +15,7 @@ import { basename, resolve } from 'node:path';
 import type { BackendInfo, Device } from '@attn/core-tensor';
 import { describeBackend } from '../backend.js';
 import {
+  describeText,
   type Embedder,
   type ImageClassifier,
   loadEmbedder,
@@ -27,8 +28,8 @@ import { errorLine, type Prediction } from '../io.js';
 import { appRoot, resolveModel } from '../models.js';
 import { renderTokenHeatmap } from '../render/token-heatmap.js';
 import { MicroBatcher, QueueFullError } from './batcher.js';
-import { Semaphore } from './semaphore.js';
 import { HttpError, readJson, readMultipartFile, readRaw } from './body.js';
+import { Semaphore } from './semaphore.js';
 
 export interface ServerOptions {
   port: number;
@@ -161,7 +162,7 @@ async function readTexts(
   ) {
     if (body.texts.length > maxTexts)
       throw new HttpError(413, `at most ${maxTexts} texts per request, got ${body.texts.length}`);
-    (body.texts as string[]).forEach((t, i) => checkNotBlank(t, `texts[${i}]`));
+    for (const [i, t] of (body.texts as string[]).entries()) checkNotBlank(t, `texts[${i}]`);
     return { texts: body.texts as string[], many: true };
   }
   throw new HttpError(400, 'body must be {"text": string} or {"texts": [string, …]} (non-empty)');
@@ -225,10 +226,14 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     },
   });
   // Requests carry their token ids (tokenized once, on arrival), so the batcher can sort them by length.
-  const embedQueue = new MicroBatcher<number[], Float32Array>({
+  const embedQueue = new MicroBatcher<{ text: string; ids: number[] }, Float32Array>({
     ...batch,
-    run: (ids) => engines.embedder.embedTokens(ids),
-    length: (ids) => ids.length,
+    run: (items) =>
+      engines.embedder.embedTokens(
+        items.map((i) => i.ids),
+        (i) => describeText(items[i].text),
+      ),
+    length: (item) => item.ids.length,
   });
   // Each model says which engine its pipeline runs on (with --device auto they may differ from the tfjs backend).
   const engine = (model: string, device?: string) => ({
@@ -313,7 +318,8 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
   async function embed(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { texts } = await withRoom(req, embedQueue, () => readTexts(req, opts.maxBodyBytes, maxTexts));
     const vectors = await modelCall(
-      (async () => Promise.all(texts.map((t) => embedQueue.submit(engines.embedder.tokenize(t)))))(),
+      (async () =>
+        Promise.all(texts.map((t) => embedQueue.submit({ text: t, ids: engines.embedder.tokenize(t) }))))(),
     );
     send(res, 200, {
       embeddings: vectors.map((v) => Array.from(v)),

@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { atomicWriteFile, removeStaleTemps, syncDir, tempName } from '../io/atomic-write.js';
 import type { Module } from '../module.js';
+import { node } from '../platform/node.js';
 import { loadSafetensors } from '../safetensors/read.js';
 import { writeSafetensors } from '../safetensors/write.js';
 import { GradientAccumulator } from './accumulate.js';
 import { AdamW, noDecayForBiasAndNorm } from './adamw.js';
 import { linearWarmupDecay, type Schedule } from './schedule.js';
 import { trainStep } from './train-step.js';
-import { node } from '../platform/node.js';
 
 /** What the trainer reports after each optimizer step. */
 export interface TrainProgress {
@@ -198,7 +198,9 @@ export async function train<B>(opts: TrainOptions<B>): Promise<EpochReport[]> {
         inStep = 0;
       }
       model.eval();
-      const trained = Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / Math.max(1, examples)]));
+      const trained = Object.fromEntries(
+        Object.entries(totals).map(([k, v]) => [k, v / Math.max(1, examples)]),
+      );
       const metrics = { ...trained, ...(opts.evaluate ? await opts.evaluate(epoch) : {}) };
       const report = {
         epoch,

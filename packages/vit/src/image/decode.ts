@@ -123,10 +123,7 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
   if (meta.format === 'png') {
     // Every PNG row holds a filter byte and at least one bit per pixel; no deflate stream of this file's
     // size can expand to that, so the pixel data the header promises is not there.
-    const fileBytes =
-      typeof input === 'string'
-        ? (await (node.fsp).stat(input)).size
-        : input.byteLength;
+    const fileBytes = typeof input === 'string' ? (await node.fsp.stat(input)).size : input.byteLength;
     const minRaw = height * (1 + Math.ceil(width / 8));
     if (minRaw > MAX_DEFLATE_RATIO * fileBytes)
       throw new ImageInputError(

@@ -90,7 +90,13 @@ describe('trainImageClassifier resumes', () => {
       return new ViTForImageClassification(toyConfig());
     };
     // Augmentation draws from the same stream as the shuffles, so resuming must restore its position.
-    const opts = { epochs: 3, batchSize: 8, lr: 3e-3, warmupSteps: 2, augment: randomTranslate(1, [0, 0, 0]) };
+    const opts = {
+      epochs: 3,
+      batchSize: 8,
+      lr: 3e-3,
+      warmupSteps: 2,
+      augment: randomTranslate(1, [0, 0, 0]),
+    };
     const straight = fresh();
     const history = await trainImageClassifier(straight, data, opts);
     const checkpoints = join(dir, 'resume');
@@ -104,7 +110,8 @@ describe('trainImageClassifier resumes', () => {
     expect(resumedHistory.map((h) => h.trainLoss)).toEqual(history.map((h) => h.trainLoss));
     const a = straight.stateDict();
     const b = resumed.stateDict();
-    for (const [name, t] of a) expect(Array.from(b.get(name)!.dataSync()), name).toEqual(Array.from(t.dataSync()));
+    for (const [name, t] of a)
+      expect(Array.from(b.get(name)!.dataSync()), name).toEqual(Array.from(t.dataSync()));
     tf.dispose([...a.values(), ...b.values()]);
     straight.dispose();
     resumed.dispose();
