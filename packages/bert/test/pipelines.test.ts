@@ -1,4 +1,7 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -290,6 +293,57 @@ describe.skipIf(!haveFixtures('bert model folders'))('real model folders', () =>
       } finally {
         await embed.dispose();
       }
+    }
+  });
+
+  it('a sentence-transformers hub id downloads modules.json and 1_Pooling/config.json and gives their vectors', async () => {
+    const repo = await stFolder('hub-max', 'max', true);
+    const server = createServer((req, res) => {
+      const m = /^\/st\/max\/resolve\/main\/(.+)$/.exec(req.url!);
+      const path = m && join(repo, ...m[1]!.split('/').map(decodeURIComponent));
+      if (!path || !existsSync(path) || !statSync(path).isFile()) return void res.writeHead(404).end();
+      res.writeHead(200).end(readFileSync(path));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const cacheDir = join(dir, 'hub-cache');
+      const events: ProgressEvent[] = [];
+      const embed = await pipeline('feature-extraction', 'st/max', {
+        device: 'cpu',
+        endpoint,
+        cacheDir,
+        progress_callback: (e) => events.push(e),
+      });
+      try {
+        // transformers.js' events for a fetched file: initiate, download, progress (loaded of total), done
+        const pooling = readFileSync(join(repo, '1_Pooling', 'config.json')).byteLength;
+        const file = '1_Pooling/config.json';
+        const ofFile = events.filter((e) => 'file' in e && e.file === file);
+        expect(ofFile.map((e) => e.status).filter((s, i, all) => s !== all[i - 1])).toEqual([
+          'initiate',
+          'download',
+          'progress',
+          'done',
+        ]);
+        expect(ofFile.at(-2)).toEqual({
+          status: 'progress',
+          name: 'st/max',
+          file,
+          progress: 100,
+          loaded: pooling,
+          total: pooling,
+        });
+        expect(events.at(-1)).toEqual({ status: 'ready', task: 'feature-extraction', model: 'st/max' });
+        const c = byName('batch-3-padded');
+        expectRowsClose(await embed(c.texts), expectedVectors(c, 'max', true), 1e-4);
+      } finally {
+        await embed.dispose();
+      }
+      expect(existsSync(join(cacheDir, 'st', 'max', 'main', '1_Pooling', 'config.json'))).toBe(true);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
     }
   });
 

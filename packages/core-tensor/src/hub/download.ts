@@ -69,6 +69,8 @@ export async function downloadFile(
 
   let fh: import('node:fs/promises').FileHandle | undefined;
   let tmp: string | undefined;
+  /** The first folder this call made for `dest` (e.g. `1_Pooling`): removed again if the file never lands. */
+  let created: string | undefined;
   try {
     watch.alive();
     const { res, expected } = await fetchFollowing(url, opts.token, watch.signal).catch((e) => {
@@ -94,7 +96,7 @@ export async function downloadFile(
       expected.sizeFrom = 'Content-Length';
     }
     const totalBytes = expected.size;
-    await mkdir(dirname(dest), { recursive: true });
+    created = await mkdir(dirname(dest), { recursive: true });
     await removeStaleTemps(dirname(dest));
     tmp = join(dirname(dest), tempName(basename(dest), 'part'));
     fh = await open(tmp, 'wx');
@@ -130,12 +132,30 @@ export async function downloadFile(
     fh = undefined;
     await rename(tmp, dest);
     tmp = undefined;
+    created = undefined;
     opts.onProgress?.({ file, loadedBytes, totalBytes: loadedBytes, done: true });
     return true;
   } finally {
     watch.stop();
     await fh?.close().catch(() => {});
     if (tmp) await rm(tmp, { force: true });
+    if (created) await removeEmptyFolders(dirname(dest), created);
+  }
+}
+
+/** Removes `from` and its parents up to `upTo`, each only while empty (rmdir refuses a folder with files). */
+async function removeEmptyFolders(from: string, upTo: string): Promise<void> {
+  const { rmdir } = node.fsp;
+  const { dirname, relative } = node.path;
+  for (let d = from; !relative(upTo, d).startsWith('..'); d = dirname(d)) {
+    if (
+      !(await rmdir(d).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
+    if (d === upTo) return;
   }
 }
 

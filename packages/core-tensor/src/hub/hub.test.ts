@@ -15,6 +15,28 @@ import { downloadFile } from './download.js';
 import { type DownloadProgress, loadPretrained, PretrainedError, resolvePretrainedDir } from './index.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'attn-hub-'));
+
+/** bert-tiny-random as a sentence-transformers repository: Transformer → 1_Pooling (mean) → 2_Normalize. */
+function stRepo(): string {
+  const repo = tmp();
+  for (const f of ['config.json', 'model.safetensors', 'vocab.txt'])
+    writeFileSync(join(repo, f), readFileSync(fixturePath('bert-tiny-random', f)));
+  writeFileSync(
+    join(repo, 'modules.json'),
+    JSON.stringify([
+      { idx: 0, name: '0', path: '', type: 'sentence_transformers.models.Transformer' },
+      { idx: 1, name: '1', path: '1_Pooling', type: 'sentence_transformers.models.Pooling' },
+      { idx: 2, name: '2', path: '2_Normalize', type: 'sentence_transformers.models.Normalize' },
+    ]),
+  );
+  mkdirSync(join(repo, '1_Pooling'));
+  writeFileSync(
+    join(repo, '1_Pooling', 'config.json'),
+    JSON.stringify({ word_embedding_dimension: 32, pooling_mode_mean_tokens: true }),
+  );
+  writeFileSync(join(repo, 'sentence_bert_config.json'), JSON.stringify({ max_seq_length: 64 }));
+  return repo;
+}
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 const dispose = (m: Map<string, tf.Tensor>) => {
   for (const t of m.values()) t.dispose();
@@ -34,9 +56,10 @@ class FakeHub {
   async start() {
     this.server = createServer((req, res) => {
       this.requests.push(req.url!);
-      const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/([^/]+)$/.exec(req.url!);
+      // The file may sit in a subfolder, as sentence-transformers' 1_Pooling/config.json does.
+      const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(req.url!);
       const dir = m && m[2] === 'main' ? this.repos.get(m[1]!) : undefined;
-      const path = dir && join(dir, m![3]!);
+      const path = dir && join(dir, ...m![3]!.split('/').map(decodeURIComponent));
       if (!path || !existsSync(path)) {
         res.writeHead(404).end('Entry not found');
         return;
@@ -96,6 +119,7 @@ describe.skipIf(!haveFixtures('hub download tests'))('loadPretrained and the hub
     for (const f of ['config.json', 'vocab.txt', 'tokenizer_config.json'])
       expect(readFileSync(join(dir, f)).equals(readFileSync(fixturePath('bert-tiny-random', f)))).toBe(true);
     expect(existsSync(join(dir, 'tokenizer.json'))).toBe(false); // a 404 on an optional file is fine
+    expect(existsSync(join(dir, 'modules.json'))).toBe(false); // not a sentence-transformers repository
     const last = events.filter((e) => e.file === 'model.safetensors').at(-1)!;
     expect(last).toEqual({
       file: 'model.safetensors',
@@ -107,6 +131,20 @@ describe.skipIf(!haveFixtures('hub download tests'))('loadPretrained and the hub
     const before = hub.requests.length;
     expect(await resolvePretrainedDir('test/bert-tiny', opts)).toBe(dir);
     expect(hub.requests.length).toBe(before); // no network for a complete cached folder
+  });
+
+  it("fetches a sentence-transformers repository's modules.json and its modules' configs; a 404 leaves no folder", async () => {
+    const repo = stRepo();
+    hub.repos.set('test/st', repo);
+    const cacheDir = tmp();
+    const before = hub.requests.length;
+    const dir = await resolvePretrainedDir('test/st', { cacheDir, endpoint: hub.endpoint });
+    for (const f of ['modules.json', '1_Pooling/config.json', 'sentence_bert_config.json'])
+      expect(readFileSync(join(dir, f)).equals(readFileSync(join(repo, f)))).toBe(true);
+    // 2_Normalize has no config.json on the hub: asked for, answered 404, and nothing made for it
+    expect(hub.requests.slice(before)).toContain('/test/st/resolve/main/2_Normalize/config.json');
+    expect(existsSync(join(dir, '2_Normalize'))).toBe(false);
+    expect(readdirSync(join(dir, '1_Pooling'))).toEqual(['config.json']);
   });
 
   it('names the URL of a missing required file', async () => {
@@ -192,8 +230,9 @@ class ScriptedHub {
   }
   /** Serves a folder as repository `id`, as the plain hub does (Content-Length, no redirect). */
   serveRepo(id: string, dir: string) {
-    this.routes.set(`/${id}/resolve/main/*`, (req, res) => {
-      const path = join(dir, req.url!.split('/').at(-1)!);
+    const prefix = `/${id}/resolve/main/`;
+    this.routes.set(`${prefix}*`, (req, res) => {
+      const path = join(dir, ...req.url!.slice(prefix.length).split('/').map(decodeURIComponent));
       if (!existsSync(path)) return void res.writeHead(404).end();
       const body = readFileSync(path);
       res.writeHead(200, { 'content-length': body.byteLength }).end(body);
@@ -374,6 +413,34 @@ describe.skipIf(!haveFixtures('hub hardening tests'))(
       expect(aborted.code).toBe('ABORTED');
       expect(aborted.message).toContain('model.safetensors: aborted after 4096 bytes');
       expect(files(join(cacheDir, 'h', 'stall', 'main'))).toEqual(['config.json']);
+    });
+
+    it('a dropped 1_Pooling/config.json leaves neither the file nor its folder, and is fetched on the next call', async () => {
+      const st = stRepo();
+      hub.serveRepo('h/st', st);
+      const pooling = readFileSync(join(st, '1_Pooling', 'config.json'));
+      let drop = true;
+      hub.routes.set('/h/st/resolve/main/1_Pooling/config.json', (_req, res) => {
+        res.writeHead(200, { 'content-length': pooling.byteLength });
+        if (drop) res.write(pooling.subarray(0, 8), () => res.destroy());
+        else res.end(pooling);
+      });
+      const cacheDir = tmp();
+      const dir = join(cacheDir, 'h', 'st', 'main');
+      expect((await codeOf(resolvePretrainedDir('h/st', { cacheDir, endpoint: hub.endpoint }))).code).toBe(
+        'NETWORK',
+      );
+      expect(files(dir)).toEqual([
+        'config.json',
+        'model.safetensors',
+        'modules.json',
+        'sentence_bert_config.json',
+        'vocab.txt',
+      ]); // no 1_Pooling folder
+      drop = false;
+      await resolvePretrainedDir('h/st', { cacheDir, endpoint: hub.endpoint });
+      expect(readFileSync(join(dir, '1_Pooling', 'config.json')).equals(pooling)).toBe(true);
+      expect(existsSync(join(dir, '2_Normalize'))).toBe(false);
     });
 
     it('removes the .part file a killed download left, on the next download into that folder', async () => {

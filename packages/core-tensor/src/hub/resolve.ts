@@ -31,6 +31,11 @@ export const OPTIONAL_FILES = [
   'special_tokens_map.json',
   'preprocessor_config.json',
 ];
+/**
+ * A sentence-transformers repository's module list; when it is there, the modules' own config files
+ * (`1_Pooling/config.json`, …) and sentence_bert_config.json are fetched too, each optional.
+ */
+export const ST_MODULES = 'modules.json';
 export const WEIGHTS = 'model.safetensors';
 export const WEIGHTS_INDEX = 'model.safetensors.index.json';
 /** Written last: a folder without it is an interrupted download and is completed on the next call. */
@@ -155,10 +160,40 @@ export async function resolvePretrainedDir(dirOrId: string, opts: HubOptions = {
     for (const shard of shards) await fetchFile(shard, true);
   }
   for (const file of OPTIONAL_FILES) await fetchFile(file, false);
+  if (await fetchFile(ST_MODULES, false))
+    for (const file of await moduleFiles(join(dir, ST_MODULES), readFile)) await fetchFile(file, false);
   for (const file of opts.files ?? []) await fetchFile(file, true);
   await checkDownloaded(dir, dirOrId, opts, readFile);
   await atomicWriteFile(join(dir, COMPLETE), `${new Date().toISOString()}\n`);
   return dir;
+}
+
+/**
+ * The files a sentence-transformers modules.json points at: sentence_bert_config.json and the config.json of
+ * every module kept in a subfolder (the Transformer module's own files are the folder's). A modules.json that
+ * does not parse is left for the feature-extraction pipeline to report, naming the file; a path that would
+ * leave the cache is refused here, before anything is fetched for it.
+ */
+async function moduleFiles(
+  path: string,
+  readFile: typeof import('node:fs/promises').readFile,
+): Promise<string[]> {
+  let modules: unknown;
+  try {
+    modules = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    return [];
+  }
+  const files = ['sentence_bert_config.json'];
+  for (const m of Array.isArray(modules) ? modules : []) {
+    const { type, path: sub } = (m ?? {}) as { type?: unknown; path?: unknown };
+    if (typeof sub !== 'string' || sub === '' || (typeof type === 'string' && type.endsWith('Transformer')))
+      continue;
+    const file = `${sub.replace(/\/+$/, '')}/config.json`;
+    checkRepoFile(file);
+    files.push(file);
+  }
+  return files;
 }
 
 /**
