@@ -16,6 +16,7 @@ export type { TransformerLayerConfig } from './layer-config.js';
 export { causalMask, combineMasks, MASKED, paddingMask, paddingMaskOnnx } from './masks.js';
 export type { MultiHeadAttentionConfig, MultiHeadAttentionOutput } from './multi-head-attention.js';
 export { MultiHeadAttention } from './multi-head-attention.js';
+export { firstToken, firstTokenOnnx, Pooler } from './pooler.js';
 export { LearnedPositionalEmbedding, sinusoidalPositionalEncoding } from './positional.js';
 export type { AttentionOptions, AttentionResult } from './scaled-dot-product.js';
 export { scaledDotProductAttention, scaledDotProductAttentionOnnx } from './scaled-dot-product.js';

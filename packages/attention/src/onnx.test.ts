@@ -6,8 +6,10 @@ import { uniform } from '../test/reference.js';
 import {
   activation,
   activationOnnx,
+  firstToken,
   type HiddenAct,
   MASKED,
+  Pooler,
   paddingMask,
   paddingMaskOnnx,
   scaledDotProductAttention,
@@ -154,5 +156,53 @@ describe('toOnnx beside forward: onnxruntime computes what tfjs computes', () =>
       /would drop weights: layer\.0\.attention\.self\.query\.weight/,
     );
     for (const m of [encoder, other] as Module[]) m.dispose();
+  });
+});
+
+describe('Pooler: the one definition of BertPooler and ViTPooler', () => {
+  beforeAll(async () => {
+    await initBackend('cpu');
+  });
+
+  it('is tanh(W·x₀ + b) on the first token, named pooler.dense.*, and its ONNX nodes compute the same', async () => {
+    const pooler = new Pooler(2);
+    expect(pooler.parameters().length).toBe(2);
+    // W = [[1, 2], [−1, 0.5]] (torch's [out, in]), b = [0.1, −0.2]; only token 0 may matter.
+    const W = own(tf.tensor2d([1, 2, -1, 0.5], [2, 2]));
+    const b = own(tf.tensor1d([0.1, -0.2]));
+    expect(pooler.namedParameters().map(([n]) => n)).toEqual(['dense.weight', 'dense.bias']);
+    pooler.loadStateDict(
+      new Map([
+        ['dense.weight', W],
+        ['dense.bias', b],
+      ]),
+    );
+    // loads bit-exact: the state dict it gives back is the one it was given
+    const back = pooler.stateDict();
+    expect([...back.get('dense.weight')!.dataSync()]).toEqual([...W.dataSync()]);
+    tf.dispose([...back.values()]);
+    const hidden = own(tf.tensor3d([0.5, -1, 9, 9, 2, 0, -7, 3], [2, 2, 2]));
+    await expectNoLeaks(() => pooler.forward(hidden).dispose(), 'Pooler.forward');
+    const y = own(pooler.forward(hidden));
+    const want = [
+      [Math.tanh(0.5 - 2 + 0.1), Math.tanh(-0.5 - 0.5 - 0.2)],
+      [Math.tanh(2 + 0.1), Math.tanh(-2 - 0.2)],
+    ];
+    expect(y.shape).toEqual([2, 2]);
+    const got = y.arraySync() as number[][];
+    for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) expect(got[i]![j]).toBeCloseTo(want[i]![j]!, 6);
+    expect(own(firstToken(hidden)).arraySync()).toEqual([
+      [0.5, -1],
+      [2, 0],
+    ]);
+
+    const g = new OnnxModuleGraph('pooler', pooler, OnnxWeights.fromModule(pooler));
+    g.output('y', pooler.toOnnx(g, g.input('h', 'float32', [2, 2, 2])), 'float32', [2, 2]);
+    g.checkAllRead('pooler');
+    const { y: onnx } = await run(g, { h: hidden });
+    own(onnx);
+    expect(maxAbsDiff(onnx, y)).toBeLessThan(1e-6);
+    tf.dispose(owned);
+    owned = [];
   });
 });

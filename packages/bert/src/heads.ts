@@ -1,33 +1,12 @@
-import { activation, activationOnnx } from '@attn/attention';
+import { activation, activationOnnx, Pooler } from '@attn/attention';
 import { LayerNorm, Linear, Module, type Parameter, tf } from '@attn/core-tensor';
 import type { OnnxModuleGraph } from '@attn/core-tensor/onnx';
 import type { BertConfig } from './config.js';
 
-/** x[:, 0] in ONNX, the first ([CLS]) token: [b, t, H] → [b, H]. */
-function firstTokenOnnx(g: OnnxModuleGraph, hidden: string): string {
-  return g.node('Gather', [hidden, g.constInt64([0], [])], { axis: 1 });
-}
-
-/** tanh(dense(first token)): a sentence vector for NSP and classification. Name: `dense`. */
-export class BertPooler extends Module {
-  readonly dense;
+/** HF `BertPooler`: attention's `Pooler` (tanh(dense(first token))) sized by the config. Name: `dense`. */
+export class BertPooler extends Pooler {
   constructor(config: BertConfig) {
-    super();
-    this.dense = this.module(
-      'dense',
-      new Linear(config.hidden_size, config.hidden_size, { std: config.initializer_range }),
-    );
-  }
-  /** hidden: [b, t, H] → [b, H] */
-  forward(hidden: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const [b, , H] = hidden.shape;
-      const first = tf.reshape(tf.slice(hidden, [0, 0, 0], [b!, 1, H!]), [b!, H!]);
-      return tf.tanh(this.dense.forward(first));
-    });
-  }
-  toOnnx(g: OnnxModuleGraph, hidden: string): string {
-    return g.node('Tanh', [this.dense.toOnnx(g, firstTokenOnnx(g, hidden))]);
+    super(config.hidden_size, config.initializer_range);
   }
 }
 

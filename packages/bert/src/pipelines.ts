@@ -1,3 +1,4 @@
+import { firstToken } from '@attn/attention';
 import {
   type PipelineOptions as BasePipelineOptions,
   cachedFetch,
@@ -404,12 +405,11 @@ function pool(h: tf.Tensor3D, attentionMask: number[][], pooling: Pooling, norma
     throw new BertInputError(
       `pooling: expected 'none', 'mean', 'cls' or 'max', got ${JSON.stringify(pooling)}`,
     );
-  const [b, , H] = h.shape;
   const mask = tf.expandDims(tf.tensor2d(attentionMask, undefined, 'float32'), -1); // [b, t, 1]
   let v: tf.Tensor;
   if (pooling === 'none')
     v = h.clone(); // the caller disposes h
-  else if (pooling === 'cls') v = tf.reshape(tf.slice(h, [0, 0, 0], [b, 1, H]), [b, H]);
+  else if (pooling === 'cls') v = firstToken(h);
   else if (pooling === 'max')
     // sentence-transformers: padded positions set to -1e9 so they never win the max
     v = tf.max(tf.where(tf.greater(mask, 0), h, tf.fill(h.shape, -1e9)), 1);

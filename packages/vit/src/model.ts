@@ -1,4 +1,4 @@
-import { TransformerEncoder } from '@attn/attention';
+import { firstToken, firstTokenOnnx, Pooler, TransformerEncoder } from '@attn/attention';
 import {
   type CheckpointLayout,
   LayerNorm,
@@ -58,30 +58,6 @@ export interface ViTClassifierOutput {
   attentions?: tf.Tensor4D[];
 }
 
-/** HF `ViTPooler`: tanh(dense(hidden[:, 0])). */
-class ViTPooler extends Module {
-  readonly dense: Linear;
-  constructor(hidden: number, std: number) {
-    super();
-    this.dense = this.module('dense', new Linear(hidden, hidden, { std }));
-  }
-  forward(hidden: tf.Tensor3D): tf.Tensor2D {
-    return tf.tidy(() => tf.tanh(this.dense.forward(cls(hidden))) as tf.Tensor2D);
-  }
-  toOnnx(g: OnnxModuleGraph, hidden: string): string {
-    return g.node('Tanh', [this.dense.toOnnx(g, clsOnnx(g, hidden))]);
-  }
-}
-
-/** The [CLS] row of [b, t, H] → [b, H]. */
-function cls(hidden: tf.Tensor3D): tf.Tensor2D {
-  const [b, , H] = hidden.shape;
-  return tf.reshape(tf.slice(hidden, [0, 0, 0], [b, 1, H]), [b, H]);
-}
-function clsOnnx(g: OnnxModuleGraph, hidden: string): string {
-  return g.node('Gather', [hidden, g.constInt64([0], [])], { axis: 1 });
-}
-
 /**
  * Hugging Face `ViTModel`: patch embedding + [CLS] + positions → pre-LN Transformer encoder → LayerNorm
  * (→ optional pooler). State-dict names `embeddings.*`, `encoder.layer.N.*`, `layernorm.*`, `pooler.dense.*`.
@@ -91,7 +67,8 @@ export class ViTModel extends Module {
   readonly embeddings: ViTEmbeddings;
   readonly encoder: TransformerEncoder;
   readonly layernorm: LayerNorm;
-  readonly pooler?: ViTPooler;
+  /** HF `ViTPooler`, which is BERT's pooler: tanh(dense(hidden[:, 0])). */
+  readonly pooler?: Pooler;
 
   constructor(config: ViTConfig, opts: { addPoolingLayer?: boolean } = {}) {
     super();
@@ -119,7 +96,7 @@ export class ViTModel extends Module {
     );
     this.layernorm = this.module('layernorm', new LayerNorm(f.hidden_size, f.layer_norm_eps));
     if (opts.addPoolingLayer ?? true)
-      this.pooler = this.module('pooler', new ViTPooler(f.hidden_size, f.initializer_range));
+      this.pooler = this.module('pooler', new Pooler(f.hidden_size, f.initializer_range));
   }
 
   /** pixelValues [b, C, H, W] (from ViTImageProcessor). Every returned tensor belongs to the caller. */
@@ -203,7 +180,7 @@ export class ViTForImageClassification extends Module {
   forward(pixelValues: tf.Tensor, opts: ViTForwardOptions = {}): ViTClassifierOutput {
     return tf.tidy(() => {
       const out = this.vit.forward(pixelValues, opts);
-      const logits = this.classifier.forward(cls(out.lastHiddenState)) as tf.Tensor2D;
+      const logits = this.classifier.forward(firstToken(out.lastHiddenState)) as tf.Tensor2D;
       return {
         logits,
         ...(out.hiddenStates ? { hiddenStates: out.hiddenStates } : {}),
@@ -214,7 +191,7 @@ export class ViTForImageClassification extends Module {
 
   toOnnx(g: OnnxModuleGraph, pixelValues: string): { logits: OnnxOutput } {
     const hidden = this.vit.toOnnx(g, pixelValues).last_hidden_state.value;
-    const logits = this.classifier.toOnnx(g, clsOnnx(g, hidden));
+    const logits = this.classifier.toOnnx(g, firstTokenOnnx(g, hidden));
     return { logits: { value: logits, dims: ['batch', this.config.numLabels] } };
   }
 
