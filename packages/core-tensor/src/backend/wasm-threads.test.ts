@@ -38,3 +38,25 @@ describe('wasm on a thread pool (Node)', () => {
     await expect(initBackend('wasm', { threads: 0 })).rejects.toThrow(/threads: expected a whole number/);
   });
 });
+
+describe('a Node process on the thread pool', () => {
+  it('exits by itself once its work is done (the pool threads do not hold the event loop)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+    const script = `
+      import * as tf from '@tensorflow/tfjs-core';
+      import { initBackend } from ${JSON.stringify(dist)};
+      const info = await initBackend('wasm', { threads: 2 });
+      const c = tf.matMul(tf.ones([64, 64]), tf.ones([64, 64]));
+      console.log(info.threads, (await c.data())[0]);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.signal, `still running after 60 s; stderr: ${r.stderr}`).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('2 64');
+  });
+});

@@ -13,9 +13,14 @@ import { node } from '../platform/node.js';
  * Numbers are XNNPACK's either way: threads split the output into tiles, each computed as before.
  */
 
+interface NodeWorker {
+  ref(): void;
+  unref(): void;
+}
 interface EmscriptenModule {
   cwrap(name: string, ret: string | null, args: string[]): (...a: number[]) => number;
   tfjs?: Record<string, unknown>;
+  PThread?: { unusedWorkers: NodeWorker[]; runningWorkers: NodeWorker[]; getNewWorker(): NodeWorker };
 }
 type Factory = ((config: object) => Promise<EmscriptenModule>) & { toString(): string };
 
@@ -65,6 +70,7 @@ export async function registerThreadedWasm(threads: number): Promise<number> {
   } finally {
     os.cpus = cpus;
   }
+  letProcessExit(module);
   module.tfjs = {
     init: module.cwrap('init', null, []),
     initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
@@ -78,6 +84,24 @@ export async function registerThreadedWasm(threads: number): Promise<number> {
   tf.registerBackend('wasm', () => new wasmPkg.BackendWasm(module), 2);
   registered = cores;
   return cores;
+}
+
+/**
+ * Emscripten refs a pthread's worker while its thread runs, and XNNPACK's pool threads run for the life of
+ * the process, so Node would never exit after the work is done. The main thread waits for the pool
+ * synchronously inside each kernel, so the event loop has nothing to wait for: the workers need not count.
+ */
+function letProcessExit(module: EmscriptenModule): void {
+  const pthread = module.PThread;
+  if (!pthread) return;
+  const release = (w: NodeWorker) => {
+    w.ref = () => {};
+    w.unref();
+    return w;
+  };
+  for (const w of [...pthread.unusedWorkers, ...pthread.runningWorkers]) release(w);
+  const getNewWorker = pthread.getNewWorker.bind(pthread);
+  pthread.getNewWorker = () => release(getNewWorker());
 }
 
 /** Writes a file once per tfjs version (atomically: concurrent processes may race to create it). */
