@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { BertForSequenceClassification, bertConfig } from '@attn/bert';
 import { fixturePath } from '@attn/core-tensor/testing';
 import { buildProgram } from '../src/cli.js';
 
@@ -99,3 +100,27 @@ export function nanModel(fixture = 'bert-tiny-random', tensor = 'bert.embeddings
 }
 
 export const nanBertModel = (): string => nanModel();
+
+/**
+ * A tiny base BERT in `dir` whose vocab is the words of `texts`: a 30522-row embedding would make each
+ * training step slow (tfjs' CPU UnsortedSegmentSum, the gradient of gather, loops over every vocab row).
+ */
+export async function tinyBertBase(dir: string, texts: string[]): Promise<string> {
+  const words = [...new Set(texts.flatMap((t) => t.split(' ')))];
+  const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words];
+  const tiny = new BertForSequenceClassification(
+    bertConfig({
+      vocab_size: vocab.length,
+      hidden_size: 16,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      max_position_embeddings: 32,
+    }),
+  );
+  await tiny.save(dir);
+  tiny.dispose();
+  writeFileSync(join(dir, 'vocab.txt'), `${vocab.join('\n')}\n`);
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: true }));
+  return dir;
+}

@@ -6,12 +6,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { BertForSequenceClassification, bertConfig } from '@attn/bert';
 import { initBackend } from '@attn/core-tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../src/cli.js';
 import { DatasetError, loadTextData } from '../src/datasets.js';
-import { runCli } from './helpers.js';
+import { runCli, tinyBertBase } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'attn-train-data-'));
 const file = (name: string, lines: string[]) => {
@@ -69,27 +68,7 @@ describe('loadTextData', () => {
 describe('attn train bert on SST-2 style data', () => {
   beforeAll(() => initBackend('wasm'));
 
-  /** A tiny base BERT whose vocab is the words of the data (fast steps). */
-  async function tinyBase(): Promise<string> {
-    const base = join(tmp, 'bert-base');
-    const words = [...new Set([...good, ...bad].flatMap((t) => t.split(' ')))];
-    const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words];
-    const tiny = new BertForSequenceClassification(
-      bertConfig({
-        vocab_size: vocab.length,
-        hidden_size: 16,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        intermediate_size: 32,
-        max_position_embeddings: 32,
-      }),
-    );
-    await tiny.save(base);
-    tiny.dispose();
-    writeFileSync(join(base, 'vocab.txt'), `${vocab.join('\n')}\n`);
-    writeFileSync(join(base, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: true }));
-    return base;
-  }
+  const tinyBase = () => tinyBertBase(join(tmp, 'bert-base'), [...good, ...bad]);
 
   it('prints the label counts, counts epochs from 1 (--json and history), and the bar shows step k/total', async () => {
     const base = await tinyBase();

@@ -2,11 +2,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BertForSequenceClassification, bertConfig } from '@attn/bert';
 import { initBackend } from '@attn/core-tensor';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers.js';
+import { runCli, tinyBertBase } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'attn-train-'));
 
@@ -31,25 +30,7 @@ describe('attn train', () => {
     ]).flat();
     const data = join(tmp, 'texts.tsv');
     writeFileSync(data, `${lines.join('\n')}\n`);
-    // A tiny base BERT whose vocab is the words of the data: a 30522-row embedding would make each step slow
-    // (tfjs' CPU UnsortedSegmentSum, the gradient of gather, loops over every vocab row).
-    const base = join(tmp, 'bert-base');
-    const words = [...new Set([...spam, ...ham].flatMap((t) => t.split(' ')))];
-    const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words];
-    const tiny = new BertForSequenceClassification(
-      bertConfig({
-        vocab_size: vocab.length,
-        hidden_size: 16,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        intermediate_size: 32,
-        max_position_embeddings: 32,
-      }),
-    );
-    await tiny.save(base);
-    tiny.dispose();
-    writeFileSync(join(base, 'vocab.txt'), `${vocab.join('\n')}\n`);
-    writeFileSync(join(base, 'tokenizer_config.json'), JSON.stringify({ do_lower_case: true }));
+    const base = await tinyBertBase(join(tmp, 'bert-base'), [...spam, ...ham]);
     const out = join(tmp, 'bert-out');
     const r = await runCli([
       '--backend',
