@@ -9,8 +9,7 @@
  * bench:embed` runs that case alone), --no-readme (do not rewrite bench/README.md), --render FILE (rewrite
  * it from a saved run).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -23,9 +22,10 @@ import {
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CaseResult, CaseSpec, Runtime } from './case.js';
+import type { CaseResult, Runtime } from './case.js';
 import { TRAIN_FLOPS_FACTOR } from './flops.js';
-import { MODELS, type ModelSpec, SEED } from './specs.js';
+import { cacheDir, prepareFolder, runCase } from './prepare.js';
+import { MODELS, type ModelSpec } from './specs.js';
 import { formatRow, runTokenizerBench, TABLE_HEADER, type TokenizerBenchRow } from './tokenizer.js';
 import {
   formatWord2VecRow,
@@ -36,9 +36,6 @@ import {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const benchDir = resolve(here, '..');
-const cacheDir = process.env.ATTN_BENCH_CACHE ?? join(benchDir, '.cache');
-const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
-const caseFile = join(here, `case.${ext}`);
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -93,34 +90,6 @@ function percentile(xs: number[], p: number): number {
   return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
 }
 
-/** Spawns `case.ts` with the same Node flags (tsx loader, conditions) and returns its result. */
-function runCase(spec: CaseSpec): Promise<CaseResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, caseFile, JSON.stringify(spec)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ATTN_BENCH_CACHE: cacheDir },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code === 0 && line) resolvePromise(JSON.parse(line.slice(7)));
-      else
-        reject(
-          new Error(
-            `case ${JSON.stringify({ ...spec, spec: undefined })} failed (exit ${code}):\n${err.slice(-3000)}`,
-          ),
-        );
-    });
-  });
-}
-
 function toRow(
   section: Row['section'],
   model: string,
@@ -148,7 +117,6 @@ function toRow(
   };
 }
 
-/** Builds (or reuses) the model folder: config.json + model.safetensors + onnx/model.onnx. */
 /** Sizes of the prepared models, for the results (weights vs peak RSS). */
 const modelInfo = new Map<
   string,
@@ -163,21 +131,6 @@ async function prepared(spec: ModelSpec): Promise<string> {
     onnxMB: statSync(join(dir, 'onnx', 'model.onnx')).size / 1e6,
     gflopPerItem: spec.flopsPerItem / 1e9,
   });
-  return dir;
-}
-
-async function prepareFolder(spec: ModelSpec): Promise<string> {
-  const hash = createHash('sha256')
-    .update(JSON.stringify({ c: spec.config, SEED }))
-    .digest('hex')
-    .slice(0, 10);
-  const dir = join(cacheDir, 'models', `${spec.name}-${hash}`);
-  if (existsSync(join(dir, 'onnx', 'model.onnx')) && existsSync(join(dir, 'model.safetensors'))) return dir;
-  log(`  preparing ${spec.name} (seeded random weights, save + ONNX export)…`);
-  const r = await runCase({ type: 'prepare', spec, dir, seed: SEED });
-  log(
-    `  prepared in ${(r.loadMs / 1000).toFixed(1)} s, ONNX ${((r.info.onnxBytes as number) / 1e6).toFixed(0)} MB`,
-  );
   return dir;
 }
 
