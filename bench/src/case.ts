@@ -25,6 +25,7 @@ import {
   OnnxGraph,
   writeOnnxFile,
 } from './exporters.js';
+import { bertInputs, pixels } from './inputs.js';
 import type { ModelSpec } from './specs.js';
 
 export type Runtime = 'ours-wasm' | 'ours-wasm-mt' | 'ours-onnx' | 'ours-cpu' | 'ort' | 'tjs';
@@ -88,19 +89,6 @@ export interface CaseResult {
   peakRssMB: number;
   /** Free-form facts (threads, file size, loss). */
   info: Record<string, unknown>;
-}
-
-function bertInputs(batch: number, seq: number) {
-  // Seeded, so every runtime sees the same inputs.
-  const r = new Random(7);
-  const ids = Int32Array.from({ length: batch * seq }, (_, i) =>
-    i % seq === 0 ? 101 : 1000 + Math.floor(r.next() * 29000),
-  );
-  return { ids, mask: new Int32Array(batch * seq).fill(1), types: new Int32Array(batch * seq) };
-}
-function pixels(batch: number, size: number) {
-  const r = new Random(11);
-  return Float32Array.from({ length: batch * 3 * size * size }, () => r.next() * 2 - 1);
 }
 
 /**
