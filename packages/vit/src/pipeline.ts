@@ -85,28 +85,90 @@ export class ImageClassificationPipeline extends Pipeline<
     images: ImageInput | ImageInput[],
     opts: ImageClassificationOptions = {},
   ): Promise<Result> {
-    const o = { ...this.defaults, ...opts };
     const list = Array.isArray(images) ? images : [images];
-    const { data, shape } = await this.processor.preprocessToArray(list, o);
-    const pixels = tf.tensor4d(data, shape);
-    const { logits } = this.onnx
-      ? await this.onnx.forward(pixels)
-      : tf.tidy(() => ({ logits: this.model.forward(pixels).logits }));
-    const probs = tf.softmax(logits);
-    tf.dispose([pixels, logits]);
-    const p = await probs.data();
-    probs.dispose();
-    const labels = this.labels;
+    const k = this.topK(opts);
+    const results = await this.classify(
+      await this.processor.preprocessToArray(list, { ...this.defaults, ...opts }),
+      k,
+    );
+    return Array.isArray(images) ? results : results[0]!;
+  }
+
+  /**
+   * Classifies a stream of images (an array, or an async iterable such as paths read from a listing) in
+   * batches of `batchSize` (default 16), yielding one result list per image in input order. The next batch is
+   * decoded and preprocessed while the model runs the current one, so on the native engine (which runs off
+   * the main thread) decoding leaves the critical path. Each image's result equals its own call's result.
+   */
+  async *stream(
+    images: Iterable<ImageInput> | AsyncIterable<ImageInput>,
+    opts: ImageClassificationOptions & { batchSize?: number } = {},
+  ): AsyncGenerator<ImageClassification[]> {
+    const k = this.topK(opts);
+    const batchSize = opts.batchSize ?? 16;
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new PipelineError('BAD_OPTION', `batchSize: expected a whole number ≥ 1, got ${batchSize}`);
+    const decode = { ...this.defaults, ...opts };
+    const source =
+      Symbol.asyncIterator in images
+        ? (images as AsyncIterable<ImageInput>)[Symbol.asyncIterator]()
+        : (images as Iterable<ImageInput>)[Symbol.iterator]();
+    const nextBatch = async () => {
+      const batch: ImageInput[] = [];
+      while (batch.length < batchSize) {
+        const r = await source.next();
+        if (r.done) break;
+        batch.push(r.value);
+      }
+      return batch.length ? this.processor.preprocessToArray(batch, decode) : undefined;
+    };
+    let pending = nextBatch();
+    try {
+      for (;;) {
+        const pixels = await pending;
+        if (!pixels) return;
+        pending = nextBatch();
+        // Awaited after this batch; until then its failure must not count as unhandled.
+        pending.catch(() => {});
+        yield* await this.classify(pixels, k);
+      }
+    } finally {
+      // A consumer that stops early (break) closes the source, as for…of would.
+      await source.return?.();
+    }
+  }
+
+  private topK(opts: ImageClassificationOptions): number {
     const topK = opts.top_k ?? opts.topK ?? this.defaults.top_k ?? this.defaults.topK ?? 5;
     if (!Number.isInteger(topK) || topK < 1)
       throw new PipelineError('BAD_OPTION', `top_k: expected a whole number ≥ 1, got ${topK}`);
-    const k = Math.min(topK, labels.length);
-    const results = list.map((_, n) => {
+    return Math.min(topK, this.labels.length);
+  }
+
+  /** The model on preprocessed pixels [N, 3, H, W], softmax, the `k` best of each image; leaves no tensors. */
+  private async classify(
+    { data, shape }: { data: Float32Array; shape: [number, number, number, number] },
+    k: number,
+  ): Promise<ImageClassification[][]> {
+    const pixels = tf.tensor4d(data, shape);
+    let logits: tf.Tensor;
+    try {
+      ({ logits } = this.onnx
+        ? await this.onnx.forward(pixels)
+        : tf.tidy(() => ({ logits: this.model.forward(pixels).logits })));
+    } finally {
+      pixels.dispose();
+    }
+    const probs = tf.softmax(logits);
+    logits.dispose();
+    const p = await probs.data();
+    probs.dispose();
+    const labels = this.labels;
+    return Array.from({ length: shape[0] }, (_, n) => {
       const row = Array.from(p.subarray(n * labels.length, (n + 1) * labels.length));
       const order = row.map((_, i) => i).sort((a, b) => row[b]! - row[a]! || a - b);
       return order.slice(0, k).map((i) => ({ label: labels[i]!, score: row[i]! }));
     });
-    return Array.isArray(images) ? results : results[0]!;
   }
 
   /** @deprecated Call the pipeline: `await classify(images, { top_k })`. */
