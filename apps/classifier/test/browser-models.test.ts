@@ -8,12 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { fixturePath, haveFixtures } from '@attn/core-tensor/testing';
+import { CHROMIUM, chromiumArgs, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleForBrowser } from './browser-bundle.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const requireWebGPU = process.env.CI === 'true' && process.env.ATTN_REQUIRE_WEBGPU === '1';
 
 const PAGE = `
@@ -106,15 +105,7 @@ describe.skipIf(!existsSync(CHROMIUM) || !haveFixtures('in-page models'))('ViT a
         ...process.env,
         VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json',
       },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--enable-unsafe-webgpu',
-        '--enable-features=Vulkan',
-        '--use-webgpu-adapter=swiftshader',
-      ],
+      args: chromiumArgs({ swiftshader: true }),
     });
   });
   afterAll(async () => {

@@ -76,3 +76,22 @@ export function deterministicValues(n: number, seed: number, scale = 1): Float32
   const random = new Random(seed);
   return Float32Array.from({ length: n }, () => (random.next() - 0.5) * 2 * scale);
 }
+
+/** Debian's Chromium, which the browser tests and `pnpm bench:browser` drive through Playwright. */
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Headless Chromium flags with WebGPU exposed over Vulkan. `swiftshader` pins the software adapter (how a
+ * machine without a GPU tests WebGPU numerics); without it the page gets whatever adapter the machine has.
+ */
+export function chromiumArgs(opts: { swiftshader?: boolean } = {}): string[] {
+  return [
+    '--headless',
+    '--no-sandbox',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--enable-unsafe-webgpu',
+    '--enable-features=Vulkan',
+    ...(opts.swiftshader ? ['--use-webgpu-adapter=swiftshader'] : []),
+  ];
+}
