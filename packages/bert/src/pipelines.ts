@@ -1,4 +1,3 @@
-import { firstToken } from '@attn/attention';
 import {
   type PipelineOptions as BasePipelineOptions,
   cachedFetch,
@@ -22,6 +21,7 @@ import { BertInputError } from './errors.js';
 import { type BertArchitecture, type BertOnnxOutputs, BertOnnxRuntime } from './export/onnx-runtime.js';
 import type { BertInputs } from './inputs.js';
 import { batchByLength } from './length-batching.js';
+import { poolHidden } from './pooling.js';
 import type { BertPreTrainedModel } from './pretrained.js';
 import { BertForMaskedLM, type BertForPreTraining } from './pretraining.js';
 import { type Pooling, readSentenceTransformersConfig } from './sentence-transformers.js';
@@ -335,12 +335,19 @@ export class FeatureExtractionPipeline extends TextPipeline<
     const pooling = opts.pooling ?? this.defaults.pooling;
     const normalize = opts.normalize ?? this.defaults.normalize;
     const out = await this.forward(enc);
-    const v = tf.tidy(() => pool(out.lastHiddenState!, enc.attentionMask, pooling, normalize));
-    disposeOutputs(out);
-    const data = (await v.data()) as Float32Array;
-    const dims = v.shape;
-    v.dispose();
-    return new Tensor(data, dims);
+    const h = out.lastHiddenState!;
+    try {
+      const { data, dims } = poolHidden(
+        (await h.data()) as Float32Array,
+        h.shape as [number, number, number],
+        enc.attentionMask,
+        pooling,
+        normalize,
+      );
+      return new Tensor(data, dims);
+    } finally {
+      disposeOutputs(out);
+    }
   }
 
   /** One vector per text; `pooling` must give one ('none' does not). */
@@ -397,25 +404,6 @@ export class FeatureExtractionPipeline extends TextPipeline<
     }))
       yield* results;
   }
-}
-
-/** lastHiddenState [b, t, H] → [b, t, H] ('none') or [b, H], optionally L2-normalised along H. */
-function pool(h: tf.Tensor3D, attentionMask: number[][], pooling: Pooling, normalize: boolean): tf.Tensor {
-  if (!['none', 'mean', 'cls', 'max'].includes(pooling))
-    throw new BertInputError(
-      `pooling: expected 'none', 'mean', 'cls' or 'max', got ${JSON.stringify(pooling)}`,
-    );
-  const mask = tf.expandDims(tf.tensor2d(attentionMask, undefined, 'float32'), -1); // [b, t, 1]
-  let v: tf.Tensor;
-  if (pooling === 'none')
-    v = h.clone(); // the caller disposes h
-  else if (pooling === 'cls') v = firstToken(h);
-  else if (pooling === 'max')
-    // sentence-transformers: padded positions set to -1e9 so they never win the max
-    v = tf.max(tf.where(tf.greater(mask, 0), h, tf.fill(h.shape, -1e9)), 1);
-  else v = tf.div(tf.sum(tf.mul(h, mask), 1), tf.maximum(tf.sum(mask, 1), 1e-9));
-  if (!normalize) return v;
-  return tf.div(v, tf.maximum(tf.norm(v, 'euclidean', -1, true), 1e-12));
 }
 
 /**
