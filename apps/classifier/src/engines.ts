@@ -5,17 +5,14 @@
  */
 
 import { BertForSequenceClassification, pipeline as bertPipeline } from '@attn/bert';
-import { type BackendPreference, type Device, resolvePretrainedDir, tf } from '@attn/core-tensor';
+import { type BackendPreference, type Device, resolvePretrainedDir } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
-import {
-  attentionRollout,
-  decodeImage,
-  heatmapColour,
-  heatmapOverlay,
-  ViTForImageClassification,
-  pipeline as vitPipeline,
-} from '@attn/vit';
+import { decodeImage, heatmapOverlay, ViTForImageClassification, pipeline as vitPipeline } from '@attn/vit';
+import { imageRollout, type TokenAttention, tokenAttention } from './attention-maps.js';
 import type { Prediction } from './io.js';
+
+export type { TokenAttention } from './attention-maps.js';
+
 import { withColourBar } from './render/colour-bar.js';
 
 /** A file path or the encoded bytes of a PNG / JPEG / WebP / GIF. */
@@ -32,13 +29,6 @@ export interface ImageClassifier extends Placed {
   /** Attention rollout drawn over the image, as PNG bytes. */
   attentionPng(image: ImageInput): Promise<Uint8Array>;
   dispose(): void;
-}
-
-export interface TokenAttention {
-  tokens: string[];
-  /** [tokens, tokens]: a layer's attention probabilities averaged over heads (rows are queries). */
-  weights: number[][];
-  layer: number;
 }
 
 export interface TextClassifier extends Placed {
@@ -131,7 +121,6 @@ function finitePredictions(model: string, out: Prediction[][], input: (i: number
 /** Text classification: @attn/bert's pipeline; attention from the same model with outputAttentions. */
 export async function loadTextClassifier(spec: string, device?: Device): Promise<TextClassifier> {
   const pipe = await bertPipeline('text-classification', spec, { device });
-  const config = pipe.model.config;
   // onnxruntime returns no attention maps: the pictures come from the tfjs model, loaded on first use.
   let tfjsModel: Promise<BertForSequenceClassification> | undefined;
   const attentionModel = () => {
@@ -147,23 +136,7 @@ export async function loadTextClassifier(spec: string, device?: Device): Promise
         describeText(texts[i]),
       ),
     async attention(text, layer) {
-      const model = await attentionModel();
-      const clipped = pipe.tokenizer.truncationPrefix(text, pipe.maxLength);
-      const enc = pipe.tokenizer.encode(clipped, undefined, { maxLength: pipe.maxLength, truncation: true });
-      const last = config.num_hidden_layers - 1;
-      const l = layer ?? last;
-      if (!Number.isInteger(l) || l < 0 || l > last)
-        throw new RangeError(`layer must be 0..${last}, got ${layer}`);
-      const mean = tf.tidy(() => {
-        const { attentions } = model.forward(
-          { inputIds: [enc.inputIds], attentionMask: [enc.attentionMask], tokenTypeIds: [enc.tokenTypeIds] },
-          { outputAttentions: true },
-        );
-        return tf.mean(tf.squeeze(attentions![l], [0]), 0); // [heads, t, t] → [t, t]
-      });
-      const weights = (await mean.array()) as number[][];
-      mean.dispose();
-      return { tokens: enc.tokens, weights, layer: l };
+      return tokenAttention(await attentionModel(), pipe.tokenizer, pipe.maxLength, text, layer);
     },
     dispose: () => {
       void pipe.dispose();
@@ -250,21 +223,11 @@ export async function loadImageClassifier(spec: string, device?: Device): Promis
     async attentionPng(image) {
       const model = await attentionModel();
       const { pixelValues } = await processor.preprocess([image]);
-      const { logits, attentions } = model.forward(pixelValues, { outputAttentions: true });
       try {
-        const [map] = await attentionRollout(attentions!);
-        return await withColourBar(heatmapOverlay(await decodeImage(image), map), {
-          colormap: heatmapColour,
-          // the overlay scales the map by its largest value: colour 0 is weight 0, colour 1 the largest
-          min: 0,
-          max: Math.max(...map.values),
-          caption: [
-            `attention rollout over all ${attentions!.length} layers, heads averaged`,
-            'colour: how much [CLS] draws on each patch, from 0 to the largest share',
-          ],
-        });
+        const { map, key } = await imageRollout(model, pixelValues);
+        return await withColourBar(heatmapOverlay(await decodeImage(image), map), key);
       } finally {
-        tf.dispose([pixelValues, logits, ...attentions!]);
+        pixelValues.dispose();
       }
     },
     dispose: () => {

@@ -7,14 +7,13 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend } from '@attn/core-tensor';
 import { fixturePath, haveFixtures } from '@attn/core-tensor/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_MODELS } from '../src/models.js';
 import { type RunningServer, startServer } from '../src/server/app.js';
+import { CHROMIUM, dropFile, haveChromium, launchChromium } from './chromium.js';
 import { golden, ranked } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium`);
   console.warn(`\n[attn] ${CHROMIUM} not found (apt-get install chromium): skipping the browser test\n`);
@@ -22,26 +21,6 @@ if (!haveChromium) {
 /** The README's screenshots show the built-in models; the test's checks use the fixtures' golden answers. */
 const builtins = BUILTIN_MODELS.every((m) => existsSync(join(m.dir, 'model.safetensors')));
 const shots = process.env.ATTN_SCREENSHOTS;
-
-async function dropFile(
-  page: Page,
-  selector: string,
-  bytes: Buffer,
-  name: string,
-  type: string,
-): Promise<void> {
-  const dataTransfer = await page.evaluateHandle(
-    ({ b64, name, type }) => {
-      const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const dt = new DataTransfer();
-      dt.items.add(new File([bin], name, { type }));
-      return dt;
-    },
-    { b64: bytes.toString('base64'), name, type },
-  );
-  await page.dispatchEvent(selector, 'dragover', { dataTransfer });
-  await page.dispatchEvent(selector, 'drop', { dataTransfer });
-}
 
 describe.skipIf(!haveChromium || !haveFixtures('browser test'))('the web page in Chromium', () => {
   let server: RunningServer;
@@ -61,18 +40,7 @@ describe.skipIf(!haveChromium || !haveFixtures('browser test'))('the web page in
       maxQueue: 64,
       maxBodyBytes: 10 * 1024 * 1024,
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -101,7 +69,9 @@ describe.skipIf(!haveChromium || !haveFixtures('browser test'))('the web page in
       expect(top).toBe(ranked(gold.logits[0], ['cat', 'dog', 'car', 'cup', 'rocket'], 1)[0].label);
     }
     expect(await page.locator('#image-predictions li').count()).toBe(5);
-    expect(await page.textContent('#image-engine')).toMatch(/ran on the server .*backend wasm/);
+    expect(await page.textContent('#image-engine')).toMatch(
+      useBuiltins ? /ran in this page on wasm/ : /ran on the server .*backend wasm/,
+    );
     expect(await page.textContent('#image-error')).toBe('');
     if (shots) {
       mkdirSync(shots, { recursive: true });
@@ -129,7 +99,9 @@ describe.skipIf(!haveChromium || !haveFixtures('browser test'))('the web page in
       const gold = golden<{ inputs: { seq_cls_logits: number[][] }[] }>('bert-tiny-random.json').inputs[0];
       expect(top).toBe(ranked(gold.seq_cls_logits[0], ['negative', 'neutral', 'positive'], 1)[0].label);
     }
-    expect(await page.textContent('#text-engine')).toMatch(/ran on the server/);
+    expect(await page.textContent('#text-engine')).toMatch(
+      useBuiltins ? /ran in this page/ : /ran on the server/,
+    );
     if (shots) await page.screenshot({ path: join(shots, 'web-text.png'), fullPage: true });
     await page.close();
   });

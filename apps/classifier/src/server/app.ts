@@ -4,15 +4,17 @@
  *   POST /v1/classify-text    {"text": "…"} | {"texts": ["…", …]} | text/plain; ?top=K&attention=1
  *   POST /v1/embed            {"text": "…"} | {"texts": ["…", …]}
  *   GET  /healthz             status, backend, models, queue lengths
- *   GET  /                    the web page (web/index.html)
+ *   GET  /                    the web page (web/index.html), which runs the built-in models in the browser
+ *   GET  /attn-page.js, /*.wasm   its in-browser engine (dist/web/, built by scripts/build-web.mjs)
+ *   GET  /models/<name>/<file>    the files of the built-in models the page runs (static.ts's allow-list)
  * Each model sits behind a MicroBatcher: concurrent requests share forward passes, a full queue answers 429,
  * a body over the limit 413, input that is not an image / not JSON / not text 400.
  */
-import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import type { BackendInfo, Device } from '@attn/core-tensor';
+import { tokenAttentionTitle } from '../attention-maps.js';
 import { describeBackend } from '../backend.js';
 import {
   describeText,
@@ -25,11 +27,12 @@ import {
   type TextClassifier,
 } from '../engines.js';
 import { errorLine, type Prediction } from '../io.js';
-import { appRoot, resolveModel } from '../models.js';
+import { resolveModel } from '../models.js';
 import { renderTokenHeatmap } from '../render/token-heatmap.js';
 import { MicroBatcher, QueueFullError } from './batcher.js';
 import { HttpError, readJson, readMultipartFile, readRaw } from './body.js';
 import { Semaphore } from './semaphore.js';
+import { haveEngine, pageModelUrl, readStatic, staticFile } from './static.js';
 
 export interface ServerOptions {
   port: number;
@@ -73,19 +76,9 @@ interface Engines {
   text: TextClassifier;
   embedder: Embedder;
   names: { image: string; text: string };
+  /** The model folder URLs (relative to the page) of the models the page can run itself: built-ins only. */
+  page?: { image?: string; text?: string };
 }
-
-const STATIC: Record<string, string> = {
-  '/': 'index.html',
-  '/index.html': 'index.html',
-  '/app.js': 'app.js',
-  '/style.css': 'style.css',
-};
-const MIME: Record<string, string> = {
-  html: 'text/html; charset=utf-8',
-  js: 'text/javascript; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-};
 
 /** Server-side time from request to response of a route's last 10,000 requests: p50 / p99 / max on /healthz. */
 class LatencyLog {
@@ -269,9 +262,6 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     [opts.host, ...(opts.allowedHosts ?? [])].map((h) => h.toLowerCase().replace(/^\[|\]$/g, '')),
   );
   const corsOrigins = new Set(opts.cors ?? []);
-  const pages = Object.fromEntries(
-    [...new Set(Object.values(STATIC))].map((f) => [f, readFileSync(resolve(appRoot, 'web', f))]),
-  );
 
   async function classifyImage(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const k = topK(url);
@@ -305,7 +295,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     if (url.searchParams.get('attention') === '1') {
       const att = await modelCall(attentionGate.run(() => engines.text.attention(texts[0])));
       attention = dataUrl(
-        await renderTokenHeatmap(att.tokens, att.weights, { title: `layer ${att.layer}, mean over heads` }),
+        await renderTokenHeatmap(att.tokens, att.weights, { title: tokenAttentionTitle(att) }),
       );
     }
     send(res, 200, {
@@ -376,10 +366,11 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
     }
     // HEAD is GET without the body: node's ServerResponse drops the body of a HEAD answer itself.
     const get = req.method === 'GET' || req.method === 'HEAD';
-    const page = STATIC[url.pathname];
-    if (get && page) {
-      res.writeHead(200, { 'content-type': MIME[page.split('.').pop()!] });
-      res.end(pages[page]);
+    const file = get ? staticFile(url.pathname) : undefined;
+    const bytes = file && readStatic(file);
+    if (file && bytes) {
+      res.writeHead(200, { 'content-type': file.type, 'content-length': bytes.length });
+      res.end(bytes);
       return;
     }
     if (get && url.pathname === '/healthz') {
@@ -389,6 +380,8 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
         devices: { image: engines.image.device, text: engines.text.device, embed: engines.embedder.device },
         fallbackReason: opts.backend.fallbackReason,
         models: engines.names,
+        // The page runs a model itself when its folder is served here and the engine is built.
+        page: haveEngine() ? { image: engines.page?.image ?? null, text: engines.page?.text ?? null } : null,
         waiting: { image: imageQueue.waiting, text: textQueue.waiting, embed: embedQueue.waiting },
         batches: { image: imageQueue.stats, text: textQueue.stats, embed: embedQueue.stats },
         latencyMs: Object.fromEntries([...latency].map(([path, log]) => [path, log.summary()])),
@@ -454,6 +447,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     text: await loadTextClassifier(textSpec, device),
     embedder: await loadEmbedder(textSpec, { pooling: 'mean', normalize: true, device }),
     names: { image: modelName(imageSpec), text: modelName(textSpec) },
+    page: { image: pageModelUrl(imageSpec), text: pageModelUrl(textSpec) },
   };
   const server = createApp(engines, opts);
   await new Promise<void>((ok, fail) => {
