@@ -2,7 +2,7 @@
  * One benchmark case, run in a child process of its own so that its peak RSS is its own and backends never
  * share a process. Reads a JSON `CaseSpec` from argv[2], prints one line `RESULT <json>` on stdout.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,15 @@ import {
 import { bertInputs, pixels } from './inputs.js';
 import type { ModelSpec } from './specs.js';
 
-export type Runtime = 'ours-wasm' | 'ours-wasm-mt' | 'ours-onnx' | 'ours-cpu' | 'ort' | 'tjs';
+export type Runtime =
+  | 'ours-wasm'
+  | 'ours-wasm-mt'
+  | 'ours-onnx'
+  | 'ours-cpu'
+  | 'ours-webgpu'
+  | 'ort'
+  | 'tjs'
+  | 'tjs-webgpu';
 
 export type CaseSpec =
   | { type: 'prepare'; spec: ModelSpec; dir: string; seed: number }
@@ -47,6 +55,8 @@ export type CaseSpec =
       dir: string;
       batch: number;
       seq?: number;
+      /** The tfjs backend (default wasm, one thread); 'wasm-mt': a thread per core. */
+      backend?: 'wasm' | 'wasm-mt' | 'webgpu';
       budgetMs: number;
       maxIters: number;
     }
@@ -67,6 +77,28 @@ export type CaseSpec =
       batchSize: number;
       /** Where the vectors go (float32, n × H), for the parent to compare. */
       out: string;
+    }
+  | {
+      /** The folder transformers.js loads for a pretrained ViT: its files linked, `onnx/model.onnx` exported. */
+      type: 'export-vit';
+      from: string;
+      dir: string;
+    }
+  | {
+      /**
+       * The image job: JPEG files decoded and preprocessed by each library, classified in batches of
+       * `batchSize`, top-1 of each image recorded in input order.
+       */
+      type: 'images';
+      /** attn's stream (next batch decoded while the model runs), attn one call per batch, transformers.js. */
+      runtime: 'attn' | 'attn-batches' | 'tjs';
+      dir: string;
+      files: string[];
+      batchSize: number;
+      /** Only fp32 so far; a quantised dtype ('q8') is passed to both pipelines once attn's takes one. */
+      dtype: 'fp32';
+      budgetMs: number;
+      maxIters: number;
     }
   | {
       type: 'pool';
@@ -130,8 +162,10 @@ async function prepare(c: Extract<CaseSpec, { type: 'prepare' }>): Promise<CaseR
     const model = new BertModel(bertConfig(c.spec.config as Parameters<typeof bertConfig>[0]));
     await model.save(c.dir);
     // The bert-base-uncased tokenizer, so pipelines (and the pool) can load the folder.
+    // Without the fixtures (a fresh GPU machine) the folder has no tokenizer: the model cases feed ids.
     const tok = join(fixturesDir(), 'tokenizers', 'bert-base-uncased');
-    for (const f of ['vocab.txt', 'tokenizer_config.json']) copyFileSync(join(tok, f), join(c.dir, f));
+    if (existsSync(tok))
+      for (const f of ['vocab.txt', 'tokenizer_config.json']) copyFileSync(join(tok, f), join(c.dir, f));
     bytes = exportBertOnnx(model, join(c.dir, 'onnx', 'model.onnx')).bytes;
     model.dispose();
   } else {
@@ -155,7 +189,11 @@ async function prepare(c: Extract<CaseSpec, { type: 'prepare' }>): Promise<CaseR
 /** 'ours-wasm-mt': the wasm backend on every core's thread. */
 const CORES = availableParallelism();
 const ourBackend = (runtime: Runtime) =>
-  initBackend(runtime === 'ours-cpu' ? 'cpu' : 'wasm', { threads: runtime === 'ours-wasm-mt' ? CORES : 1 });
+  runtime === 'ours-webgpu'
+    ? initBackend('webgpu')
+    : initBackend(runtime === 'ours-cpu' ? 'cpu' : 'wasm', {
+        threads: runtime === 'ours-wasm-mt' ? CORES : 1,
+      });
 
 async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseResult> {
   const info = await ourBackend(c.runtime);
@@ -273,7 +311,8 @@ async function inferTransformersJs(c: Extract<CaseSpec, { type: 'infer' }>): Pro
   tjs.env.localModelPath = dirname(c.dir);
   const t0 = performance.now();
   const Auto = c.spec.kind === 'vit' ? tjs.AutoModelForImageClassification : tjs.AutoModel;
-  const model = await Auto.from_pretrained(basename(c.dir), { dtype: 'fp32', device: 'cpu' });
+  const device = c.runtime === 'tjs-webgpu' ? 'webgpu' : 'cpu';
+  const model = await Auto.from_pretrained(basename(c.dir), { dtype: 'fp32', device });
   const loadMs = performance.now() - t0;
   const ort = await import('onnxruntime-node');
   const feeds = Object.fromEntries(
@@ -286,12 +325,16 @@ async function inferTransformersJs(c: Extract<CaseSpec, { type: 'infer' }>): Pro
     const out = await model(feeds);
     for (const t of Object.values(out)) (t as { dispose?: () => void }).dispose?.();
   };
-  return { ...(await run(step, c)), loadMs, info: { version: tjs.env.version } };
+  return { ...(await run(step, c)), loadMs, info: { version: tjs.env.version, device } };
 }
 
 /** One fine-tuning (BERT: sequence classification) or training (ViT: image classification) step with AdamW. */
 async function trainStep(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseResult> {
-  await initBackend('wasm'); // also registers tfjs's gradients
+  // initBackend also registers tfjs's gradients
+  const backend =
+    c.backend === 'webgpu'
+      ? await initBackend('webgpu')
+      : await initBackend('wasm', { threads: c.backend === 'wasm-mt' ? CORES : 1 });
   const t0 = performance.now();
   let loss: () => tf.Scalar;
   const { BertForSequenceClassification } = await import('@attn/bert');
@@ -328,14 +371,15 @@ async function trainStep(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseR
   const losses: number[] = [];
   const step = async () => {
     const { value, grads } = tf.variableGrads(loss, optimizer.variables());
-    losses.push((await value.data())[0]);
-    value.dispose();
     optimizer.step(grads);
     tf.dispose(Object.values(grads));
+    // Read after the update is queued: on a GPU the read waits for the whole step, not only the forward.
+    losses.push((await value.data())[0]);
+    value.dispose();
   };
   const res = await run(step, c);
   optimizer.dispose();
-  return { ...res, loadMs, info: { ...res.info, losses } };
+  return { ...res, loadMs, info: { ...res.info, losses, backend } };
 }
 
 /** A large float32 MatMul: the physical reference for "how fast can this CPU multiply". */
@@ -506,6 +550,100 @@ async function embedCase(c: Extract<CaseSpec, { type: 'embed' }>): Promise<CaseR
   };
 }
 
+async function exportVit(c: Extract<CaseSpec, { type: 'export-vit' }>): Promise<CaseResult> {
+  await initBackend('wasm');
+  const t0 = performance.now();
+  mkdirSync(join(c.dir, 'onnx'), { recursive: true });
+  // attn and transformers.js read the fixture's own files; only the ONNX graph is new.
+  for (const f of ['config.json', 'model.safetensors', 'preprocessor_config.json']) {
+    if (existsSync(join(c.dir, f))) continue;
+    try {
+      linkSync(join(c.from, f), join(c.dir, f));
+    } catch {
+      copyFileSync(join(c.from, f), join(c.dir, f));
+    }
+  }
+  const { ViTForImageClassification } = await import('@attn/vit');
+  const model = await ViTForImageClassification.fromPretrained(c.from);
+  const { bytes } = exportViTOnnx(model, join(c.dir, 'onnx', 'model.onnx'));
+  model.dispose();
+  return {
+    latenciesMs: [],
+    cpuMs: [],
+    loadMs: performance.now() - t0,
+    peakRssMB: peakRss(),
+    info: { bytes },
+  };
+}
+
+/**
+ * The image job, once through after a one-batch warm-up: files → decode → preprocess → model → top-1.
+ * attn's pipeline on its default device (native in Node) through `stream`, or one call per batch; transformers.js'
+ * image-classification pipeline a batch of paths at a time, as its users call it.
+ */
+async function imagesCase(c: Extract<CaseSpec, { type: 'images' }>): Promise<CaseResult> {
+  const t0 = performance.now();
+  const info: Record<string, unknown> = { dtype: c.dtype };
+  const batchesOf = (files: string[]) =>
+    Array.from({ length: Math.ceil(files.length / c.batchSize) }, (_, i) =>
+      files.slice(i * c.batchSize, (i + 1) * c.batchSize),
+    );
+  /** The top-1 label of each file, in order. */
+  let classify: (files: string[]) => Promise<string[]>;
+  if (c.runtime === 'tjs') {
+    const tjs = await import('@huggingface/transformers');
+    tjs.env.allowRemoteModels = false;
+    tjs.env.localModelPath = dirname(c.dir);
+    const clf = await tjs.pipeline('image-classification', basename(c.dir), {
+      dtype: c.dtype,
+      device: 'cpu',
+    });
+    classify = async (files) => {
+      const top: string[] = [];
+      for (const b of batchesOf(files)) {
+        const out = (await clf(b, { top_k: 1 })) as { label: string }[][];
+        top.push(...out.map((r) => r[0]!.label));
+      }
+      return top;
+    };
+    info.version = tjs.env.version;
+  } else {
+    const { pipeline } = await import('@attn/vit');
+    const clf = await pipeline('image-classification', c.dir, { top_k: 1 }); // default device: 'auto'
+    info.device = clf.device.description;
+    classify = async (files) => {
+      const top: string[] = [];
+      if (c.runtime === 'attn')
+        for await (const r of clf.stream(files, { batchSize: c.batchSize })) top.push(r[0]!.label);
+      else for (const b of batchesOf(files)) top.push(...(await clf(b)).map((r) => r[0]!.label));
+      return top;
+    };
+  }
+  const loadMs = performance.now() - t0;
+  // Whole passes (the first one warms up, in measure) over the files, several of them: one pass is a few seconds, and the neighbours' load varies.
+  let top1: string[] = [];
+  const { latenciesMs, cpuMs } = await measure(
+    async () => {
+      top1 = await classify(c.files);
+    },
+    c.budgetMs,
+    c.maxIters,
+  );
+  if (c.runtime === 'attn') {
+    // What overlapping can hide: decoding + preprocessing every file alone, one batch at a time.
+    const { ViTImageProcessor } = await import('@attn/vit');
+    const proc = await ViTImageProcessor.fromPretrained(c.dir);
+    const c0 = process.cpuUsage();
+    const w0 = performance.now();
+    for (let i = 0; i < c.files.length; i += c.batchSize)
+      await proc.preprocessToArray(c.files.slice(i, i + c.batchSize));
+    const cu = process.cpuUsage(c0);
+    info.preprocessSeconds = (performance.now() - w0) / 1000;
+    info.preprocessCpuSeconds = (cu.user + cu.system) / 1e6;
+  }
+  return { latenciesMs, cpuMs, loadMs, peakRssMB: peakRss(), info: { ...info, top1 } };
+}
+
 /** Sentence embeddings of `texts` documents: single-thread pipeline (workers = 0) or a pool of N workers. */
 async function poolCase(c: Extract<CaseSpec, { type: 'pool' }>): Promise<CaseResult> {
   const texts = corpus(c.texts);
@@ -547,8 +685,10 @@ async function main() {
   else if (c.type === 'matmul') res = await matmul(c);
   else if (c.type === 'pool') res = await poolCase(c);
   else if (c.type === 'embed') res = await embedCase(c);
+  else if (c.type === 'export-vit') res = await exportVit(c);
+  else if (c.type === 'images') res = await imagesCase(c);
   else if (c.runtime === 'ort') res = await inferOrt(c);
-  else if (c.runtime === 'tjs') res = await inferTransformersJs(c);
+  else if (c.runtime === 'tjs' || c.runtime === 'tjs-webgpu') res = await inferTransformersJs(c);
   else res = await inferOurs(c);
   process.stdout.write(`RESULT ${JSON.stringify(res)}\n`);
   process.exit(0);

@@ -5,7 +5,7 @@
  * Every case runs in a child process (clean peak RSS, one backend per process).
  *
  * Flags: --quick (batch 1 only, short budgets), --only a,b (model names and/or matmul, train, pool, embed,
- * tokenizer, word2vec), --embed-docs N (reviews in the "embed IMDB reviews" case, default 1000; `pnpm
+ * tokenizer, word2vec, images), --embed-docs N (reviews in the "embed IMDB reviews" case, default 1000; `pnpm
  * bench:embed` runs that case alone), --no-readme (do not rewrite bench/README.md), --render FILE (rewrite
  * it from a saved run).
  */
@@ -22,9 +22,10 @@ import {
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CaseResult, Runtime } from './case.js';
+import { type CaseResult, fixturesDir, type Runtime } from './case.js';
 import { TRAIN_FLOPS_FACTOR } from './flops.js';
 import { cacheDir, prepareFolder, runCase } from './prepare.js';
+import { writeReadmeSection } from './readme.js';
 import { MODELS, type ModelSpec } from './specs.js';
 import { formatRow, runTokenizerBench, TABLE_HEADER, type TokenizerBenchRow } from './tokenizer.js';
 import {
@@ -191,6 +192,39 @@ export interface EmbedRow {
   info: Record<string, unknown>;
 }
 
+export interface ImagesRow {
+  runtime: 'attn' | 'attn-batches' | 'tjs';
+  dtype: string;
+  images: number;
+  batch: number;
+  seconds: number;
+  imagesPerS: number;
+  cpuSeconds: number;
+  /** Whole passes measured; seconds and cpuSeconds are their medians. */
+  passes: number;
+  peakRssMB: number;
+  /** Images whose top-1 equals Hugging Face Python's (the fixture gold). */
+  agreeWithHf: number;
+  info: Record<string, unknown>;
+}
+
+/**
+ * The real ViT-Tiny of the fixtures as a folder both libraries load: the fixture's own files (hard links)
+ * and `onnx/model.onnx` exported by @attn/vit (transformers.js reads only ONNX), made once under the cache.
+ */
+async function imagesFolder(): Promise<string> {
+  const out = join(cacheDir, 'models', 'vit-tiny-tinyimagenet-tjs');
+  if (existsSync(join(out, 'onnx', 'model.onnx')) && existsSync(join(out, 'preprocessor_config.json')))
+    return out;
+  log('  exporting the fixture ViT-Tiny to ONNX for transformers.js…');
+  await runCase({
+    type: 'export-vit',
+    from: join(fixturesDir(), 'models', 'vit-tiny-tinyimagenet'),
+    dir: out,
+  });
+  return out;
+}
+
 const log = (s: string) => process.stderr.write(`${s}\n`);
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
 
@@ -246,6 +280,7 @@ async function main() {
   let tokenizerRows: TokenizerBenchRow[] = [];
   let word2vecRows: Word2VecBenchRow[] = [];
   const embedRows: EmbedRow[] = [];
+  const imagesRows: ImagesRow[] = [];
   mkdirSync(join(benchDir, 'results'), { recursive: true });
   const jsonPath = join(benchDir, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`);
   /** Writes the JSON (and README) after every case, so an interrupted run still leaves its numbers. */
@@ -266,6 +301,7 @@ async function main() {
       tokenizer: tokenizerRows,
       word2vec: word2vecRows,
       embed: embedRows,
+      images: imagesRows,
       failures,
     };
     writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
@@ -431,6 +467,88 @@ async function main() {
       }
     });
 
+  // 3c. The image job, "classify images": the 200 public Tiny-ImageNet JPEGs through the real ViT-Tiny, decoded
+  //     and preprocessed from files, batch 16: attn's pipeline (default device) against transformers.js'
+  //     image-classification pipeline on the same exported folder; top-1 against Hugging Face Python's.
+  if (wanted('images'))
+    await attempt('images', async () => {
+      const dir = await imagesFolder();
+      const gold = JSON.parse(
+        readFileSync(join(fixturesDir(), 'golden', 'vit-tiny-tinyimagenet.json'), 'utf8'),
+      ) as { images: { file: string; top5_ids: number[] }[] };
+      const id2label = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).id2label as Record<
+        string,
+        string
+      >;
+      const files = gold.images.map((g) => join(fixturesDir(), 'data', 'tiny-imagenet-val-200', g.file));
+      const hfTop1 = gold.images.map((g) => id2label[g.top5_ids[0]!]);
+      const batchSize = 16;
+      // A quantised dtype joins this list (and the table's dtype column) once attn's ViT pipeline takes one.
+      const dtypes = ['fp32'] as const;
+      const runtimes = ['tjs', 'attn', 'attn-batches'] as const;
+      // Rounds of every runtime in turn, so that a busy spell of the shared machine falls on all of them.
+      const rounds = quick ? 1 : 3;
+      const runs = new Map<string, CaseResult[]>();
+      for (let round = 1; round <= rounds; round++)
+        for (const dtype of dtypes)
+          for (const runtime of runtimes) {
+            const r = await runCase({
+              type: 'images',
+              runtime,
+              dir,
+              files,
+              batchSize,
+              dtype,
+              budgetMs: quick ? 2000 : 6000,
+              maxIters: 3,
+            });
+            const top1 = r.info.top1 as string[];
+            if (top1.length !== files.length)
+              throw new Error(`images ${runtime}: ${top1.length} results for ${files.length} images`);
+            r.info.agreeWithHf = top1.filter((l, i) => l === hfTop1[i]).length;
+            delete r.info.top1;
+            const key = `${runtime} ${dtype}`;
+            runs.set(key, [...(runs.get(key) ?? []), r]);
+            log(
+              `  images ${key}, round ${round}: passes of ${r.latenciesMs.map((ms) => fmt(ms / 1000)).join(', ')} s, top-1 = HF on ${r.info.agreeWithHf}/${files.length}`,
+            );
+          }
+      for (const dtype of dtypes)
+        for (const runtime of runtimes) {
+          const rs = runs.get(`${runtime} ${dtype}`)!;
+          const agree = new Set(rs.map((r) => r.info.agreeWithHf as number));
+          if (agree.size !== 1) throw new Error(`images ${runtime}: top-1 changed between runs`);
+          const seconds =
+            percentile(
+              rs.flatMap((r) => r.latenciesMs),
+              0.5,
+            ) / 1000;
+          const { agreeWithHf: _, ...info } = rs[0]!.info;
+          const row: ImagesRow = {
+            runtime,
+            dtype,
+            images: files.length,
+            batch: batchSize,
+            seconds,
+            imagesPerS: files.length / seconds,
+            cpuSeconds:
+              percentile(
+                rs.flatMap((r) => r.cpuMs),
+                0.5,
+              ) / 1000,
+            passes: rs.reduce((n, r) => n + r.latenciesMs.length, 0),
+            peakRssMB: Math.max(...rs.map((r) => r.peakRssMB)),
+            agreeWithHf: [...agree][0]!,
+            info,
+          };
+          imagesRows.push(row);
+          save();
+          log(
+            `  images ${runtime} ${dtype}: ${fmt(row.imagesPerS, 1)} images/s (median of ${row.passes} passes: ${fmt(seconds)} s, ${fmt(row.cpuSeconds)} CPU-s), top-1 = HF on ${row.agreeWithHf}/${row.images}, RSS ${fmt(row.peakRssMB, 0)} MB`,
+          );
+        }
+    });
+
   // 4. Training steps (forward + backward + AdamW) on wasm.
   if (wanted('train')) {
     const jobs: [string, number, number?][] = [
@@ -489,6 +607,7 @@ function markdown(r: {
   tokenizer: TokenizerBenchRow[];
   word2vec?: Word2VecBenchRow[];
   embed?: EmbedRow[];
+  images?: ImagesRow[];
   failures: string[];
 }): string {
   const out: string[] = [];
@@ -597,22 +716,42 @@ function markdown(r: {
       );
     }
   }
+  if (r.images?.length) {
+    const label = {
+      attn: 'attn stream (next batch decoded during the model)',
+      'attn-batches': 'attn, one call per batch (no overlap)',
+      tjs: 'transformers.js image-classification',
+    };
+    out.push(
+      '',
+      `### Classify images (real ViT-Tiny, ${r.images[0]!.images} Tiny-ImageNet JPEGs from files, batch ${r.images[0]!.batch})`,
+      '',
+      '| runtime | dtype | images/s | vs transformers.js | CPU-s | images per CPU-s | vs transformers.js (CPU) | peak RSS MB | top-1 = Hugging Face Python |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const x of r.images) {
+      const tjs = r.images.find((y) => y.runtime === 'tjs' && y.dtype === x.dtype);
+      out.push(
+        `| ${label[x.runtime]}${x.info.device ? ` (${x.info.device})` : ''} | ${x.dtype} | ${fmt(x.imagesPerS)} | ${fmt(x.imagesPerS / (tjs?.imagesPerS ?? Number.NaN), 2)}× | ${fmt(x.cpuSeconds)} | ${fmt(x.images / x.cpuSeconds)} | ${fmt((tjs?.cpuSeconds ?? Number.NaN) / x.cpuSeconds, 2)}× | ${fmt(x.peakRssMB, 0)} | ${x.agreeWithHf}/${x.images} |`,
+      );
+    }
+    const agree = (rt: ImagesRow['runtime']) =>
+      r.images
+        ?.filter((x) => x.runtime === rt)
+        .map((x) => `${x.agreeWithHf}/${x.images} (${x.dtype})`)
+        .join(', ');
+    const pre = r.images.find((x) => x.runtime === 'attn')?.info;
+    out.push(
+      '',
+      `Top-1 agreement with Hugging Face Python (transformers 4.31 + Pillow, the fixture gold): attn ${agree('attn')}, transformers.js ${agree('tjs')}. Seconds are medians of ${r.images[0]!.passes} whole passes (files → top-1) over interleaved rounds.${pre?.preprocessSeconds ? ` Decoding and preprocessing alone take ${fmt(pre.preprocessSeconds as number, 2)} s (${fmt(pre.preprocessCpuSeconds as number, 2)} CPU-s) of a pass in attn.` : ''}`,
+    );
+  }
   if (r.failures.length) out.push('', '### Failed cases', '', ...r.failures.map((f) => `- ${f}`));
   return out.join('\n');
 }
 
 function updateReadme(md: string) {
-  const path = join(benchDir, 'README.md');
-  const start = '<!-- results:start -->';
-  const end = '<!-- results:end -->';
-  const text = existsSync(path) ? readFileSync(path, 'utf8') : `# @attn/bench\n\n${start}\n${end}\n`;
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  const next =
-    i >= 0 && j > i
-      ? `${text.slice(0, i + start.length)}\n${md}\n${text.slice(j)}`
-      : `${text}\n${start}\n${md}\n${end}\n`;
-  writeFileSync(path, next);
+  writeReadmeSection('results', md);
 }
 
 await main();
