@@ -203,6 +203,19 @@ describe.skipIf(!haveChromium || !builtins)('the web page runs the models in the
   it('classifies the digit and the mail in the page, with no request to /v1/*, as the server does (1e-4)', async () => {
     const page = await browser.newPage();
     const log = networkLog(page);
+    // Every text the load line shows, as it changes.
+    await page.addInitScript(() => {
+      const shown: string[] = [];
+      Object.assign(window, { shown });
+      document.addEventListener('DOMContentLoaded', () => {
+        const line = document.getElementById('page-engine')!;
+        new MutationObserver(() => shown.push(line.textContent ?? '')).observe(line, {
+          childList: true,
+          characterData: true,
+          subtree: true,
+        });
+      });
+    });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${server.url}/`);
@@ -222,6 +235,19 @@ describe.skipIf(!haveChromium || !builtins)('the web page runs the models in the
     expect(log).toContain('GET /models/spam-bert/model.safetensors');
     expect(log).toContain('GET /attn-page.js');
     expect(log.some((r) => /^GET \/tfjs-backend-wasm[\w-]*\.wasm$/.test(r))).toBe(true);
+    // The load progress the pipelines reported was shown while the models downloaded.
+    const shown = await page.evaluate(() => (window as unknown as { shown: string[] }).shown);
+    expect(shown.some((t) => /^loading the image model: model\.safetensors \d+%$/.test(t))).toBe(true);
+    expect(shown.some((t) => /^loading the text model: model\.safetensors \d+%$/.test(t))).toBe(true);
+    // Each input leaves the page's tensor count where it was.
+    // A string, so vitest does not rewrite the page's import() as its own.
+    const count = () => page.evaluate<number>("import('/attn-page.js').then((m) => m.tensorCount())");
+    const before = await count();
+    for (let i = 0; i < 3; i++) {
+      await imageFlow(page);
+      await textFlow(page);
+    }
+    expect(await count()).toBe(before);
     expect(errors).toEqual([]);
     await page.close();
   });

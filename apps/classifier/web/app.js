@@ -74,6 +74,13 @@ function pageModel(kind) {
   return loaded[kind];
 }
 
+/** Why 'auto' did not get WebGPU; the native engine is Node's, so its absence says nothing here. */
+const why = (reason) =>
+  (reason ?? '')
+    .split('; ')
+    .filter((r) => r && !r.startsWith('native:'))
+    .join('; ');
+
 /** Which model runs where, once the in-page models are loaded. */
 async function showPageEngines() {
   const lines = [];
@@ -83,7 +90,7 @@ async function showPageEngines() {
     if (model)
       lines.push(
         `${kind} model ${pageModels[kind]} runs in this page on ${model.device}` +
-          (model.fallbackReason ? ` (${model.fallbackReason})` : ''),
+          (why(model.fallbackReason) ? ` (${why(model.fallbackReason)})` : ''),
       );
   }
   $('page-engine').textContent = lines.join('; ');

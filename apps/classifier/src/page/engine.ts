@@ -5,7 +5,7 @@
  * dist/web/attn-page.js, beside tfjs's .wasm files, where tfjs looks for them by default.
  */
 import { pipeline as bertPipeline } from '@attn/bert';
-import type { ProgressCallback } from '@attn/core-tensor';
+import { type ProgressCallback, tf } from '@attn/core-tensor';
 import { heatmapOverlay, type RawImage, pipeline as vitPipeline } from '@attn/vit';
 import { imageRollout, tokenAttention, tokenAttentionTitle } from '../attention-maps.js';
 import { type ColourBarOptions, colourBarFooterSvg, colourBarLayout } from '../render/colour-bar-svg.js';
@@ -130,3 +130,6 @@ export async function loadTextModel(
     dispose: () => pipe.dispose(),
   };
 }
+
+/** Tensors alive in the page's tfjs engine: a classification must leave it as it was (the page's tests check). */
+export const tensorCount = (): number => tf.memory().numTensors;
