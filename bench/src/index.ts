@@ -261,7 +261,10 @@ async function main() {
   const render = args.find((a) => a.startsWith('--render'));
   if (render) {
     const file = render.includes('=') ? render.split('=')[1]! : args[args.indexOf(render) + 1]!;
-    updateReadme(markdown(JSON.parse(readFileSync(resolve(file), 'utf8'))));
+    const saved = JSON.parse(readFileSync(resolve(file), 'utf8'));
+    // A run of a few cases (--only) would leave the results section with only those: it writes its own sections.
+    if (!saved.only) updateReadme(markdown(saved));
+    if (saved.images?.length) writeReadmeSection('images', imagesMarkdown(saved));
     return;
   }
   const started = new Date();
@@ -307,7 +310,10 @@ async function main() {
     writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
     const md = markdown(result);
     if (writeReadme) updateReadme(md);
-    if (final) process.stdout.write(`${md}\n`);
+    // The image job has a section of its own, written when the case has run (pnpm bench:images too).
+    const images = imagesRows.length ? imagesMarkdown(result) : '';
+    if (images && final && !args.includes('--no-readme') && !quick) writeReadmeSection('images', images);
+    if (final) process.stdout.write(`${md}\n${images && `\n${images}\n`}`);
   };
   const attempt = async (what: string, fn: () => Promise<void>) => {
     try {
@@ -716,37 +722,49 @@ function markdown(r: {
       );
     }
   }
-  if (r.images?.length) {
-    const label = {
-      attn: 'attn stream (next batch decoded during the model)',
-      'attn-batches': 'attn, one call per batch (no overlap)',
-      tjs: 'transformers.js image-classification',
-    };
+  if (r.failures.length) out.push('', '### Failed cases', '', ...r.failures.map((f) => `- ${f}`));
+  return out.join('\n');
+}
+
+/** The "classify images" section: the run, the table, and how often each library agrees with Python. */
+function imagesMarkdown(r: {
+  started: string;
+  commit: string;
+  loadAverage: number[];
+  machine: Record<string, unknown>;
+  images: ImagesRow[];
+}): string {
+  const images = r.images;
+  const out: string[] = [
+    `Run ${r.started}, commit ${r.commit}, ${r.machine.cpu}, ${r.machine.cores} cores; load average at the end ${r.loadAverage.map((x) => x.toFixed(1)).join(' / ')};`,
+  ];
+  const label = {
+    attn: 'attn stream (next batch decoded during the model)',
+    'attn-batches': 'attn, one call per batch (no overlap)',
+    tjs: 'transformers.js image-classification',
+  };
+  out.push(
+    `${images[0]!.images} JPEGs, batch ${images[0]!.batch}.`,
+    '',
+    '| runtime | dtype | images/s | vs transformers.js | CPU-s | images per CPU-s | vs transformers.js (CPU) | peak RSS MB | top-1 = Hugging Face Python |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  );
+  for (const x of images) {
+    const tjs = images.find((y) => y.runtime === 'tjs' && y.dtype === x.dtype);
     out.push(
-      '',
-      `### Classify images (real ViT-Tiny, ${r.images[0]!.images} Tiny-ImageNet JPEGs from files, batch ${r.images[0]!.batch})`,
-      '',
-      '| runtime | dtype | images/s | vs transformers.js | CPU-s | images per CPU-s | vs transformers.js (CPU) | peak RSS MB | top-1 = Hugging Face Python |',
-      '|---|---|---:|---:|---:|---:|---:|---:|---:|',
-    );
-    for (const x of r.images) {
-      const tjs = r.images.find((y) => y.runtime === 'tjs' && y.dtype === x.dtype);
-      out.push(
-        `| ${label[x.runtime]}${x.info.device ? ` (${x.info.device})` : ''} | ${x.dtype} | ${fmt(x.imagesPerS)} | ${fmt(x.imagesPerS / (tjs?.imagesPerS ?? Number.NaN), 2)}× | ${fmt(x.cpuSeconds)} | ${fmt(x.images / x.cpuSeconds)} | ${fmt((tjs?.cpuSeconds ?? Number.NaN) / x.cpuSeconds, 2)}× | ${fmt(x.peakRssMB, 0)} | ${x.agreeWithHf}/${x.images} |`,
-      );
-    }
-    const agree = (rt: ImagesRow['runtime']) =>
-      r.images
-        ?.filter((x) => x.runtime === rt)
-        .map((x) => `${x.agreeWithHf}/${x.images} (${x.dtype})`)
-        .join(', ');
-    const pre = r.images.find((x) => x.runtime === 'attn')?.info;
-    out.push(
-      '',
-      `Top-1 agreement with Hugging Face Python (transformers 4.31 + Pillow, the fixture gold): attn ${agree('attn')}, transformers.js ${agree('tjs')}. Seconds are medians of ${r.images[0]!.passes} whole passes (files → top-1) over interleaved rounds.${pre?.preprocessSeconds ? ` Decoding and preprocessing alone take ${fmt(pre.preprocessSeconds as number, 2)} s (${fmt(pre.preprocessCpuSeconds as number, 2)} CPU-s) of a pass in attn.` : ''}`,
+      `| ${label[x.runtime]}${x.info.device ? ` (${x.info.device})` : ''} | ${x.dtype} | ${fmt(x.imagesPerS)} | ${fmt(x.imagesPerS / (tjs?.imagesPerS ?? Number.NaN), 2)}× | ${fmt(x.cpuSeconds)} | ${fmt(x.images / x.cpuSeconds)} | ${fmt((tjs?.cpuSeconds ?? Number.NaN) / x.cpuSeconds, 2)}× | ${fmt(x.peakRssMB, 0)} | ${x.agreeWithHf}/${x.images} |`,
     );
   }
-  if (r.failures.length) out.push('', '### Failed cases', '', ...r.failures.map((f) => `- ${f}`));
+  const agree = (rt: ImagesRow['runtime']) =>
+    images
+      .filter((x) => x.runtime === rt)
+      .map((x) => `${x.agreeWithHf}/${x.images} (${x.dtype})`)
+      .join(', ');
+  const pre = images.find((x) => x.runtime === 'attn')?.info;
+  out.push(
+    '',
+    `Top-1 agreement with Hugging Face Python (transformers 4.31 + Pillow, the fixture gold): attn ${agree('attn')}, transformers.js ${agree('tjs')}. Seconds are medians of ${images[0]!.passes} whole passes (files → top-1) over interleaved rounds.${pre?.preprocessSeconds ? ` Decoding and preprocessing alone take ${fmt(pre.preprocessSeconds as number, 2)} s (${fmt(pre.preprocessCpuSeconds as number, 2)} CPU-s) of a pass in attn.` : ''}`,
+  );
   return out.join('\n');
 }
 
