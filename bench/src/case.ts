@@ -197,6 +197,7 @@ const ourBackend = (runtime: Runtime) =>
 
 async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseResult> {
   const info = await ourBackend(c.runtime);
+  const { keepHead, headOf } = outputHead(c.runtime);
   if (c.runtime === 'ours-onnx') return inferOursOnnx(c); // tfjs only holds its inputs and outputs
   const t0 = performance.now();
   const seq = c.spec.seq ?? 0;
@@ -216,10 +217,10 @@ async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseR
         });
         return o.lastHiddenState;
       });
-      await out.data();
+      keepHead(await out.data());
       out.dispose();
     };
-    return { ...(await run(step, c)), loadMs, info: { threads: info.threads } };
+    return { ...(await run(step, c)), loadMs, info: { threads: info.threads, ...headOf() } };
   }
   const { ViTForImageClassification } = await import('@attn/vit');
   const model = await ViTForImageClassification.fromPretrained(c.dir);
@@ -228,10 +229,10 @@ async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseR
   const px = pixels(c.batch, size);
   step = async () => {
     const logits = tf.tidy(() => model.forward(tf.tensor4d(px, [c.batch, 3, size, size])).logits);
-    await logits.data();
+    keepHead(await logits.data());
     logits.dispose();
   };
-  return { ...(await run(step, c)), loadMs, info: { threads: info.threads } };
+  return { ...(await run(step, c)), loadMs, info: { threads: info.threads, ...headOf() } };
 }
 
 /** attn's own API on onnxruntime: the model's safetensors compiled to ONNX in memory, run by onnxruntime-node. */
@@ -321,11 +322,28 @@ async function inferTransformersJs(c: Extract<CaseSpec, { type: 'infer' }>): Pro
       new tjs.Tensor(t.type as 'int64', t.data as BigInt64Array, t.dims as number[]),
     ]),
   );
+  const { keepHead, headOf } = outputHead(c.runtime);
   const step = async () => {
     const out = await model(feeds);
+    keepHead((out.last_hidden_state ?? out.logits).data as Float32Array);
     for (const t of Object.values(out)) (t as { dispose?: () => void }).dispose?.();
   };
-  return { ...(await run(step, c)), loadMs, info: { version: tjs.env.version, device } };
+  return { ...(await run(step, c)), loadMs, info: { version: tjs.env.version, device, ...headOf() } };
+}
+
+/**
+ * The first 4,096 values of the last output (last hidden state, logits), kept for the WebGPU runtimes only, so
+ * that bench:gpu can show both libraries computed the same numbers on the same weights.
+ */
+function outputHead(runtime: Runtime) {
+  let head: number[] | undefined;
+  const keep = runtime === 'ours-webgpu' || runtime === 'tjs-webgpu';
+  return {
+    keepHead: (data: ArrayLike<number>) => {
+      if (keep) head = Array.from({ length: Math.min(4096, data.length) }, (_, i) => data[i]!);
+    },
+    headOf: () => (head ? { head } : {}),
+  };
 }
 
 /** One fine-tuning (BERT: sequence classification) or training (ViT: image classification) step with AdamW. */

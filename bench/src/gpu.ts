@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initBackend, SOFTWARE_ADAPTER } from '@attn/core-tensor';
+import { initBackend, mayHaveGpu, SOFTWARE_ADAPTER } from '@attn/core-tensor';
 import type { CaseResult, Runtime } from './case.js';
 import { encoderFlops, TRAIN_FLOPS_FACTOR, vitFlops } from './flops.js';
 import { prepareFolder, runCase } from './prepare.js';
@@ -125,6 +125,14 @@ function toRow(
 
 /** The adapter Dawn gives tfjs, or a one-line refusal. */
 async function adapterOrRefuse(): Promise<string> {
+  // Without a GPU device node Dawn can only find a software adapter; refusing before loading it keeps
+  // the Vulkan loader's own warnings off the terminal.
+  if (!allowSoftware && !(await mayHaveGpu())) {
+    process.stderr.write(
+      'bench:gpu: refusing: no GPU on this machine (no /dev/nvidia0, no /dev/dri/renderD*); --allow-software runs on a software adapter\n',
+    );
+    process.exit(2);
+  }
   let adapter: string;
   try {
     adapter = (await initBackend('webgpu')).adapter ?? 'unknown adapter';
@@ -153,8 +161,8 @@ export function gpuMarkdown(r: {
   const out = [
     `Run ${r.started}${r.quick ? ' (--quick: tiny shapes)' : ''}. Adapter: ${r.adapter}${r.software ? ' — SOFTWARE (CPU-emulated): these figures say nothing about a GPU' : ''}. Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGB} GB.`,
     '',
-    '| what | batch | runtime | p50 ms | items/s | GFLOP/s | ratio |',
-    '|---|---:|---|---:|---:|---:|---:|',
+    '| what | batch | runtime | p50 ms | items/s | GFLOP/s | ratio | max abs diff vs attn (first 4,096 outputs) |',
+    '|---|---:|---|---:|---:|---:|---:|---:|',
   ];
   for (const x of r.rows) {
     const peer = r.rows.find(
@@ -168,7 +176,7 @@ export function gpuMarkdown(r: {
         ? `${fmt(peer.p50Ms / x.p50Ms, 2)}× ${x.section === 'inference' ? 'transformers.js' : 'CPU'}`
         : '';
     out.push(
-      `| ${x.section === 'train' ? `train ${x.model}` : x.model} | ${x.batch} | ${LABEL[x.runtime] ?? x.runtime} | ${fmt(x.p50Ms, 0)} | ${fmt(x.itemsPerS, 2)} | ${fmt(x.gflops)} | ${ratio} |`,
+      `| ${x.section === 'train' ? `train ${x.model}` : x.model} | ${x.batch} | ${LABEL[x.runtime] ?? x.runtime} | ${fmt(x.p50Ms, 0)} | ${fmt(x.itemsPerS, 2)} | ${fmt(x.gflops)} | ${ratio} | ${typeof x.info.maxAbsDiffVsAttn === 'number' ? x.info.maxAbsDiffVsAttn.toExponential(1) : ''} |`,
     );
   }
   if (r.failures.length) out.push('', ...r.failures.map((f) => `- failed: ${f}`));
@@ -214,10 +222,18 @@ async function main() {
 
   for (const { spec, batch } of INFER) {
     const dir = await prepareFolder(spec);
+    const heads: Partial<Record<Runtime, number[]>> = {};
     for (const runtime of ['ours-webgpu', 'tjs-webgpu'] as Runtime[])
       await attempt(`${spec.name} b${batch} ${runtime}`, async () => {
         const r = await runCase({ type: 'infer', runtime, spec, dir, batch, budgetMs, maxIters });
+        const head = r.info.head as number[];
+        delete r.info.head;
         const row = toRow('inference', spec, batch, runtime, spec.flopsPerItem, r);
+        heads[runtime] = head;
+        // The same weights and inputs: the two libraries' outputs, compared on their first values.
+        const ours = heads['ours-webgpu'];
+        if (runtime === 'tjs-webgpu' && ours)
+          row.info.maxAbsDiffVsAttn = Math.max(...ours.map((v, i) => Math.abs(v - head[i]!)));
         rows.push(row);
         log(`  ${spec.name} b${batch} ${runtime}: p50 ${fmt(row.p50Ms, 0)} ms, ${fmt(row.itemsPerS, 2)}/s`);
       });
