@@ -17,10 +17,24 @@ const requireWebGPU = process.env.CI === 'true' && process.env.ATTN_REQUIRE_WEBG
 
 const PAGE = `
 import { initBackend, tf } from '@attn/core-tensor';
-import { ViTForImageClassification, ViTImageProcessor } from '@attn/vit';
-import { BertModel } from '@attn/bert';
+import { ViTForImageClassification, ViTImageProcessor, pipeline as vitPipeline } from '@attn/vit';
+import { BertModel, pipeline as bertPipeline } from '@attn/bert';
 import { BertTokenizer } from '@attn/text-tokenizer';
 window.attn = {
+  // Two pipelines created at once, as a page that loads its models together does: one backend for both.
+  async together(image, text) {
+    const [classify, extract] = await Promise.all([
+      vitPipeline('image-classification', './models/vit/'),
+      bertPipeline('feature-extraction', './models/bert/'),
+    ]);
+    const blob = await (await fetch('/images/' + image)).blob();
+    const top = await classify(blob, { top_k: 1 });
+    const hidden = await extract(text);
+    const out = { devices: [classify.device.device, extract.device.device], backend: tf.getBackend(), top, lastHidden: Array.from(hidden.data) };
+    await classify.dispose();
+    await extract.dispose();
+    return out;
+  },
   async run(backend, image, text) {
     let info;
     try {
@@ -105,12 +119,45 @@ describe.skipIf(!existsSync(CHROMIUM) || !haveFixtures('in-page models'))('ViT a
         ...process.env,
         VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? '/usr/lib/chromium/vk_swiftshader_icd.json',
       },
-      args: chromiumArgs({ swiftshader: true }),
+      args: chromiumArgs({ webgpu: 'swiftshader' }),
     });
   });
   afterAll(async () => {
     await browser?.close();
     await new Promise((ok) => server?.close(ok));
+  });
+
+  it('two pipelines created at once (no GPU: auto is wasm) share one backend and equal the gold', async () => {
+    const vitGold = JSON.parse(readFileSync(fixturePath('golden', 'vit-tiny-random.json'), 'utf8')).images[0];
+    const bertGold = JSON.parse(readFileSync(fixturePath('golden', 'bert-tiny-random.json'), 'utf8'))
+      .inputs[0];
+    const noGpu = await chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs({ webgpu: false }) });
+    const page = await noGpu.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => 'attn' in window);
+    const got = (await page.evaluate(
+      ([img, text]) =>
+        (window as unknown as { attn: { together(...a: string[]): Promise<unknown> } }).attn.together(
+          img!,
+          text!,
+        ),
+      [vitGold.image.replace('images/', ''), bertGold.text],
+    )) as { devices: string[]; backend: string; top: { score: number }[]; lastHidden: number[] };
+    await noGpu.close();
+    // Before the starts were serialised, the second saw wasm half-started, fell back to cpu and switched the
+    // global backend under the first: "Cannot read properties of undefined (reading 'get')".
+    expect(errors).toEqual([]);
+    expect(got.devices).toEqual(['wasm', 'wasm']);
+    expect(got.backend).toBe('wasm');
+    const logits = vitGold.logits[0] as number[];
+    const maxLogit = Math.max(...logits);
+    const softmaxTop = 1 / logits.reduce((s, l) => s + Math.exp(l - maxLogit), 0);
+    expect(Math.abs(got.top[0]!.score - softmaxTop)).toBeLessThan(1e-4);
+    const hidden = (bertGold.last_hidden_state[0] as number[][]).flat();
+    expect(got.lastHidden).toHaveLength(hidden.length);
+    expect(got.lastHidden.reduce((m, v, i) => Math.max(m, Math.abs(v - hidden[i]!)), 0)).toBeLessThan(1e-4);
   });
 
   for (const backend of ['wasm', 'webgpu'] as const) {

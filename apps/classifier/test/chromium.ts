@@ -3,25 +3,15 @@
  * launch flags and the drag-and-drop of a file onto the page.
  */
 import { existsSync } from 'node:fs';
+import { CHROMIUM, chromiumArgs } from '@attn/core-tensor/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM };
 export const haveChromium = existsSync(CHROMIUM);
 
 /** Headless, no GPU (so 'auto' in the page is WASM, as on a machine without one), no background traffic. */
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM, args: chromiumArgs({ webgpu: false }) });
 }
 
 /** Drops `bytes` as a file named `name` on `selector`, as a user dragging it from the desktop would. */

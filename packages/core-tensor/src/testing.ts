@@ -81,17 +81,20 @@ export function deterministicValues(n: number, seed: number, scale = 1): Float32
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /**
- * Headless Chromium flags with WebGPU exposed over Vulkan. `swiftshader` pins the software adapter (how a
- * machine without a GPU tests WebGPU numerics); without it the page gets whatever adapter the machine has.
+ * Headless Chromium flags, with no background traffic. `webgpu`: 'system' (default) exposes WebGPU over
+ * Vulkan on whatever adapter the machine has; 'swiftshader' pins the software adapter (how a machine without
+ * a GPU tests WebGPU numerics); false turns the GPU off, so a page's 'auto' is WASM.
  */
-export function chromiumArgs(opts: { swiftshader?: boolean } = {}): string[] {
+export function chromiumArgs(opts: { webgpu?: 'system' | 'swiftshader' | false } = {}): string[] {
+  const webgpu = opts.webgpu ?? 'system';
   return [
     '--headless',
     '--no-sandbox',
     '--no-first-run',
     '--disable-background-networking',
-    '--enable-unsafe-webgpu',
-    '--enable-features=Vulkan',
-    ...(opts.swiftshader ? ['--use-webgpu-adapter=swiftshader'] : []),
+    '--disable-component-update',
+    '--disable-sync',
+    ...(webgpu === false ? ['--disable-gpu'] : ['--enable-unsafe-webgpu', '--enable-features=Vulkan']),
+    ...(webgpu === 'swiftshader' ? ['--use-webgpu-adapter=swiftshader'] : []),
   ];
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from '../gradients.js';
 import { node } from '../platform/node.js';
 import { type BackendName, BackendUnavailableError } from './errors.js';
+import { serialQueue } from './serial.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { registerWasmBatchMatMul } from './wasm-matmul.js';
 import { registerThreadedWasm } from './wasm-threads.js';
@@ -96,10 +97,16 @@ async function nodeWasmDir(): Promise<string> {
  * The environment variable ATTN_BACKEND overrides the preference.
  * A backend asked for by name that cannot start throws BackendUnavailableError (never a silent fallback).
  */
-export async function initBackend(
+export function initBackend(
   preference: BackendPreference = 'auto',
   opts: BackendOptions = {},
 ): Promise<BackendInfo> {
+  return oneStartAtATime(() => start(preference, opts));
+}
+
+const oneStartAtATime = serialQueue();
+
+async function start(preference: BackendPreference, opts: BackendOptions): Promise<BackendInfo> {
   const env = isNode ? process.env.ATTN_BACKEND : undefined;
   const wanted = env || preference;
   if (!NAMES.includes(wanted))

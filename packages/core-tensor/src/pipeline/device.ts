@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../backend/errors.js';
 import { type BackendInfo, initBackend } from '../backend/init.js';
+import { serialQueue } from '../backend/serial.js';
 import { importOnnxRuntime, node } from '../platform/node.js';
 import { PipelineError } from './errors.js';
 
@@ -99,10 +100,20 @@ async function autoTfjs(reasons: string[], wasmThreads?: number): Promise<Backen
  * silent fallback); 'auto' tries native, then WebGPU, then wasm, and says why it passed over each.
  * The native engine still gets a tfjs backend for the small host-side steps (inputs, pooling, softmax).
  */
-export async function resolveDevice(
+export function resolveDevice(
   device: Device = 'auto',
   /** `tfjsOnly`: 'auto' among the tfjs backends alone, for work the native engine cannot do (training). */
   opts: { threads?: number; tfjsOnly?: boolean } = {},
+): Promise<ResolvedDevice> {
+  // Pipelines created at once (Promise.all) resolve in turn: the first starts the backend, the next find it.
+  return oneResolveAtATime(() => resolveNow(device, opts));
+}
+
+const oneResolveAtATime = serialQueue();
+
+async function resolveNow(
+  device: Device,
+  opts: { threads?: number; tfjsOnly?: boolean },
 ): Promise<ResolvedDevice> {
   if (!DEVICES.includes(device))
     throw new PipelineError(
