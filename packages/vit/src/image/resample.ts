@@ -106,9 +106,10 @@ function precomputeCoeffs(inSize: number, outSize: number, filter: Filter): Coef
   return { bounds, kk, ksize };
 }
 
+// Pillow's clip8: `ss >> PRECISION_BITS` on its int32 accumulator (which the sums here never leave), clamped.
 const clip8 = (ss: number) => {
-  const v = Math.floor(ss / ONE);
-  return Math.min(255, Math.max(0, v));
+  const v = ss >> PRECISION_BITS;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
 };
 
 /** Horizontal pass over rows [rowOffset, rowOffset + outHeight). */
@@ -121,15 +122,18 @@ function resampleHorizontal(
 ): RawImage {
   const ch = src.channels;
   const out = new Uint8Array(outWidth * outHeight * ch);
+  const { bounds, kk, ksize } = c;
+  const data = src.data;
   for (let yy = 0; yy < outHeight; yy++) {
     const rowIn = (yy + rowOffset) * src.width * ch;
     for (let xx = 0; xx < outWidth; xx++) {
-      const xmin = c.bounds[xx * 2];
-      const n = c.bounds[xx * 2 + 1];
-      const k0 = xx * c.ksize;
+      const xmin = bounds[xx * 2]!;
+      const n = bounds[xx * 2 + 1]!;
+      const k0 = xx * ksize;
+      const at = rowIn + xmin * ch;
       for (let b = 0; b < ch; b++) {
         let ss = HALF;
-        for (let x = 0; x < n; x++) ss += src.data[rowIn + (x + xmin) * ch + b] * c.kk[k0 + x];
+        for (let x = 0; x < n; x++) ss += data[at + x * ch + b]! * kk[k0 + x]!;
         out[(yy * outWidth + xx) * ch + b] = clip8(ss);
       }
     }
@@ -141,14 +145,18 @@ function resampleVertical(src: RawImage, outHeight: number, c: Coeffs): RawImage
   const ch = src.channels;
   const w = src.width;
   const out = new Uint8Array(w * outHeight * ch);
+  const { bounds, kk, ksize } = c;
+  const data = src.data;
+  const row = w * ch;
   for (let yy = 0; yy < outHeight; yy++) {
-    const ymin = c.bounds[yy * 2];
-    const n = c.bounds[yy * 2 + 1];
-    const k0 = yy * c.ksize;
-    for (let i = 0; i < w * ch; i++) {
+    const ymin = bounds[yy * 2]!;
+    const n = bounds[yy * 2 + 1]!;
+    const k0 = yy * ksize;
+    const at = ymin * row;
+    for (let i = 0; i < row; i++) {
       let ss = HALF;
-      for (let y = 0; y < n; y++) ss += src.data[(y + ymin) * w * ch + i] * c.kk[k0 + y];
-      out[yy * w * ch + i] = clip8(ss);
+      for (let y = 0; y < n; y++) ss += data[at + y * row + i]! * kk[k0 + y]!;
+      out[yy * row + i] = clip8(ss);
     }
   }
   return { data: out, width: w, height: outHeight, channels: ch };
