@@ -108,8 +108,7 @@ function precomputeCoeffs(inSize: number, outSize: number, filter: Filter): Coef
 
 // Pillow's clip8: `ss >> PRECISION_BITS` on its int32 accumulator (which the sums here never leave), clamped.
 const clip8 = (ss: number) => {
-  const v = ss >> PRECISION_BITS;
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.min(255, Math.max(0, ss >> PRECISION_BITS));
 };
 
 /** Horizontal pass over rows [rowOffset, rowOffset + outHeight). */
