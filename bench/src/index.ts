@@ -752,7 +752,7 @@ function imagesMarkdown(r: {
   for (const x of images) {
     const tjs = images.find((y) => y.runtime === 'tjs' && y.dtype === x.dtype);
     out.push(
-      `| ${label[x.runtime]}${x.info.device ? ` (${x.info.device})` : ''} | ${x.dtype} | ${fmt(x.imagesPerS)} | ${fmt(x.imagesPerS / (tjs?.imagesPerS ?? Number.NaN), 2)}× | ${fmt(x.cpuSeconds)} | ${fmt(x.images / x.cpuSeconds)} | ${fmt((tjs?.cpuSeconds ?? Number.NaN) / x.cpuSeconds, 2)}× | ${fmt(x.peakRssMB, 0)} | ${x.agreeWithHf}/${x.images} |`,
+      `| ${label[x.runtime]}${x.info.device ? `, ${x.info.device}` : ''} | ${x.dtype} | ${fmt(x.imagesPerS)} | ${fmt(x.imagesPerS / (tjs?.imagesPerS ?? Number.NaN), 2)}× | ${fmt(x.cpuSeconds)} | ${fmt(x.images / x.cpuSeconds)} | ${fmt((tjs?.cpuSeconds ?? Number.NaN) / x.cpuSeconds, 2)}× | ${fmt(x.peakRssMB, 0)} | ${x.agreeWithHf}/${x.images} |`,
     );
   }
   const agree = (rt: ImagesRow['runtime']) =>
