@@ -28,6 +28,7 @@ import { cacheDir, prepareFolder, runCase } from './prepare.js';
 import { writeReadmeSection } from './readme.js';
 import { MODELS, type ModelSpec } from './specs.js';
 import { formatRow, runTokenizerBench, TABLE_HEADER, type TokenizerBenchRow } from './tokenizer.js';
+import { torchTrainStep } from './torch.js';
 import {
   formatWord2VecRow,
   runWord2VecBench,
@@ -77,6 +78,7 @@ const RUNTIME_LABEL: Record<string, string> = {
   'ours-wasm-mt': `attn (tfjs wasm, ${cpus().length} threads)`,
   'ours-onnx': "attn on onnxruntime (runtime: 'onnx')",
   'ours-cpu': 'attn (tfjs cpu)',
+  'torch-1': 'PyTorch (python3-torch, OpenBLAS, 1 thread)',
   ort: 'onnxruntime-node (our ONNX)',
   tjs: 'transformers.js (our ONNX)',
   pipeline: 'attn pipeline, main thread (wasm)',
@@ -579,6 +581,16 @@ async function main() {
         save();
         log(`  train ${name} b${batch}: ${fmt(row.p50Ms, 0)} ms/step, ${fmt(row.throughput, 2)} items/s`);
       });
+      // The peer: PyTorch on one thread (OpenBLAS), the same shapes and step.
+      await attempt(`train ${name} (PyTorch)`, async () => {
+        const r = await torchTrainStep(spec, batch, seq, 1, quick ? 4000 : 15000, quick ? 3 : 6);
+        const row = toRow('train', name, batch, 'torch-1', spec.flopsPerItem * TRAIN_FLOPS_FACTOR, r);
+        rows.push(row);
+        save();
+        log(
+          `  train ${name} b${batch} PyTorch: ${fmt(row.p50Ms, 0)} ms/step, ${fmt(row.throughput, 2)} items/s`,
+        );
+      });
     }
   }
 
@@ -678,15 +690,18 @@ function markdown(r: {
   if (tr.length) {
     out.push(
       '',
-      '### Training step (forward + backward + AdamW, tfjs wasm)',
+      '### Training step (forward + backward + AdamW): attn on tfjs wasm vs PyTorch, one thread each',
       '',
-      '| model | batch | ms/step (p50) | items/s | GFLOP/s (≈3× forward) | GFLOP per CPU-s | peak RSS MB |',
-      '|---|---:|---:|---:|---:|---:|---:|',
+      '| model | batch | runtime | ms/step (p50) | items/s | GFLOP/s (≈3× forward) | GFLOP per CPU-s | peak RSS MB | vs PyTorch | vs PyTorch (CPU) |',
+      '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
     );
-    for (const x of tr)
+    for (const x of tr) {
+      const torch = tr.find((y) => y.runtime === 'torch-1' && y.model === x.model && y.batch === x.batch);
+      const vs = (a: number, b?: number) => (b ? `${fmt(a / b, 2)}×` : '–');
       out.push(
-        `| ${x.model} | ${x.batch} | ${fmt(x.p50Ms, 0)} | ${fmt(x.throughput, 2)} | ${fmt(x.gflops)} | ${fmt(x.gflopsPerCpuS)} | ${fmt(x.peakRssMB, 0)} |`,
+        `| ${x.model} | ${x.batch} | ${RUNTIME_LABEL[x.runtime] ?? x.runtime} | ${fmt(x.p50Ms, 0)} | ${fmt(x.throughput, 2)} | ${fmt(x.gflops)} | ${fmt(x.gflopsPerCpuS)} | ${fmt(x.peakRssMB, 0)} | ${vs(x.throughput, torch?.throughput)} | ${vs(x.gflopsPerCpuS, torch?.gflopsPerCpuS)} |`,
       );
+    }
   }
   if (r.tokenizer.length) {
     out.push('', '### Tokenizer: @attn/text-tokenizer vs @huggingface/tokenizers', '', TABLE_HEADER);

@@ -18,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Word2Vec, type Word2VecMode } from '@attn/attention';
 import { initBackend } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
+import { pythonWith } from './python.js';
 
 export interface Word2VecBenchRow {
   corpus: string;
@@ -73,15 +74,7 @@ export async function word2vecCorpora(fixtures: string): Promise<{ name: string;
   ];
 }
 
-function python(): string {
-  for (const p of ['/usr/bin/python3', 'python3']) {
-    try {
-      execFileSync(p, ['-c', 'import gensim'], { stdio: 'ignore' });
-      return p;
-    } catch {}
-  }
-  throw new Error('gensim is not installed: apt-get install python3-gensim');
-}
+const python = () => pythonWith('gensim', 'apt-get install python3-gensim');
 
 // gensim on the token file: build_vocab, then train timed alone (wall and process CPU), then the neighbours
 // of the probe words; a second model with another seed for the seed-to-seed overlap.
