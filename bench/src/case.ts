@@ -16,6 +16,7 @@ import {
   Random,
   setSeed,
   tf,
+  variableGradsFreeing,
 } from '@attn/core-tensor';
 import type * as Vit from '@attn/vit';
 import {
@@ -388,7 +389,7 @@ async function trainStep(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseR
   const optimizer = new AdamW(model, { lr: 1e-5, weightDecay: 0.01, decay: noDecayForBiasAndNorm });
   const losses: number[] = [];
   const step = async () => {
-    const { value, grads } = tf.variableGrads(loss, optimizer.variables());
+    const { value, grads } = variableGradsFreeing(loss, optimizer.variables());
     optimizer.step(grads);
     tf.dispose(Object.values(grads));
     // Read after the update is queued: on a GPU the read waits for the whole step, not only the forward.

@@ -2,6 +2,7 @@ export { GradientAccumulator } from './accumulate.js';
 export type { AdamWOptions, Grads } from './adamw.js';
 export { AdamW, noDecayForBiasAndNorm, OptimizerStateError } from './adamw.js';
 export { clipByGlobalNorm } from './clip.js';
+export { variableGradsFreeing } from './grads.js';
 export type { LinearWarmupDecayOptions, Schedule } from './schedule.js';
 export { linearWarmupDecay, warmupCosine } from './schedule.js';
 export type { TrainStepOptions, TrainStepResult } from './train-step.js';

@@ -3,6 +3,7 @@ import type { Module } from '../module.js';
 import type { GradientAccumulator } from './accumulate.js';
 import type { AdamW, Grads } from './adamw.js';
 import { clipByGlobalNorm } from './clip.js';
+import { variableGradsFreeing } from './grads.js';
 
 export interface TrainStepOptions {
   /** Clip the gradients to this global L2 norm before the update. */
@@ -22,7 +23,7 @@ export interface TrainStepResult {
 }
 
 /**
- * One training step: loss and gradients of the module's trainable parameters (tf.variableGrads), optional
+ * One training step: loss and gradients of the module's trainable parameters (variableGradsFreeing), optional
  * accumulation and clipping, the optimizer update. Every tensor it creates is disposed; `lossFn` must
  * return a scalar and may create tensors freely (they are tidied). The module should be in train mode.
  */
@@ -32,7 +33,7 @@ export async function trainStep(
   optimizer: AdamW,
   opts: TrainStepOptions = {},
 ): Promise<TrainStepResult> {
-  const { value, grads } = tf.variableGrads(
+  const { value, grads } = variableGradsFreeing(
     lossFn,
     module
       .parameters()
