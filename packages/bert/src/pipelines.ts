@@ -466,6 +466,7 @@ export async function pipeline(task: PipelineTask, model: string, opts: Pipeline
         ...loadOpts,
         onLoadingInfo,
         ...(opts.threads && { threads: opts.threads }),
+        dtype: ctx.dtype,
       });
       m = withDeferredInit(() => new architecture(onnx!.config) as M);
     }

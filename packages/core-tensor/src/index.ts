@@ -20,7 +20,7 @@ export type { Initializer, LoadStateDictResult, ParameterLayout } from './module
 export { Module, Parameter, StateDictError, withDeferredInit } from './module.js';
 export { gatherRows } from './nn/gather-rows.js';
 export { initNormal, setSeed } from './nn/init.js';
-export type { LinearOptions } from './nn/layers.js';
+export type { LinearOnnxOptions, LinearOptions } from './nn/layers.js';
 export { Dropout, Embedding, LayerNorm, Linear } from './nn/layers.js';
 export type { CrossEntropyOptions } from './nn/losses.js';
 export { crossEntropy, IGNORE_INDEX } from './nn/losses.js';

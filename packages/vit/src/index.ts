@@ -7,7 +7,7 @@ export type { HeatmapOptions } from './explain/heatmap.js';
 export { heatmapColour, heatmapOverlay, renderAttentionHeatmap } from './explain/heatmap.js';
 export type { PatchMap, RolloutOptions } from './explain/rollout.js';
 export { attentionRollout, clsAttentionMap } from './explain/rollout.js';
-export type { ExportableViT, ViTOnnxTask } from './export/onnx.js';
+export type { ExportableViT, ViTOnnxOptions, ViTOnnxTask } from './export/onnx.js';
 export { buildViTOnnx, encodeViTOnnx, exportOnnx } from './export/onnx.js';
 export { ViTOnnxRuntime } from './export/onnx-runtime.js';
 export type { DecodeOptions } from './image/decode.js';

@@ -215,6 +215,7 @@ export async function pipeline(
     const onnx = await ViTOnnxRuntime.fromPretrained(dir, {
       ...hub,
       ...(opts.threads && { threads: opts.threads }),
+      dtype: ctx.dtype,
     });
     const model = withDeferredInit(() => new ViTForImageClassification(onnx.config));
     pipe = new ImageClassificationPipeline(model, processor, defaults, onnx, ctx.device);

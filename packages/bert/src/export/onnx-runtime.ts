@@ -73,7 +73,12 @@ export class BertOnnxRuntime {
         model.dispose();
       }
     }
-    const { graph, task } = encodeBertOnnxWeights(config, ws, opts.task ?? bertOnnxTask(shape, ws));
+    const { graph, task } = encodeBertOnnxWeights(
+      config,
+      ws,
+      opts.task ?? bertOnnxTask(shape, ws),
+      opts.dtype,
+    );
     return new BertOnnxRuntime(config, task, await OnnxSession.create(graph, opts));
   }
 

@@ -59,7 +59,11 @@ export interface ExportableBert {
 export interface BertOnnxOptions {
   /** Which head to export; by default inferred from the model's class, else from its weight names. */
   task?: BertOnnxTask;
+  /** 'q8': int8 per-channel Linear weights with dynamic activation quantisation (transformers.js' q8). */
+  dtype?: OnnxGraphDType;
 }
+
+type OnnxGraphDType = 'fp32' | 'q8';
 
 /** Infers the head from weight names when the model is not one of our classes. */
 function taskFromWeights(ws: OnnxWeights): BertOnnxTask {
@@ -86,8 +90,13 @@ export function bertOnnxTask(model: object, ws: OnnxWeights): BertOnnxTask {
 }
 
 /** The graph of `model` (weights read from `ws` under the model's own names). */
-function graphOf(model: OnnxBert, ws: OnnxWeights, task: BertOnnxTask): OnnxModuleGraph {
-  const g = new OnnxModuleGraph(`bert-${task}`, model, ws);
+function graphOf(
+  model: OnnxBert,
+  ws: OnnxWeights,
+  task: BertOnnxTask,
+  dtype: OnnxGraphDType = 'fp32',
+): OnnxModuleGraph {
+  const g = new OnnxModuleGraph(`bert-${task}`, model, ws, { dtype });
   const inputs: BertOnnxInputs = {
     inputIds: g.input('input_ids', 'int64', ['batch', 'sequence']),
     attentionMask: g.input('attention_mask', 'int64', ['batch', 'sequence']),
@@ -106,6 +115,7 @@ export function buildBertOnnx(
   config: object,
   ws: OnnxWeights,
   task: BertOnnxTask = taskFromWeights(ws),
+  dtype: OnnxGraphDType = 'fp32',
 ): OnnxModuleGraph {
   const c = parseBertConfig(config, 'config');
   const hasPooler = ws.has('pooler.dense.weight') || ws.has('bert.pooler.dense.weight');
@@ -117,7 +127,7 @@ export function buildBertOnnx(
     // As HF: a head without a pooler leaves a checkpoint's pooler unused, on purpose.
     const base = model instanceof BertModel ? model : (model as unknown as { bert: BertModel }).bert;
     if (!base.pooler) named.ignore(base === model ? 'pooler.' : 'bert.pooler.');
-    return graphOf(model, named, task);
+    return graphOf(model, named, task, dtype);
   } finally {
     model.dispose(); // the few parameters built eagerly (e.g. the MLM bias); the graph holds host arrays
   }
@@ -145,19 +155,27 @@ export function exportOnnx(
 export function encodeBertOnnx(model: ExportableBert, opts: BertOnnxOptions = {}) {
   const own = taskOfClass(model);
   if (own && (opts.task ?? own) === own)
-    return encoded(graphOf(model as OnnxBert, OnnxWeights.fromModule(model as OnnxBert), own), own);
+    return encoded(
+      graphOf(model as OnnxBert, OnnxWeights.fromModule(model as OnnxBert), own, opts.dtype),
+      own,
+    );
   const stateDict = model.stateDict();
   try {
     const ws = OnnxWeights.fromStateDict(stateDict);
-    return encodeBertOnnxWeights(model.config, ws, opts.task ?? bertOnnxTask(model, ws));
+    return encodeBertOnnxWeights(model.config, ws, opts.task ?? bertOnnxTask(model, ws), opts.dtype);
   } finally {
     for (const t of stateDict.values()) t.dispose();
   }
 }
 
 /** The same, from weights already in host memory (HF names and layout). */
-export function encodeBertOnnxWeights(config: object, ws: OnnxWeights, task: BertOnnxTask) {
-  return encoded(buildBertOnnx(config, ws, task), task);
+export function encodeBertOnnxWeights(
+  config: object,
+  ws: OnnxWeights,
+  task: BertOnnxTask,
+  dtype: OnnxGraphDType = 'fp32',
+) {
+  return encoded(buildBertOnnx(config, ws, task, dtype), task);
 }
 
 function encoded(g: OnnxModuleGraph, task: BertOnnxTask) {

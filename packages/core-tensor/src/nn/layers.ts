@@ -18,6 +18,14 @@ export interface LinearOptions {
   std?: number;
 }
 
+export interface LinearOnnxOptions {
+  /**
+   * How a q8 graph quantises this Linear's input: one range for the whole tensor (default, fastest) or one
+   * per row ('token'), for inputs with outlier rows.
+   */
+  q8Activations?: 'tensor' | 'token';
+}
+
 /** y = x·W + b over the last axis. State-dict names `weight` [out, in] and `bias` [out], as PyTorch. */
 export class Linear extends Module {
   readonly weight;
@@ -59,9 +67,42 @@ export class Linear extends Module {
    * The same in ONNX. W is stored as the checkpoint has it, [out, in] (no transposed host copy), behind a
    * Transpose that onnxruntime folds into a constant once, when it loads the graph.
    */
-  toOnnx(g: OnnxModuleGraph, x: string): string {
-    const y = g.node('MatMul', [x, g.node('Transpose', [g.param(this.weight)], { perm: [1, 0] })]);
+  toOnnx(g: OnnxModuleGraph, x: string, opts: LinearOnnxOptions = {}): string {
+    const y =
+      g.dtype === 'q8'
+        ? this.q8Onnx(g, x, opts.q8Activations ?? 'tensor')
+        : g.node('MatMul', [x, g.node('Transpose', [g.param(this.weight)], { perm: [1, 0] })]);
     return this.bias ? g.node('Add', [y, g.param(this.bias)]) : y;
+  }
+
+  /**
+   * q8: int8 per-channel weights (`g.paramQ8`) times x quantised to uint8 at run time, rescaled to float.
+   * 'tensor': one scale and zero point for all of x (DynamicQuantizeLinear), the pattern onnxruntime fuses into
+   * one MatMulIntegerToFloat kernel (and transformers.js' q8 files hold). 'token': a scale and zero point per row
+   * of x, for inputs whose rows differ in range by orders of magnitude; the zero point is taken out after the
+   * integer product (x·W = s·(q·Wq − zp·Σ_in Wq)·w_scale), since MatMulInteger takes only a scalar one.
+   */
+  private q8Onnx(g: OnnxModuleGraph, x: string, activations: 'tensor' | 'token'): string {
+    const w = g.paramQ8(this.weight);
+    const float = (t: string) => g.node('Cast', [t], { to: 1 });
+    if (activations === 'tensor') {
+      const [xq, xScale, xZero] = g.nodeN('DynamicQuantizeLinear', [x], {}, 3);
+      const acc = g.node('MatMulInteger', [xq, w.weight, xZero]);
+      return g.node('Mul', [float(acc), g.node('Mul', [xScale, w.scale])]);
+    }
+    const zero = g.constFloat([0], []);
+    // The range always holds 0 (as DynamicQuantizeLinear's), so 0 is exact and a constant row has a scale.
+    const lo = g.node('Min', [g.node('ReduceMin', [x], { axes: [-1], keepdims: 1 }), zero]);
+    const hi = g.node('Max', [g.node('ReduceMax', [x], { axes: [-1], keepdims: 1 }), zero]);
+    const range = g.node('Div', [g.node('Sub', [hi, lo]), g.constFloat([255], [])]);
+    const scale = g.node('Max', [range, g.constFloat([1e-12], [])]);
+    const zp = g.node('Round', [g.node('Div', [g.node('Neg', [lo]), scale])]);
+    const q = g.node('Add', [g.node('Round', [g.node('Div', [x, scale])]), zp]);
+    const xq = g.node('Cast', [g.node('Clip', [q, zero, g.constFloat([255], [])])], { to: 2 });
+    const acc = float(g.node('MatMulInteger', [xq, w.weight]));
+    const colSum = g.node('ReduceSum', [float(w.weight), g.constInt64([0])], { keepdims: 0 });
+    const centred = g.node('Sub', [acc, g.node('Mul', [zp, colSum])]);
+    return g.node('Mul', [g.node('Mul', [centred, scale]), w.scale]);
   }
 }
 

@@ -1,11 +1,20 @@
 import type { Module, Parameter } from '../module.js';
 import { type OnnxDim, OnnxGraph, OnnxGraphError } from './graph.js';
+import { quantizeQ8, transposeInt8 } from './quantize.js';
 import type { OnnxWeights } from './weights.js';
 
 /** A model output as its `toOnnx` returns it: the value and its dims (symbolic names for dynamic axes). */
 export interface OnnxOutput {
   value: string;
   dims: OnnxDim[];
+}
+
+export interface OnnxModuleGraphOptions {
+  /**
+   * 'q8': every Linear emits int8 per-channel weights with dynamic activation quantisation (see `Linear.toOnnx`);
+   * everything else stays float32. Default 'fp32'.
+   */
+  dtype?: 'fp32' | 'q8';
 }
 
 /**
@@ -16,13 +25,22 @@ export interface OnnxOutput {
 export class OnnxModuleGraph extends OnnxGraph {
   private readonly names = new Map<Parameter, string>();
   private readonly values = new Map<Parameter, string>();
+  private readonly q8 = new Map<Parameter, { weight: string; scale: string }>();
+  /** The precision the graph's Linears compute at. */
+  readonly dtype: 'fp32' | 'q8';
 
   constructor(
     name: string,
     root: Module,
     private readonly weights: OnnxWeights,
+    opts: OnnxModuleGraphOptions = {},
   ) {
     super(name);
+    if (opts.dtype !== undefined && opts.dtype !== 'fp32' && opts.dtype !== 'q8')
+      throw new OnnxGraphError(
+        `dtype ${JSON.stringify(opts.dtype)} is not an ONNX graph precision (fp32, q8)`,
+      );
+    this.dtype = opts.dtype ?? 'fp32';
     for (const [n, p] of root.namedParameters()) this.names.set(p, n);
   }
 
@@ -40,6 +58,29 @@ export class OnnxModuleGraph extends OnnxGraph {
     const value = this.initializer(name, 'float32', t.shape, t.data);
     this.values.set(p, value);
     return value;
+  }
+
+  /**
+   * A [out, in] matrix parameter quantised to q8: `weight` int8 [in, out] (MatMulInteger's B, so no Transpose
+   * runs on int8 at load) under `<name>_quantized`, and `scale` float32 [out] under `<name>_scale`.
+   */
+  paramQ8(p: Parameter): { weight: string; scale: string } {
+    const added = this.q8.get(p);
+    if (added) return added;
+    const name = this.names.get(p);
+    if (name === undefined)
+      throw new OnnxGraphError('a module read a parameter that is not part of the exported module tree');
+    const t = this.weights.get(name);
+    if (t.shape.length !== 2)
+      throw new OnnxGraphError(`weight "${name}" has shape [${t.shape}]; q8 quantises [out, in] matrices`);
+    const [rows, cols] = t.shape;
+    const { q, scale } = quantizeQ8(t.data, rows, cols);
+    const out = {
+      weight: this.initializer(`${name}_quantized`, 'int8', [cols, rows], transposeInt8(q, rows, cols)),
+      scale: this.initializer(`${name}_scale`, 'float32', [rows], scale),
+    };
+    this.q8.set(p, out);
+    return out;
   }
 
   /** Declares a model's outputs (float32), under the names its `toOnnx` gives them. */

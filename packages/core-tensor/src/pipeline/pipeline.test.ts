@@ -78,7 +78,11 @@ describe('Pipeline', () => {
   it('rejects an unknown dtype and device with a typed error', async () => {
     const resolve = async (m: string) => m;
     await expect(preparePipeline('t', 'dir', { dtype: 'q4' as never }, resolve)).rejects.toThrow(
-      /dtype "q4" is not supported \(fp32\).*UNSUPPORTED_DTYPE/,
+      /option dtype "q4" is not supported \(fp32, q8\).*UNSUPPORTED_DTYPE/,
+    );
+    // q8 needs an int8 matmul, which only the native engine has
+    await expect(preparePipeline('t', 'dir', { dtype: 'q8', device: 'cpu' }, resolve)).rejects.toThrow(
+      /option dtype "q8" runs on the native engine .*device "cpu" \(cpu\) cannot run it.*UNSUPPORTED_DTYPE/,
     );
     await expect(preparePipeline('t', 'dir', { device: 'tpu' as never }, resolve)).rejects.toThrow(
       PipelineError,

@@ -4,15 +4,18 @@ import { type Device, type ResolvedDevice, resolveDevice } from './device.js';
 import { MissingWeightsError, PipelineError } from './errors.js';
 import { type ProgressCallback, ProgressReporter } from './progress.js';
 
-/** Weight precisions a pipeline can run at. Only fp32 for now: the others are rejected, not approximated. */
-export type DType = 'fp32';
-const DTYPES: readonly string[] = ['fp32'];
+/**
+ * Weight precisions a pipeline can run at (transformers.js' names). 'q8' (int8 per-channel weights, dynamic
+ * int8 activations) runs on the native engine only.
+ */
+export type DType = 'fp32' | 'q8';
+const DTYPES: readonly string[] = ['fp32', 'q8'];
 
 /** What every `pipeline(task, model, options)` accepts, text and image alike (transformers.js' names). */
 export interface PipelineOptions extends Omit<HubOptions, 'onProgress'> {
   /** Default 'auto': native (onnxruntime-node) when installed, else WebGPU on a real GPU, else wasm. */
   device?: Device;
-  /** Default and only value for now: 'fp32'. */
+  /** Default 'fp32'. 'q8' needs the native device (onnxruntime-node). */
   dtype?: DType;
   /** Receives { status: 'initiate' | 'download' | 'progress' | 'done' | 'ready', … } while loading. */
   progress_callback?: ProgressCallback;
@@ -29,6 +32,7 @@ export interface PipelineOptions extends Omit<HubOptions, 'onProgress'> {
 export interface PipelineContext {
   dir: string;
   device: ResolvedDevice;
+  dtype: DType;
   hub: HubOptions;
   progress: ProgressReporter;
 }
@@ -51,17 +55,25 @@ export async function preparePipeline(
   if (opts.dtype !== undefined && !DTYPES.includes(opts.dtype))
     throw new PipelineError(
       'UNSUPPORTED_DTYPE',
-      `${task}: dtype ${JSON.stringify(opts.dtype)} is not supported (${DTYPES.join(', ')})`,
+      `${task}: option dtype ${JSON.stringify(opts.dtype)} is not supported (${DTYPES.join(', ')})`,
     );
   if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1))
     throw new PipelineError('BAD_OPTION', `${task}: threads must be a whole number ≥ 1, got ${opts.threads}`);
   const { device: _d, dtype: _t, progress_callback, allowRandomHead: _a, threads, ...rest } = opts;
   const device = await resolveDevice(opts.device ?? 'auto', { threads });
+  const dtype = opts.dtype ?? 'fp32';
+  // tfjs has no int8 matmul: running q8 there would be fp32 at q8's accuracy, slower, so it is refused.
+  if (dtype === 'q8' && device.engine !== 'onnx')
+    throw new PipelineError(
+      'UNSUPPORTED_DTYPE',
+      `${task}: option dtype "q8" runs on the native engine (device 'native', onnxruntime-node); device ` +
+        `${JSON.stringify(device.device)} (${device.description}) cannot run it`,
+    );
   const progress = new ProgressReporter(model, progress_callback);
   const hub: HubOptions = { ...rest, onProgress: progress.onDownload };
   const dir = await resolveDir(model, hub);
   if (isNode) progress.announceLocal(await localFiles(dir));
-  return { dir, device, hub, progress };
+  return { dir, device, dtype, hub, progress };
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;

@@ -8,7 +8,7 @@ import {
 import { OnnxSession, type OnnxSessionOptions, OnnxWeights } from '@attn/core-tensor/onnx';
 import { ViTConfig } from '../config.js';
 import { ViTForImageClassification } from '../model.js';
-import { encodeViTOnnx, encodeViTOnnxWeights } from './onnx.js';
+import { encodeViTOnnx, encodeViTOnnxWeights, type ViTOnnxOptions } from './onnx.js';
 
 /**
  * A ViT image classifier compiled to ONNX and run by onnxruntime-node (an optional dependency): the
@@ -22,9 +22,10 @@ export class ViTOnnxRuntime {
 
   static async fromModel(
     model: ViTForImageClassification,
-    opts: OnnxSessionOptions = {},
+    opts: OnnxSessionOptions & Pick<ViTOnnxOptions, 'dtype'> = {},
   ): Promise<ViTOnnxRuntime> {
-    return new ViTOnnxRuntime(model.config, await OnnxSession.create(encodeViTOnnx(model).graph, opts));
+    const { graph } = encodeViTOnnx(model, { dtype: opts.dtype });
+    return new ViTOnnxRuntime(model.config, await OnnxSession.create(graph, opts));
   }
 
   /**
@@ -34,7 +35,7 @@ export class ViTOnnxRuntime {
    */
   static async fromPretrained(
     dirOrId: string,
-    opts: HubOptions & OnnxSessionOptions = {},
+    opts: HubOptions & OnnxSessionOptions & Pick<ViTOnnxOptions, 'dtype'> = {},
   ): Promise<ViTOnnxRuntime> {
     const { dir, config: json, weights: file } = await readPretrainedFolder(dirOrId, opts);
     const config = ViTConfig.from(json, `${dir}/config.json`);
@@ -48,7 +49,8 @@ export class ViTOnnxRuntime {
         model.dispose();
       }
     }
-    return new ViTOnnxRuntime(config, await OnnxSession.create(encodeViTOnnxWeights(config, ws).graph, opts));
+    const { graph } = encodeViTOnnxWeights(config, ws, undefined, opts.dtype);
+    return new ViTOnnxRuntime(config, await OnnxSession.create(graph, opts));
   }
 
   /** pixelValues [n, 3, H, W] → logits [n, numLabels]; the caller disposes them. */

@@ -14,15 +14,26 @@ export type { OnnxExportResult };
 
 export type ViTOnnxTask = 'base' | 'image-classification';
 
+export interface ViTOnnxOptions {
+  task?: ViTOnnxTask;
+  /** 'q8': int8 per-channel Linear weights with dynamic activation quantisation (transformers.js' q8). */
+  dtype?: 'fp32' | 'q8';
+}
+
 export interface ExportableViT {
   config: object;
   stateDict(): Map<string, tf.Tensor>;
 }
 
 /** The graph of `model` (weights read from `ws` under the model's own names). */
-function graphOf(model: ViTModel | ViTForImageClassification, ws: OnnxWeights, task: ViTOnnxTask) {
+function graphOf(
+  model: ViTModel | ViTForImageClassification,
+  ws: OnnxWeights,
+  task: ViTOnnxTask,
+  dtype: ViTOnnxOptions['dtype'] = 'fp32',
+) {
   const { num_channels: c, image_size: size } = model.config.fields;
-  const g = new OnnxModuleGraph(`vit-${task}`, model, ws);
+  const g = new OnnxModuleGraph(`vit-${task}`, model, ws, { dtype });
   g.declareOutputs(model.toOnnx(g, g.input('pixel_values', 'float32', ['batch', c, size, size])));
   g.checkAllRead(task);
   return g;
@@ -32,7 +43,12 @@ function graphOf(model: ViTModel | ViTForImageClassification, ws: OnnxWeights, t
  * The graph of the `task` model built from `config` (HF fields) with the weights in `ws` (HF names, `vit.`
  * prefix or not, as a checkpoint has them). The model is built without initialising any weight.
  */
-export function buildViTOnnx(config: object, ws: OnnxWeights, task?: ViTOnnxTask): OnnxModuleGraph {
+export function buildViTOnnx(
+  config: object,
+  ws: OnnxWeights,
+  task?: ViTOnnxTask,
+  dtype?: ViTOnnxOptions['dtype'],
+): OnnxModuleGraph {
   const chosen = task ?? (ws.has('classifier.weight') ? 'image-classification' : 'base');
   const c =
     config instanceof ViTConfig ? config : ViTConfig.from(config as Record<string, unknown>, 'config');
@@ -45,18 +61,14 @@ export function buildViTOnnx(config: object, ws: OnnxWeights, task?: ViTOnnxTask
     const named = ws.renamed((m) => toModelNames(m, VIT_LAYOUT, basePrefix));
     // HF's classifier reads the CLS token of the normed output, never a pooler the checkpoint may have.
     if (chosen === 'image-classification') named.ignore('vit.pooler.');
-    return graphOf(model, named, chosen);
+    return graphOf(model, named, chosen, dtype);
   } finally {
     model.dispose(); // the parameters built eagerly (the patch projection); the graph holds host arrays
   }
 }
 
 /** Writes `model` as an ONNX file at `path` (atomically), opset 17, dynamic batch axis. */
-export function exportOnnx(
-  model: ExportableViT,
-  path: string,
-  opts: { task?: ViTOnnxTask } = {},
-): OnnxExportResult {
+export function exportOnnx(model: ExportableViT, path: string, opts: ViTOnnxOptions = {}): OnnxExportResult {
   const { graph, task, inputs, outputs } = encodeViTOnnx(model, opts);
   return { path, bytes: writeOnnxFile(path, graph), task, inputs, outputs };
 }
@@ -65,7 +77,7 @@ export function exportOnnx(
  * The encoded ONNX model (opset 17, dynamic batch axis), in memory. One of our models is walked as it is,
  * each weight downloaded once as the graph reads it; anything else is rebuilt from its config and state dict.
  */
-export function encodeViTOnnx(model: ExportableViT, opts: { task?: ViTOnnxTask } = {}) {
+export function encodeViTOnnx(model: ExportableViT, opts: ViTOnnxOptions = {}) {
   const own =
     model instanceof ViTModel
       ? 'base'
@@ -74,19 +86,24 @@ export function encodeViTOnnx(model: ExportableViT, opts: { task?: ViTOnnxTask }
         : undefined;
   if (own && (opts.task ?? own) === own) {
     const walked = model as ViTModel | ViTForImageClassification;
-    return encoded(graphOf(walked, OnnxWeights.fromModule(walked), own));
+    return encoded(graphOf(walked, OnnxWeights.fromModule(walked), own, opts.dtype));
   }
   const stateDict = model.stateDict();
   try {
-    return encodeViTOnnxWeights(model.config, OnnxWeights.fromStateDict(stateDict), opts.task);
+    return encodeViTOnnxWeights(model.config, OnnxWeights.fromStateDict(stateDict), opts.task, opts.dtype);
   } finally {
     for (const t of stateDict.values()) t.dispose();
   }
 }
 
 /** The same, from weights already in host memory (HF names and layout). */
-export function encodeViTOnnxWeights(config: ExportableViT['config'], ws: OnnxWeights, task?: ViTOnnxTask) {
-  return encoded(buildViTOnnx(config, ws, task));
+export function encodeViTOnnxWeights(
+  config: ExportableViT['config'],
+  ws: OnnxWeights,
+  task?: ViTOnnxTask,
+  dtype?: ViTOnnxOptions['dtype'],
+) {
+  return encoded(buildViTOnnx(config, ws, task, dtype));
 }
 
 function encoded(g: OnnxModuleGraph) {
