@@ -3,9 +3,9 @@ import { dequantizeQ8, quantizeQ8, transposeInt8 } from './quantize.js';
 
 describe('q8 per-channel symmetric quantisation', () => {
   it('scales each row by max|w| / 127 and rounds, hand-computed', () => {
-    // row 0: max 2 → scale 2/127; 1/scale = 63.5 → 64, −2 → −127, 0.5 → 15.875 → 16. Row 1 is all zero.
+    // row 0: max 2 → scale 2/127; 1/scale = 63.5 → 64, −2 → −127, 0.5 → 31.75 → 32. Row 1 is all zero.
     const { q, scale } = quantizeQ8(Float32Array.from([1, -2, 0.5, 0, 0, 0]), 2, 3);
-    expect([...q]).toEqual([64, -127, 16, 0, 0, 0]);
+    expect([...q]).toEqual([64, -127, 32, 0, 0, 0]);
     expect(scale[0]).toBeCloseTo(2 / 127, 7);
     expect(scale[1]).toBe(1);
     const back = dequantizeQ8({ q, scale }, 2, 3);
