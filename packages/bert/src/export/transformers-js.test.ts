@@ -7,6 +7,7 @@ import { AutoTokenizer, env, pipeline } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertModel } from '../bert-model.js';
 import { BertForSequenceClassification } from '../classification.js';
+import { pipeline as attnPipeline } from '../pipelines.js';
 import { BertForMaskedLM } from '../pretraining.js';
 import { exportTransformersJsFolder } from './transformers-js.js';
 
@@ -51,10 +52,11 @@ describe.skipIf(!haveFixtures('transformers.js interop'))('transformers.js loads
   async function exportModel<M extends BertForSequenceClassification | BertModel | BertForMaskedLM>(
     cls: { fromPretrained(dir: string): Promise<M> },
     name: string,
+    dtypes?: ('fp32' | 'q8')[],
   ) {
     const model = await cls.fromPretrained(fixture());
     try {
-      await exportTransformersJsFolder(model, join(root, name), { vocabFile });
+      await exportTransformersJsFolder(model, join(root, name), { vocabFile, dtypes });
     } finally {
       model.dispose();
     }
@@ -104,6 +106,38 @@ describe.skipIf(!haveFixtures('transformers.js interop'))('transformers.js loads
       for (let i = 0; i < want.length; i++) m = Math.max(m, Math.abs(got[i] - want[i]));
       expect(m).toBeLessThan(1e-4);
     }
+  });
+
+  it("dtype 'q8': transformers.js runs our model_quantized.onnx as attn's q8 does, near fp32", async () => {
+    await exportModel(BertModel, 'bert-q8', ['fp32', 'q8']);
+    const size = (f: string) => readFileSync(join(root, 'bert-q8', 'onnx', f)).byteLength;
+    // Linear weights shrink 4×; embeddings (most of this tiny model) stay fp32, as in transformers.js' q8 files
+    expect(size('model_quantized.onnx')).toBeLessThan(size('model.onnx'));
+    const theirs = await pipeline('feature-extraction', 'bert-q8', { dtype: 'q8' });
+    const fp32 = await pipeline('feature-extraction', 'bert-q8', { dtype: 'fp32' });
+    const ours = await attnPipeline('feature-extraction', join(root, 'bert-q8'), {
+      device: 'native',
+      dtype: 'q8',
+    });
+    for (const x of singles) {
+      const t = (await theirs(x.text, { pooling: 'mean' })).data as Float32Array;
+      const f = (await fp32(x.text, { pooling: 'mean' })).data as Float32Array;
+      const o = (await ours(x.text, { pooling: 'mean' })).data as Float32Array;
+      let same = 0;
+      let dot = 0;
+      let ff = 0;
+      let tt = 0;
+      for (let i = 0; i < t.length; i++) {
+        same = Math.max(same, Math.abs(t[i]! - o[i]!));
+        dot += t[i]! * f[i]!;
+        ff += f[i]! * f[i]!;
+        tt += t[i]! * t[i]!;
+      }
+      expect(same).toBeLessThan(1e-4); // the same graph, the same quantised weights
+      expect(dot / Math.sqrt(ff * tt)).toBeGreaterThan(0.99);
+      expect(Math.max(...t.map((v, i) => Math.abs(v - f[i]!)))).toBeGreaterThan(1e-6); // q8 really ran
+    }
+    await ours.dispose();
   });
 
   it('fill-mask: the top token at [MASK] is HF’s argmax', async () => {
