@@ -54,10 +54,29 @@ function formula(name: HiddenAct) {
   return f;
 }
 
-/** GELU, exact erf form (HF `hidden_act: "gelu"`). */
+/**
+ * GELU, exact erf form (HF `hidden_act: "gelu"`). Its gradient is PyTorch's analytic one,
+ * dy·(Φ(x) + x·φ(x)), computed from x alone: taped op by op, the formula would keep four more tensors of the
+ * feed-forward's width alive for the backward (x·0.5, x/√2, erf, 1 + erf), 150–230 MB per training step
+ * of MiniLM or ViT-Tiny at batch 8. The forward value is the formula's, bit for bit.
+ */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => FORMULAS.gelu(TF_OPS, x));
+  return tf.tidy(() => geluExact(x));
 }
+
+const geluExact = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: FORMULAS.gelu(TF_OPS, x),
+    gradFunc: (dy: tf.Tensor, [x0]: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const cdf = tf.mul(tf.add(tf.erf(tf.mul(x0!, Math.SQRT1_2)), 1), 0.5);
+        const pdf = tf.mul(tf.exp(tf.mul(tf.square(x0!), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+        return tf.mul(dy, tf.add(cdf, tf.mul(x0!, pdf)));
+      }),
+  };
+});
 
 /** GELU, tanh approximation (HF "gelu_new", GPT-2). */
 export function geluNew(x: tf.Tensor): tf.Tensor {
@@ -66,6 +85,7 @@ export function geluNew(x: tf.Tensor): tf.Tensor {
 
 /** The activation `name` on tfjs. */
 export function activation(name: HiddenAct): (x: tf.Tensor) => tf.Tensor {
+  if (name === 'gelu') return gelu;
   const f = formula(name);
   return (x) => tf.tidy(() => f(TF_OPS, x));
 }
