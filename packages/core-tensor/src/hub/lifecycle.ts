@@ -126,6 +126,11 @@ export interface SaveOptions {
    * Default: one file at any size.
    */
   maxShardBytes?: number;
+  /**
+   * 'fp16': float weights stored as safetensors F16 (half the download; loading widens them back to float32,
+   * rounded to fp16's 11-bit precision). Default 'fp32', exact.
+   */
+  dtype?: 'fp32' | 'fp16';
 }
 
 /**
@@ -146,10 +151,13 @@ export async function savePretrainedModel(
   await mkdir(dir, { recursive: true });
   const state: Map<string, tf.Tensor> = model.stateDict();
   try {
-    const shards = shardsOf(state, opts.maxShardBytes ?? Number.POSITIVE_INFINITY);
+    const write = { floatDtype: opts.dtype === 'fp16' ? ('F16' as const) : ('F32' as const) };
+    const tensorBytes = (t: tf.Tensor) =>
+      (t.dtype === 'float32' && write.floatDtype === 'F16' ? 2 : 4) * t.size;
+    const shards = shardsOf(state, opts.maxShardBytes ?? Number.POSITIVE_INFINITY, tensorBytes);
     const stale = await shardFiles(join(dir, WEIGHTS_INDEX));
     if (shards.length === 1) {
-      await writeSafetensors(join(dir, WEIGHTS), state, { format: 'pt', ...metadata });
+      await writeSafetensors(join(dir, WEIGHTS), state, { format: 'pt', ...metadata }, write);
       await rm(join(dir, WEIGHTS_INDEX), { force: true });
       // As HF's save_pretrained: the previous save's shards would only mislead the next reader.
       for (const f of stale) await rm(join(dir, f), { force: true });
@@ -159,10 +167,12 @@ export async function savePretrainedModel(
         `model-${String(i + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
       const weightMap: Record<string, string> = {};
       for (const [i, names] of shards.entries()) {
-        await writeSafetensors(join(dir, file(i)), new Map(names.map((k) => [k, state.get(k)!])), {
-          format: 'pt',
-          ...metadata,
-        });
+        await writeSafetensors(
+          join(dir, file(i)),
+          new Map(names.map((k) => [k, state.get(k)!])),
+          { format: 'pt', ...metadata },
+          write,
+        );
         for (const k of names) weightMap[k] = file(i);
       }
       const totalSize = [...state.values()].reduce((a, t) => a + tensorBytes(t), 0);
@@ -192,10 +202,13 @@ async function shardFiles(indexPath: string): Promise<string[]> {
 }
 
 /** float32 and int32 alike are stored in 4 bytes. */
-const tensorBytes = (t: tf.Tensor) => 4 * t.size;
 
 /** Names in sorted order, cut greedily into groups of at most `max` bytes (a bigger tensor gets a shard alone). */
-function shardsOf(state: Map<string, tf.Tensor>, max: number): string[][] {
+function shardsOf(
+  state: Map<string, tf.Tensor>,
+  max: number,
+  tensorBytes: (t: tf.Tensor) => number,
+): string[][] {
   const shards: string[][] = [[]];
   let size = 0;
   for (const name of [...state.keys()].sort()) {
