@@ -177,6 +177,28 @@ export class Dropout extends Module {
   }
   forward(x: tf.Tensor): tf.Tensor {
     if (!this.training || this.rate === 0) return x;
-    return tf.dropout(x, this.rate);
+    return dropoutKeepingMask(x, this.rate);
   }
+}
+
+/**
+ * `tf.dropout`'s mask and value, op for op, but what the backward keeps is the mask alone, as bool: taped,
+ * tf.dropout keeps its uniform noise, the floored keep mask and the float multiplier (12 bytes an element
+ * beside x) until the backward passes it: 156 MB of a MiniLM-shaped 8 × 128 step.
+ */
+function dropoutKeepingMask(x: tf.Tensor, rate: number): tf.Tensor {
+  const keep = 1 - rate;
+  return tf.tidy(() => {
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+      const kept = tf.floor(tf.add(tf.randomUniform(input.shape, 0, 1, 'float32'), keep));
+      save([tf.cast(kept, 'bool')]);
+      return {
+        value: tf.mul(input, tf.div(kept, keep)),
+        gradFunc: (dy: tf.Tensor, [mask]: tf.Tensor[]) =>
+          tf.tidy(() => tf.mul(dy, tf.div(tf.cast(mask!, 'float32'), keep))),
+      };
+    });
+    return op(x);
+  });
 }
