@@ -47,6 +47,30 @@ describe('variableGradsFreeing', () => {
     s.l2.dispose();
   });
 
+  it('frees what ops off the path saved before the backward starts', () => {
+    const n = 64 * 1024;
+    const c = tf.fill([n], 0.5);
+    const w = tf.variable(tf.fill([n], 2));
+    let during = 0;
+    // Identity whose gradient, the last one the backward runs, reads how many bytes are alive then.
+    const probe = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+      value: tf.clone(args[0] as tf.Tensor),
+      gradFunc: (dy: tf.Tensor) => {
+        during = tf.memory().numBytes;
+        return tf.clone(dy);
+      },
+    }));
+    const before = tf.memory().numBytes;
+    const { value, grads } = variableGradsFreeing(() => {
+      const b = tf.sqrt(tf.exp(c)); // off the path: Exp's output and Sqrt's input are saved, never read
+      return tf.sum(tf.mul(probe(w), b)) as tf.Scalar;
+    }, [w]);
+    // Alive then: b (saved by the Multiply) and the gradient reaching the probe. exp(c) would be a third.
+    expect(during - before).toBeLessThan(2.5 * n * 4);
+    expect(grads[w.name]!.dataSync()[0]).toBeCloseTo(Math.sqrt(Math.exp(0.5)), 6);
+    tf.dispose([value, ...Object.values(grads), c, w]);
+  });
+
   it('holds less at its peak than tfjs, which keeps every gradient until the backward ends', async () => {
     const s = setup();
     const peak = async (fn: () => { value: tf.Scalar; grads: tf.NamedTensorMap }) => {

@@ -69,6 +69,9 @@ function backprop(tape: TapeNode[], variables: tf.Variable[], y: tf.Scalar): tf.
     }
     for (const t of Object.values(node.inputs)) toY.add(t.id);
   }
+  // What ops off the path saved (dropout's noise, masks built from the inputs, dead branches) is never
+  // read: free it before the backward adds its gradients to the peak.
+  for (const [i, node] of tape.entries()) if (!onPath[i]) for (const t of node.saved) t.dispose();
   const wanted = new Set(variables.map((v) => v.id));
   const grad = new Map<number, tf.Tensor>([[y.id, tf.onesLike(y)]]);
   for (let i = tape.length - 1; i >= 0; i--) {
