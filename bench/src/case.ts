@@ -73,6 +73,8 @@ export type CaseSpec =
       type: 'embed';
       /** attn's stream (length-aware), attn's stream in file order (sortWindow 1), transformers.js. */
       runtime: 'attn' | 'attn-file-order' | 'tjs';
+      /** q8: attn's q8 pipeline, and for transformers.js the same graph exported as onnx/model_quantized.onnx. */
+      dtype: 'fp32' | 'q8';
       dir: string;
       n: number;
       batchSize: number;
@@ -96,8 +98,8 @@ export type CaseSpec =
       dir: string;
       files: string[];
       batchSize: number;
-      /** Only fp32 so far; a quantised dtype ('q8') is passed to both pipelines once attn's takes one. */
-      dtype: 'fp32';
+      /** Passed to both pipelines: q8 is model_quantized.onnx for transformers.js, the same graph for attn. */
+      dtype: 'fp32' | 'q8';
       budgetMs: number;
       maxIters: number;
     }
@@ -488,7 +490,15 @@ async function embedCase(c: Extract<CaseSpec, { type: 'embed' }>): Promise<CaseR
     const tjs = await import('@huggingface/transformers');
     tjs.env.allowRemoteModels = false;
     tjs.env.localModelPath = dirname(c.dir);
-    const fe = await tjs.pipeline('feature-extraction', basename(c.dir), { dtype: 'fp32', device: 'cpu' });
+    const q8File = join(c.dir, 'onnx', 'model_quantized.onnx');
+    if (c.dtype === 'q8' && !existsSync(q8File)) {
+      await initBackend('wasm');
+      const { BertModel, exportOnnx } = await import('@attn/bert');
+      const model = await BertModel.fromPretrained(c.dir);
+      exportOnnx(model, q8File, { dtype: 'q8' });
+      model.dispose();
+    }
+    const fe = await tjs.pipeline('feature-extraction', basename(c.dir), { dtype: c.dtype, device: 'cpu' });
     const embed = async (batch: string[]) => {
       const t = await fe(batch, { pooling: 'mean', normalize: false });
       const H = t.dims[1] as number;
@@ -508,7 +518,7 @@ async function embedCase(c: Extract<CaseSpec, { type: 'embed' }>): Promise<CaseR
     info.version = tjs.env.version;
   } else {
     const { pipeline, lengthSortedBatches, DEFAULT_SORT_WINDOW } = await import('@attn/bert');
-    const fe = await pipeline('feature-extraction', c.dir, { maxLength: 512 }); // default device: 'auto'
+    const fe = await pipeline('feature-extraction', c.dir, { maxLength: 512, dtype: c.dtype }); // device 'auto'
     info.device = fe.device.description;
     const sortWindow = c.runtime === 'attn' ? DEFAULT_SORT_WINDOW : 1;
     warm = async () => {
@@ -585,6 +595,8 @@ async function exportVit(c: Extract<CaseSpec, { type: 'export-vit' }>): Promise<
   const { ViTForImageClassification } = await import('@attn/vit');
   const model = await ViTForImageClassification.fromPretrained(c.from);
   const { bytes } = exportViTOnnx(model, join(c.dir, 'onnx', 'model.onnx'));
+  // transformers.js' `dtype: 'q8'` file: the same int8 weights attn's q8 pipeline builds from the safetensors.
+  exportViTOnnx(model, join(c.dir, 'onnx', 'model_quantized.onnx'), { dtype: 'q8' });
   model.dispose();
   return {
     latenciesMs: [],
@@ -628,7 +640,7 @@ async function imagesCase(c: Extract<CaseSpec, { type: 'images' }>): Promise<Cas
     info.version = tjs.env.version;
   } else {
     const { pipeline } = await import('@attn/vit');
-    const clf = await pipeline('image-classification', c.dir, { top_k: 1 }); // default device: 'auto'
+    const clf = await pipeline('image-classification', c.dir, { top_k: 1, dtype: c.dtype }); // device 'auto'
     info.device = clf.device.description;
     classify = async (files) => {
       const top: string[] = [];

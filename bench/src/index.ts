@@ -180,6 +180,8 @@ async function embedFolder(dir: string): Promise<string> {
 
 export interface EmbedRow {
   runtime: 'attn' | 'attn-file-order' | 'tjs';
+  /** Absent in runs saved before q8 (fp32). */
+  dtype?: 'fp32' | 'q8';
   docs: number;
   batch: number;
   seconds: number;
@@ -216,8 +218,8 @@ export interface ImagesRow {
  */
 async function imagesFolder(): Promise<string> {
   const out = join(cacheDir, 'models', 'vit-tiny-tinyimagenet-tjs');
-  if (existsSync(join(out, 'onnx', 'model.onnx')) && existsSync(join(out, 'preprocessor_config.json')))
-    return out;
+  const made = ['onnx/model.onnx', 'onnx/model_quantized.onnx', 'preprocessor_config.json'];
+  if (made.every((f) => existsSync(join(out, f)))) return out;
   log('  exporting the fixture ViT-Tiny to ONNX for transformers.js…');
   await runCase({
     type: 'export-vit',
@@ -424,11 +426,18 @@ async function main() {
       const dir = await embedFolder(await prepared(spec));
       const batchSize = 32;
       const vectors: Record<string, Float32Array> = {};
-      for (const runtime of ['tjs', 'attn', 'attn-file-order'] as const) {
-        const out = join(cacheDir, `embed-${runtime}.f32`);
-        const r = await runCase({ type: 'embed', runtime, dir, n: embedDocs, batchSize, out });
+      const runs = [
+        ...(['tjs', 'attn', 'attn-file-order'] as const).map((runtime) => ({
+          runtime,
+          dtype: 'fp32' as const,
+        })),
+        ...(['tjs', 'attn'] as const).map((runtime) => ({ runtime, dtype: 'q8' as const })),
+      ];
+      for (const { runtime, dtype } of runs) {
+        const out = join(cacheDir, `embed-${runtime}-${dtype}.f32`);
+        const r = await runCase({ type: 'embed', runtime, dtype, dir, n: embedDocs, batchSize, out });
         const b = readFileSync(out);
-        vectors[runtime] = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+        vectors[`${runtime} ${dtype}`] = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
         // transformers.js cuts a review over 512 tokens without its final [SEP] (HF Python and attn keep it),
         // so the vectors are compared on the reviews that fit; the cut ones are reported apart.
         let diff = Number.NaN;
@@ -437,8 +446,9 @@ async function main() {
         if (runtime !== 'tjs') {
           diff = 0;
           diffTruncated = 0;
-          const t = vectors.tjs!;
-          const v = vectors[runtime]!;
+          // q8 against transformers.js on the same quantised graph
+          const t = vectors[`tjs ${dtype}`]!;
+          const v = vectors[`${runtime} ${dtype}`]!;
           if (t.length !== v.length) throw new Error(`embed ${runtime}: ${v.length} values, tjs ${t.length}`);
           const lengths = r.info.lengths as number[];
           const H = v.length / lengths.length;
@@ -458,6 +468,7 @@ async function main() {
         const seconds = r.latenciesMs[0]! / 1000;
         const row: EmbedRow = {
           runtime,
+          dtype,
           docs: embedDocs,
           batch: batchSize,
           seconds,
@@ -470,7 +481,7 @@ async function main() {
         embedRows.push(row);
         save();
         log(
-          `  embed ${runtime}: ${fmt(row.docsPerS, 2)} docs/s (${fmt(seconds)} s, ${fmt(row.cpuSeconds)} CPU-s), max |Δ| vs tjs ${diff.toExponential(1)}, RSS ${fmt(row.peakRssMB, 0)} MB${r.info.padding ? `, padding ${JSON.stringify(r.info.padding)}` : ''}`,
+          `  embed ${runtime} ${dtype}: ${fmt(row.docsPerS, 2)} docs/s (${fmt(seconds)} s, ${fmt(row.cpuSeconds)} CPU-s), max |Δ| vs tjs ${diff.toExponential(1)}, RSS ${fmt(row.peakRssMB, 0)} MB${r.info.padding ? `, padding ${JSON.stringify(r.info.padding)}` : ''}`,
         );
       }
     });
@@ -491,8 +502,7 @@ async function main() {
       const files = gold.images.map((g) => join(fixturesDir(), 'data', 'tiny-imagenet-val-200', g.file));
       const hfTop1 = gold.images.map((g) => id2label[g.top5_ids[0]!]);
       const batchSize = 16;
-      // A quantised dtype joins this list (and the table's dtype column) once attn's ViT pipeline takes one.
-      const dtypes = ['fp32'] as const;
+      const dtypes = ['fp32', 'q8'] as const;
       const runtimes = ['tjs', 'attn', 'attn-batches'] as const;
       // Rounds of every runtime in turn, so that a busy spell of the shared machine falls on all of them.
       const rounds = quick ? 1 : 3;
@@ -712,7 +722,7 @@ function markdown(r: {
     for (const w of r.word2vec) out.push(formatWord2VecRow(w));
   }
   if (r.embed?.length) {
-    const tjs = r.embed.find((x) => x.runtime === 'tjs');
+    const tjs = r.embed.find((x) => x.runtime === 'tjs' && (x.dtype ?? 'fp32') === 'fp32');
     const label = {
       attn: 'attn stream, length-aware',
       'attn-file-order': 'attn stream, file order',
@@ -722,7 +732,7 @@ function markdown(r: {
       '',
       `### Embed IMDB reviews (MiniLM-shaped, mean pooling, batch ${r.embed[0]!.batch}, up to 512 tokens)`,
       '',
-      '| runtime | docs | docs/s | vs transformers.js | CPU-s | docs per CPU-s | vs transformers.js (CPU) | peak RSS MB | max abs diff vs transformers.js (reviews ≤ 512 tokens; cut reviews) | padding (linear / quadratic) |',
+      '| runtime | docs | docs/s | vs transformers.js (fp32) | CPU-s | docs per CPU-s | vs transformers.js (CPU) | peak RSS MB | max abs diff vs transformers.js (reviews ≤ 512 tokens; cut reviews) | padding (linear / quadratic) |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     );
     for (const x of r.embed) {
@@ -733,7 +743,7 @@ function markdown(r: {
           ? `${fmt(p.lengthAware!, 2)}× / ${fmt(p.lengthAwareQuadratic!, 2)}× (file order ${fmt(p.fileOrder!, 2)}× / ${fmt(p.fileOrderQuadratic!, 2)}×)`
           : `${fmt(p.fileOrder!, 2)}× / ${fmt(p.fileOrderQuadratic!, 2)}×`;
       out.push(
-        `| ${label[x.runtime]}${x.info.device ? ` (${x.info.device})` : ''} | ${x.docs} | ${fmt(x.docsPerS, 2)} | ${fmt(x.docsPerS / (tjs?.docsPerS ?? Number.NaN), 2)}× | ${fmt(x.cpuSeconds)} | ${fmt(x.docs / x.cpuSeconds, 2)} | ${fmt((tjs?.cpuSeconds ?? Number.NaN) / x.cpuSeconds, 2)}× | ${fmt(x.peakRssMB, 0)} | ${Number.isNaN(x.maxAbsDiffVsTjs) ? '–' : `${x.maxAbsDiffVsTjs.toExponential(1)}; ${x.info.truncatedDocs} cut: ${(x.info.maxAbsDiffTruncated as number).toExponential(1)}`} | ${pad} |`,
+        `| ${label[x.runtime]}${x.dtype === 'q8' ? ', q8' : ''}${x.info.device ? ` (${x.info.device})` : ''} | ${x.docs} | ${fmt(x.docsPerS, 2)} | ${fmt(x.docsPerS / (tjs?.docsPerS ?? Number.NaN), 2)}× | ${fmt(x.cpuSeconds)} | ${fmt(x.docs / x.cpuSeconds, 2)} | ${fmt((tjs?.cpuSeconds ?? Number.NaN) / x.cpuSeconds, 2)}× | ${fmt(x.peakRssMB, 0)} | ${Number.isNaN(x.maxAbsDiffVsTjs) ? '–' : `${x.maxAbsDiffVsTjs.toExponential(1)}; ${x.info.truncatedDocs} cut: ${(x.info.maxAbsDiffTruncated as number).toExponential(1)}`} | ${pad} |`,
       );
     }
   }
