@@ -172,7 +172,7 @@ describe('Pooler: the one definition of BertPooler and ViTPooler', () => {
     const b = own(tf.tensor1d([0.1, -0.2]));
     expect(pooler.namedParameters().map(([n]) => n)).toEqual(['dense.weight', 'dense.bias']);
     pooler.loadStateDict(
-      new Map([
+      new Map<string, tf.Tensor>([
         ['dense.weight', W],
         ['dense.bias', b],
       ]),
