@@ -1,4 +1,4 @@
-import { tf } from '@attn/core-tensor';
+import { dropoutKeepingMask, tf } from '@attn/core-tensor';
 import type { OnnxGraph } from '@attn/core-tensor/onnx';
 import { AttentionShapeError } from './errors.js';
 import { SOFTMAX_FLOOR } from './masks.js';
@@ -40,7 +40,7 @@ export function scaledDotProductAttention(
     if (opts.mask) scores = tf.add(scores, tf.maximum(opts.mask, SOFTMAX_FLOOR));
     const weights = tf.softmax(scores, -1) as tf.Tensor4D; // tfjs subtracts the row max first: stable
     const rate = opts.dropout ?? 0;
-    const dropped = opts.training && rate > 0 ? tf.dropout(weights, rate) : weights;
+    const dropped = opts.training && rate > 0 ? dropoutKeepingMask(weights, rate) : weights;
     const output = tf.matMul(dropped, v) as tf.Tensor4D; // [b, h, tq, d]
     return { output, weights };
   });
