@@ -17,10 +17,28 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** Spawns `case.ts` with the same Node flags (tsx loader, conditions) and returns its result. */
 export function runCase(spec: CaseSpec): Promise<CaseResult> {
+  return runResultProcess(
+    process.execPath,
+    [...process.execArgv, caseFile, JSON.stringify(spec)],
+    { ATTN_BENCH_CACHE: cacheDir },
+    `case ${JSON.stringify({ ...spec, spec: undefined })}`,
+  );
+}
+
+/**
+ * Runs a bench child (a case, or a peer's script in another language) and parses the one line it prints as
+ * `RESULT {json}`; a non-zero exit, or no such line, is an error that ends with the child's stderr.
+ */
+export function runResultProcess<T = CaseResult>(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  what: string,
+): Promise<T> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, caseFile, JSON.stringify(spec)], {
+    const child = spawn(command, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ATTN_BENCH_CACHE: cacheDir },
+      env: { ...process.env, ...env },
     });
     let out = '';
     let err = '';
@@ -30,15 +48,11 @@ export function runCase(spec: CaseSpec): Promise<CaseResult> {
     child.stderr.on('data', (d) => {
       err += d;
     });
+    child.on('error', (e) => reject(new Error(`${what} could not start: ${e.message}`)));
     child.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-      if (code === 0 && line) resolvePromise(JSON.parse(line.slice(7)));
-      else
-        reject(
-          new Error(
-            `case ${JSON.stringify({ ...spec, spec: undefined })} failed (exit ${code}):\n${err.slice(-3000)}`,
-          ),
-        );
+      if (code === 0 && line) resolvePromise(JSON.parse(line.slice(7)) as T);
+      else reject(new Error(`${what} failed (exit ${code}):\n${err.slice(-3000)}`));
     });
   });
 }
