@@ -410,8 +410,8 @@ describe.skipIf(!haveFixtures('bert model folders'))('real model folders', () =>
     },
   );
 
-  it("dtype other than 'fp32' and an unknown device are typed errors", async () => {
-    await expect(pipeline('fill-mask', GOLD_DIR(), { dtype: 'q8' as never })).rejects.toThrow(
+  it('an unsupported dtype and an unknown device are typed errors', async () => {
+    await expect(pipeline('fill-mask', GOLD_DIR(), { dtype: 'q4' as never })).rejects.toThrow(
       /UNSUPPORTED_DTYPE/,
     );
     await expect(pipeline('fill-mask', GOLD_DIR(), { device: 'gpu' as never })).rejects.toThrow(
