@@ -13,7 +13,7 @@ export type {
 export { loadPretrainedModel, savePretrainedModel, toModelNames } from './lifecycle.js';
 export type { Pretrained } from './pretrained.js';
 export { loadPretrained, readModelText, readPretrainedFolder } from './pretrained.js';
-export type { HubOptions } from './resolve.js';
+export type { HubOptions, WeightFiles } from './resolve.js';
 export {
   hubUrl,
   isModelUrl,
@@ -21,4 +21,6 @@ export {
   modelFolderUrl,
   OPTIONAL_FILES,
   resolvePretrainedDir,
+  weightCandidates,
+  weightFiles,
 } from './resolve.js';

@@ -2,10 +2,12 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { ConfigOptions } from '../config/config.js';
 import { atomicWriteFile } from '../io/atomic-write.js';
 import { type Module, StateDictError, withDeferredInit } from '../module.js';
+import type { WeightDType } from '../onnx/quantize.js';
 import { node } from '../platform/node.js';
-import { writeSafetensors } from '../safetensors/write.js';
+import { isQ8Weight, SCALE_SUFFIX } from '../safetensors/q8.js';
+import { storedBytes, type WriteSafetensorsOptions, writeSafetensors } from '../safetensors/write.js';
 import { loadPretrained } from './pretrained.js';
-import { type HubOptions, WEIGHTS, WEIGHTS_INDEX } from './resolve.js';
+import { type HubOptions, weightFiles } from './resolve.js';
 
 /** What `fromPretrained` found missing or extra, as HF's `output_loading_info=True` reports it. */
 export interface LoadingInfo {
@@ -127,10 +129,16 @@ export interface SaveOptions {
    */
   maxShardBytes?: number;
   /**
-   * 'fp16': float weights stored as safetensors F16 (half the download; loading widens them back to float32,
-   * rounded to fp16's 11-bit precision). Default 'fp32', exact.
+   * The precision to store (transformers.js' names), each in its own file beside the others (HF's `variant`
+   * names, see weightFiles), so one folder can offer all three downloads:
+   * - 'fp32' (default, exact): `model.safetensors`;
+   * - 'fp16': `model.fp16.safetensors`, every float tensor as F16 (half the bytes);
+   * - 'q8': `model.q8.safetensors`, every matrix weight (Linear, Conv2d, Embedding) as I8 with one float32
+   *   scale per output channel in `….weight_scale` (about a quarter of the bytes); biases, LayerNorms and
+   *   ViT's position embeddings and [CLS] stay float32.
+   * `fromPretrained` reads any of them back as float32 (with `dtype`, that precision's file first).
    */
-  dtype?: 'fp32' | 'fp16';
+  dtype?: WeightDType;
 }
 
 /**
@@ -150,35 +158,45 @@ export async function savePretrainedModel(
   const { join } = node.path;
   await mkdir(dir, { recursive: true });
   const state: Map<string, tf.Tensor> = model.stateDict();
+  const dtype = opts.dtype ?? 'fp32';
+  if (!['fp32', 'fp16', 'q8'].includes(dtype))
+    throw new RangeError(`save: dtype ${JSON.stringify(dtype)} is not fp32, fp16 or q8`);
+  const files = weightFiles(dtype);
+  // Recorded in the file, so that a reader sees what it holds without knowing the file name's convention.
+  const meta = { format: 'pt', ...(dtype !== 'fp32' && { dtype }), ...metadata };
   try {
-    const write = { floatDtype: opts.dtype === 'fp16' ? ('F16' as const) : ('F32' as const) };
-    const tensorBytes = (t: tf.Tensor) =>
-      (t.dtype === 'float32' && write.floatDtype === 'F16' ? 2 : 4) * t.size;
+    const write: WriteSafetensorsOptions =
+      dtype === 'fp16' ? { floatDtype: 'F16' } : dtype === 'q8' ? { q8: true } : {};
+    const tensorBytes = (name: string) => storedBytes(name, state.get(name)!, write);
     const shards = shardsOf(state, opts.maxShardBytes ?? Number.POSITIVE_INFINITY, tensorBytes);
-    const stale = await shardFiles(join(dir, WEIGHTS_INDEX));
+    const stale = await shardFiles(join(dir, files.index));
     if (shards.length === 1) {
-      await writeSafetensors(join(dir, WEIGHTS), state, { format: 'pt', ...metadata }, write);
-      await rm(join(dir, WEIGHTS_INDEX), { force: true });
+      await writeSafetensors(join(dir, files.single), state, meta, write);
+      await rm(join(dir, files.index), { force: true });
       // As HF's save_pretrained: the previous save's shards would only mislead the next reader.
       for (const f of stale) await rm(join(dir, f), { force: true });
     } else {
       const n = shards.length;
-      const file = (i: number) =>
-        `model-${String(i + 1).padStart(5, '0')}-of-${String(n).padStart(5, '0')}.safetensors`;
       const weightMap: Record<string, string> = {};
       for (const [i, names] of shards.entries()) {
         await writeSafetensors(
-          join(dir, file(i)),
+          join(dir, files.shard(i, n)),
           new Map(names.map((k) => [k, state.get(k)!])),
-          { format: 'pt', ...metadata },
+          meta,
           write,
         );
-        for (const k of names) weightMap[k] = file(i);
+        for (const k of names) {
+          weightMap[k] = files.shard(i, n);
+          const t = state.get(k)!;
+          // A q8 weight's scale is a tensor of the shard too: readers look tensors up by this map.
+          if (write.q8 && t.dtype === 'float32' && isQ8Weight(k, t.shape))
+            weightMap[k + SCALE_SUFFIX] = files.shard(i, n);
+        }
       }
-      const totalSize = [...state.values()].reduce((a, t) => a + tensorBytes(t), 0);
+      const totalSize = [...state.keys()].reduce((a, k) => a + tensorBytes(k), 0);
       const index = { metadata: { total_size: totalSize }, weight_map: sortKeys(weightMap) };
-      await atomicWriteFile(join(dir, WEIGHTS_INDEX), `${JSON.stringify(index, null, 2)}\n`);
-      await rm(join(dir, WEIGHTS), { force: true });
+      await atomicWriteFile(join(dir, files.index), `${JSON.stringify(index, null, 2)}\n`);
+      await rm(join(dir, files.single), { force: true });
       for (const f of stale)
         if (!Object.values(weightMap).includes(f)) await rm(join(dir, f), { force: true });
     }
@@ -201,18 +219,16 @@ async function shardFiles(indexPath: string): Promise<string[]> {
   }
 }
 
-/** float32 and int32 alike are stored in 4 bytes. */
-
 /** Names in sorted order, cut greedily into groups of at most `max` bytes (a bigger tensor gets a shard alone). */
 function shardsOf(
   state: Map<string, tf.Tensor>,
   max: number,
-  tensorBytes: (t: tf.Tensor) => number,
+  tensorBytes: (name: string) => number,
 ): string[][] {
   const shards: string[][] = [[]];
   let size = 0;
   for (const name of [...state.keys()].sort()) {
-    const b = tensorBytes(state.get(name)!);
+    const b = tensorBytes(name);
     if (size > 0 && size + b > max) {
       shards.push([]);
       size = 0;

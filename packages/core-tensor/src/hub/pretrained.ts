@@ -1,16 +1,16 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { ensureBackend } from '../pipeline/device.js';
 import { node } from '../platform/node.js';
-import { loadSafetensors } from '../safetensors/read.js';
+import { loadSafetensors, loadSafetensorsShards } from '../safetensors/read.js';
 import { PretrainedError } from './errors.js';
 import { type FetchModelOptions, fetchModelFile } from './fetch.js';
 import {
+  candidateNames,
   type HubOptions,
   isModelUrl,
   resolvePretrainedDir,
   shardNames,
-  WEIGHTS,
-  WEIGHTS_INDEX,
+  weightCandidates,
 } from './resolve.js';
 
 export interface Pretrained {
@@ -49,36 +49,39 @@ export async function loadPretrained(
     const config = parseConfig(text, `${dir}/config.json`);
     beforeWeights?.(config, dir);
     const get = (file: string) => fetchModelFile(`${dir}/${file}`, file, fetchOptions(opts));
-    const single = await get(WEIGHTS);
-    if (single) return { dir, config, tensors: await loadSafetensors(single) };
-    const index = await get(WEIGHTS_INDEX);
-    if (!index)
-      throw new PretrainedError(
-        'NO_WEIGHTS',
-        dir,
-        `neither ${WEIGHTS} nor ${WEIGHTS_INDEX} exists (HTTP 404)`,
-      );
-    const tensors = new Map<string, tf.Tensor>();
-    for (const shard of shardNames(new TextDecoder().decode(index), `${dir}/${WEIGHTS_INDEX}`)) {
-      const bytes = await get(shard);
-      if (!bytes)
-        throw new PretrainedError(
-          'NOT_FOUND',
-          `${dir}/${shard}`,
-          `required file ${shard} is missing (HTTP 404)`,
-        );
-      for (const [name, t] of await loadSafetensors(bytes)) tensors.set(name, t);
+    const read = { dtype: opts.dtype };
+    for (const w of weightCandidates(opts.dtype)) {
+      const single = await get(w.single);
+      if (single) return { dir, config, tensors: await loadSafetensors(single, read) };
+      const index = await get(w.index);
+      if (!index) continue;
+      const names = shardNames(new TextDecoder().decode(index), `${dir}/${w.index}`);
+      // Fetched one at a time, through one reader: a q8 weight and its scale may sit in different shards.
+      async function* shards() {
+        for (const shard of names) {
+          const bytes = await get(shard);
+          if (!bytes)
+            throw new PretrainedError(
+              'NOT_FOUND',
+              `${dir}/${shard}`,
+              `required file ${shard} is missing (HTTP 404)`,
+            );
+          yield bytes;
+        }
+      }
+      return { dir, config, tensors: await loadSafetensorsShards(shards(), read) };
     }
-    return { dir, config, tensors };
+    throw new PretrainedError('NO_WEIGHTS', dir, `none of ${candidateNames(opts.dtype)} exists (HTTP 404)`);
   }
   const { dir, config, weights } = await readPretrainedFolder(dirOrId, opts);
   beforeWeights?.(config, dir);
-  return { dir, config, tensors: await loadSafetensors(weights) };
+  return { dir, config, tensors: await loadSafetensors(weights, { dtype: opts.dtype }) };
 }
 
 /**
  * Node: a local folder or hub id (downloaded into the cache) → its folder, parsed config.json, and the path of
- * its weights (model.safetensors, else model.safetensors.index.json), without reading the weights.
+ * its weights (model.safetensors, else model.safetensors.index.json; with `opts.dtype` that precision's files
+ * first, see weightCandidates), without reading the weights. Read them with `readSafetensors(weights, { dtype })`.
  */
 export async function readPretrainedFolder(
   dirOrId: string,
@@ -93,10 +96,10 @@ export async function readPretrainedFolder(
   });
   const config = parseConfig(text, configPath);
   const isFile = async (f: string) => (await stat(join(dir, f)).catch(() => null))?.isFile() ?? false;
-  const weights = (await isFile(WEIGHTS)) ? WEIGHTS : (await isFile(WEIGHTS_INDEX)) ? WEIGHTS_INDEX : null;
-  if (!weights)
-    throw new PretrainedError('NO_WEIGHTS', dir, `neither ${WEIGHTS} nor ${WEIGHTS_INDEX} is in the folder`);
-  return { dir, config, weights: join(dir, weights) };
+  for (const w of weightCandidates(opts.dtype))
+    for (const file of [w.single, w.index])
+      if (await isFile(file)) return { dir, config, weights: join(dir, file) };
+  throw new PretrainedError('NO_WEIGHTS', dir, `none of ${candidateNames(opts.dtype)} is in the folder`);
 }
 
 function fetchOptions(opts: HubOptions): FetchModelOptions {

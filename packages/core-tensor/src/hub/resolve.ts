@@ -1,4 +1,5 @@
 import { atomicWriteFile } from '../io/atomic-write.js';
+import type { WeightDType } from '../onnx/quantize.js';
 import { node } from '../platform/node.js';
 import { SafetensorsError } from '../safetensors/errors.js';
 import { readSafetensorsInfo } from '../safetensors/read.js';
@@ -21,6 +22,11 @@ export interface HubOptions {
   stallTimeoutMs?: number;
   /** Cancels the downloads (the folder is left incomplete, and completed on the next call). */
   signal?: AbortSignal;
+  /**
+   * The weights' precision: 'fp16' reads `model.fp16.safetensors` and 'q8' `model.q8.safetensors` where the
+   * folder has them (see weightFiles), else the fp32 weights rounded to that precision. Default 'fp32'.
+   */
+  dtype?: WeightDType;
 }
 
 /** Downloaded when the repository has them; a 404 is fine. */
@@ -40,6 +46,46 @@ export const WEIGHTS = 'model.safetensors';
 export const WEIGHTS_INDEX = 'model.safetensors.index.json';
 /** Written last: a folder without it is an interrupted download and is completed on the next call. */
 const COMPLETE = '.attn-complete';
+
+/** The file names of one precision's weights: one file, or an index and its shards. */
+export interface WeightFiles {
+  dtype: WeightDType;
+  single: string;
+  index: string;
+  shard: (i: number, n: number) => string;
+}
+
+/**
+ * The weights files of one precision, named as HF's `save_pretrained(variant=…)` names them (the variant being
+ * transformers.js' dtype name): fp32 `model.safetensors`, fp16 `model.fp16.safetensors`, q8 `model.q8.safetensors`;
+ * sharded `model.safetensors.index.fp16.json` and `model.fp16-00001-of-00002.safetensors`. One folder can
+ * hold all three, as a transformers.js folder holds `onnx/model.onnx`, `model_fp16.onnx`, `model_quantized.onnx`.
+ */
+export function weightFiles(dtype: WeightDType = 'fp32'): WeightFiles {
+  const v = dtype === 'fp32' ? '' : `.${dtype}`;
+  const n5 = (i: number) => String(i).padStart(5, '0');
+  return {
+    dtype,
+    single: `model${v}.safetensors`,
+    index: `model.safetensors.index${v}.json`,
+    shard: (i, n) => `model${v}-${n5(i + 1)}-of-${n5(n)}.safetensors`,
+  };
+}
+
+/**
+ * Where a loader looks for weights when `dtype` is asked, in order: that precision's files, then fp32's (read
+ * at `dtype`), then the other reduced ones, so a folder saved only as fp16 or q8 still loads.
+ */
+export function weightCandidates(dtype: WeightDType = 'fp32'): WeightFiles[] {
+  const order: WeightDType[] = [dtype, 'fp32', 'fp16', 'q8'];
+  return [...new Set(order)].map(weightFiles);
+}
+
+/** "model.safetensors, model.safetensors.index.json, model.fp16.safetensors, …": for NO_WEIGHTS messages. */
+export const candidateNames = (dtype?: WeightDType) =>
+  weightCandidates(dtype)
+    .flatMap((w) => [w.single, w.index])
+    .join(', ');
 
 const env = (name: string) => (typeof process === 'undefined' ? undefined : process.env[name]);
 
@@ -128,7 +174,9 @@ export async function resolvePretrainedDir(dirOrId: string, opts: HubOptions = {
     : join(cacheDir, ...dirOrId.split('/'), revision);
   // Before the cache is looked at, so a bad name fails the same way whether or not the folder is complete.
   for (const file of opts.files ?? []) checkRepoFile(file);
-  if (await exists(join(dir, COMPLETE))) return dir;
+  // One mark per precision: a folder completed for fp32 may still lack the fp16 file asked for next.
+  const complete = opts.dtype && opts.dtype !== 'fp32' ? `${COMPLETE}.${opts.dtype}` : COMPLETE;
+  if (await exists(join(dir, complete))) return dir;
 
   const fetchFile = async (file: string, required: boolean) => {
     // Downloads are renamed into place only once checked, so a file that is there is whole.
@@ -146,25 +194,31 @@ export async function resolvePretrainedDir(dirOrId: string, opts: HubOptions = {
     return found;
   };
   await fetchFile('config.json', true);
-  if (!(await fetchFile(WEIGHTS, false))) {
-    if (!(await fetchFile(WEIGHTS_INDEX, false)))
-      throw new PretrainedError(
-        'NO_WEIGHTS',
-        modelFileUrl(dirOrId, '', opts),
-        `neither ${WEIGHTS} nor ${WEIGHTS_INDEX} exists`,
-      );
-    const shards = await shardFiles(join(dir, WEIGHTS_INDEX), readFile).catch(async (e) => {
-      await rm(join(dir, WEIGHTS_INDEX), { force: true }); // else every later call would read it again
-      throw e;
-    });
-    for (const shard of shards) await fetchFile(shard, true);
+  let weights: string[] | undefined;
+  for (const w of weightCandidates(opts.dtype)) {
+    if (await fetchFile(w.single, false)) weights = [w.single];
+    else if (await fetchFile(w.index, false)) {
+      const shards = await shardFiles(join(dir, w.index), readFile).catch(async (e) => {
+        await rm(join(dir, w.index), { force: true }); // else every later call would read it again
+        throw e;
+      });
+      for (const shard of shards) await fetchFile(shard, true);
+      weights = shards;
+    }
+    if (weights) break;
   }
+  if (!weights)
+    throw new PretrainedError(
+      'NO_WEIGHTS',
+      modelFileUrl(dirOrId, '', opts),
+      `none of ${candidateNames(opts.dtype)} exists`,
+    );
   for (const file of OPTIONAL_FILES) await fetchFile(file, false);
   if (await fetchFile(ST_MODULES, false))
     for (const file of await moduleFiles(join(dir, ST_MODULES), readFile)) await fetchFile(file, false);
   for (const file of opts.files ?? []) await fetchFile(file, true);
-  await checkDownloaded(dir, dirOrId, opts, readFile);
-  await atomicWriteFile(join(dir, COMPLETE), `${new Date().toISOString()}\n`);
+  await checkDownloaded(dir, dirOrId, opts, readFile, weights);
+  await atomicWriteFile(join(dir, complete), `${new Date().toISOString()}\n`);
   return dir;
 }
 
@@ -206,6 +260,7 @@ async function checkDownloaded(
   id: string,
   opts: HubOptions,
   readFile: typeof import('node:fs/promises').readFile,
+  weights: string[],
 ) {
   const { join } = node.path;
   const { rm } = node.fsp;
@@ -222,9 +277,6 @@ async function checkDownloaded(
   } catch (e) {
     await reject('config.json', `is not JSON (${(e as Error).message})`);
   }
-  const weights = (await exists(join(dir, WEIGHTS)))
-    ? [WEIGHTS]
-    : await shardFiles(join(dir, WEIGHTS_INDEX), readFile);
   for (const file of weights)
     await readSafetensorsInfo(join(dir, file)).catch((e) =>
       e instanceof SafetensorsError

@@ -78,12 +78,17 @@ describe('Pipeline', () => {
   it('rejects an unknown dtype and device with a typed error', async () => {
     const resolve = async (m: string) => m;
     await expect(preparePipeline('t', 'dir', { dtype: 'q4' as never }, resolve)).rejects.toThrow(
-      /option dtype "q4" is not supported \(fp32, q8\).*UNSUPPORTED_DTYPE/,
+      /option dtype "q4" is not supported \(fp32, fp16, q8\).*UNSUPPORTED_DTYPE/,
     );
-    // q8 needs an int8 matmul, which only the native engine has
-    await expect(preparePipeline('t', 'dir', { dtype: 'q8', device: 'cpu' }, resolve)).rejects.toThrow(
-      /option dtype "q8" runs on the native engine .*device "cpu" \(cpu\) cannot run it.*UNSUPPORTED_DTYPE/,
-    );
+    // On tfjs fp16 and q8 are weights read at that precision: the dtype reaches the download and the loader.
+    for (const dtype of ['fp16', 'q8'] as const) {
+      let asked: string | undefined;
+      const ctx = await preparePipeline('t', 'dir', { dtype, device: 'cpu' }, async (m, hub) => {
+        asked = hub.dtype;
+        return m;
+      });
+      expect([ctx.dtype, ctx.hub.dtype, asked]).toEqual([dtype, dtype, dtype]);
+    }
     await expect(preparePipeline('t', 'dir', { device: 'tpu' as never }, resolve)).rejects.toThrow(
       PipelineError,
     );

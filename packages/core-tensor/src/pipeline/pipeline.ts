@@ -1,21 +1,24 @@
-import { type HubOptions, OPTIONAL_FILES, WEIGHTS, WEIGHTS_INDEX } from '../hub/resolve.js';
+import { type HubOptions, OPTIONAL_FILES, weightCandidates } from '../hub/resolve.js';
+import { WEIGHT_DTYPES, type WeightDType } from '../onnx/quantize.js';
 import { node } from '../platform/node.js';
 import { type Device, type ResolvedDevice, resolveDevice } from './device.js';
 import { MissingWeightsError, PipelineError } from './errors.js';
 import { type ProgressCallback, ProgressReporter } from './progress.js';
 
 /**
- * Weight precisions a pipeline can run at (transformers.js' names). 'q8' (int8 per-channel weights, dynamic
- * int8 activations) runs on the native engine only.
+ * Weight precisions a pipeline can run at (transformers.js' names). On the native engine 'q8' is int8 per-channel
+ * weights with dynamic int8 activations (int8 matmuls); on tfjs, and for 'fp16' everywhere, the weights are read
+ * at that precision (from `model.fp16.safetensors` / `model.q8.safetensors` where the folder has them: the
+ * smaller download) and computed in float32.
  */
-export type DType = 'fp32' | 'q8';
-const DTYPES: readonly string[] = ['fp32', 'q8'];
+export type DType = WeightDType;
+const DTYPES: readonly string[] = WEIGHT_DTYPES;
 
 /** What every `pipeline(task, model, options)` accepts, text and image alike (transformers.js' names). */
 export interface PipelineOptions extends Omit<HubOptions, 'onProgress'> {
   /** Default 'auto': native (onnxruntime-node) when installed, else WebGPU on a real GPU, else wasm. */
   device?: Device;
-  /** Default 'fp32'. 'q8' needs the native device (onnxruntime-node). */
+  /** Default 'fp32'. See DType: 'q8' is int8 compute on the native device, dequantised weights on tfjs. */
   dtype?: DType;
   /** Receives { status: 'initiate' | 'download' | 'progress' | 'done' | 'ready', … } while loading. */
   progress_callback?: ProgressCallback;
@@ -62,27 +65,29 @@ export async function preparePipeline(
   const { device: _d, dtype: _t, progress_callback, allowRandomHead: _a, threads, ...rest } = opts;
   const device = await resolveDevice(opts.device ?? 'auto', { threads });
   const dtype = opts.dtype ?? 'fp32';
-  // tfjs has no int8 matmul: running q8 there would be fp32 at q8's accuracy, slower, so it is refused.
-  if (dtype === 'q8' && device.engine !== 'onnx')
-    throw new PipelineError(
-      'UNSUPPORTED_DTYPE',
-      `${task}: option dtype "q8" runs on the native engine (device 'native', onnxruntime-node); device ` +
-        `${JSON.stringify(device.device)} (${device.description}) cannot run it`,
-    );
   const progress = new ProgressReporter(model, progress_callback);
-  const hub: HubOptions = { ...rest, onProgress: progress.onDownload };
+  // The hub options carry the dtype: a download fetches that precision's weights file, loading reads it.
+  const hub: HubOptions = { ...rest, dtype, onProgress: progress.onDownload };
   const dir = await resolveDir(model, hub);
-  if (isNode) progress.announceLocal(await localFiles(dir));
+  if (isNode) progress.announceLocal(await localFiles(dir, dtype));
   return { dir, device, dtype, hub, progress };
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
 /** The files of a model folder a pipeline reads, with their sizes, for the progress events. */
-async function localFiles(dir: string): Promise<{ file: string; bytes: number }[]> {
+async function localFiles(dir: string, dtype: DType): Promise<{ file: string; bytes: number }[]> {
   const { stat } = node.fsp;
   const { join } = node.path;
-  const names = ['config.json', WEIGHTS, WEIGHTS_INDEX, ...OPTIONAL_FILES, 'modules.json'];
+  const isFile = async (f: string) => (await stat(join(dir, f)).catch(() => null))?.isFile() ?? false;
+  // The weights loading will read: the first precision's files the folder has (see weightCandidates).
+  let weights: string[] = [];
+  for (const w of weightCandidates(dtype))
+    if ((await isFile(w.single)) || (await isFile(w.index))) {
+      weights = [w.single, w.index];
+      break;
+    }
+  const names = ['config.json', ...weights, ...OPTIONAL_FILES, 'modules.json'];
   const found = await Promise.all(
     names.map(async (file) => {
       const s = await stat(join(dir, file)).catch(() => null);

@@ -14,6 +14,7 @@ export type SafetensorsErrorCode =
   | 'TRAILING_BYTES'
   | 'VALUE_OUT_OF_RANGE'
   | 'BAD_INDEX'
+  | 'MISSING_SCALE'
   | 'BAD_INPUT';
 
 /** Any malformed or unusable safetensors file. `source` names the file (or "<bytes>"), `tensor` the entry. */
