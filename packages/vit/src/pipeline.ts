@@ -14,6 +14,7 @@ import {
   resolvePretrainedDir,
   runningDevice,
   tf,
+  weightCandidates,
   withDeferredInit,
 } from '@attn/core-tensor';
 import { node } from '@attn/core-tensor/platform';
@@ -232,19 +233,20 @@ async function missingHead(dir: string, hub: HubOptions): Promise<string[]> {
   const has = (names: string[]) => ['classifier.weight', 'classifier.bias'].filter((n) => !names.includes(n));
   if (isModelUrl(dir)) {
     // A page: the weights' header, from the bytes loading then reads again from the Cache API.
-    const single = await fetchModelFile(`${dir}/model.safetensors`, 'model.safetensors', hub);
-    if (single) return has((await readSafetensorsInfo(single)).tensors.map((t) => t.name));
-    const index = await fetchModelFile(
-      `${dir}/model.safetensors.index.json`,
-      'model.safetensors.index.json',
-      hub,
-    );
-    if (!index) return []; // loading names what is missing
-    return has(
-      Object.keys((JSON.parse(new TextDecoder().decode(index)) as { weight_map?: object }).weight_map ?? {}),
-    );
+    for (const w of weightCandidates(hub.dtype)) {
+      const single = await fetchModelFile(`${dir}/${w.single}`, w.single, hub);
+      if (single) return has((await readSafetensorsInfo(single)).tensors.map((t) => t.name));
+      const index = await fetchModelFile(`${dir}/${w.index}`, w.index, hub);
+      if (index)
+        return has(
+          Object.keys(
+            (JSON.parse(new TextDecoder().decode(index)) as { weight_map?: object }).weight_map ?? {},
+          ),
+        );
+    }
+    return []; // loading names what is missing
   }
-  const { weights } = await readPretrainedFolder(dir);
+  const { weights } = await readPretrainedFolder(dir, hub);
   let names: string[];
   if (weights.endsWith('.index.json')) {
     const { readFile } = node.fsp;

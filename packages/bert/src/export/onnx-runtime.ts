@@ -59,16 +59,20 @@ export class BertOnnxRuntime {
   static async fromPretrained(
     dirOrId: string,
     architecture: BertArchitecture,
-    opts: LoadOptions & BertOnnxOptions & OnnxSessionOptions = {},
+    opts: LoadOptions & Omit<BertOnnxOptions, 'dtype'> & OnnxSessionOptions = {},
   ): Promise<BertOnnxRuntime> {
     const { dir, config: json, weights: file } = await readPretrainedFolder(dirOrId, opts);
     const config = withOverrides(json, dir, opts);
     const shape = withDeferredInit(() => new architecture(config)); // names and shapes only: holds no weights
-    const ws = OnnxWeights.forModule(shape, shape.checkpointNames(await readSafetensors(file)));
+    // fp16 is a storage precision here (fp16 weights, fp32 compute: onnxruntime's CPU fp16 kernels are slow);
+    // q8 weights are read as stored and quantised by the graph (a q8 file's values come back unchanged).
+    const graphDtype = opts.dtype === 'q8' ? 'q8' : 'fp32';
+    const read = { dtype: opts.dtype === 'fp16' ? ('fp16' as const) : undefined };
+    const ws = OnnxWeights.forModule(shape, shape.checkpointNames(await readSafetensors(file, read)));
     if (!ws) {
       const model = await architecture.fromPretrained(dir, opts);
       try {
-        return await BertOnnxRuntime.fromModel(model, opts);
+        return await BertOnnxRuntime.fromModel(model, { ...opts, dtype: graphDtype });
       } finally {
         model.dispose();
       }
@@ -77,7 +81,7 @@ export class BertOnnxRuntime {
       config,
       ws,
       opts.task ?? bertOnnxTask(shape, ws),
-      opts.dtype,
+      graphDtype,
     );
     return new BertOnnxRuntime(config, task, await OnnxSession.create(graph, opts));
   }

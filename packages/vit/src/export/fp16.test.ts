@@ -6,20 +6,22 @@ import { fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ViTForImageClassification } from '../index.js';
 
-// fp16 weight files: `save(dir, undefined, { dtype: 'fp16' })` stores F16, and loading widens them to float32.
+// fp16 weight files: `save(dir, undefined, { dtype: 'fp16' })` stores model.fp16.safetensors (F16), and loading
+// widens them to float32.
 describe.skipIf(!haveFixtures('ViT fp16 weights'))('ViT weights stored as fp16', () => {
   const root = mkdtempSync(join(tmpdir(), 'attn-fp16-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('halves model.safetensors, and tfjs gives logits within 2e-2 of fp32 with the same top-1', async () => {
+  it('halves the weights file, and tfjs gives logits within 2e-2 of fp32 with the same top-1', async () => {
     await initBackend('cpu');
     const src = fixturePath('models', 'vit-tiny-tinyimagenet');
     const fp32 = await ViTForImageClassification.fromPretrained(src);
     await fp32.save(root, undefined, { dtype: 'fp16' });
-    const bytes = (d: string) => statSync(join(d, 'model.safetensors')).size;
-    expect(bytes(root) / bytes(src)).toBeGreaterThan(0.49);
-    expect(bytes(root) / bytes(src)).toBeLessThan(0.51);
-    const header = readFileSync(join(root, 'model.safetensors'));
+    const bytes = (d: string, f: string) => statSync(join(d, f)).size;
+    const ratio = bytes(root, 'model.fp16.safetensors') / bytes(src, 'model.safetensors');
+    expect(ratio).toBeGreaterThan(0.49);
+    expect(ratio).toBeLessThan(0.51);
+    const header = readFileSync(join(root, 'model.fp16.safetensors'));
     const json = JSON.parse(header.subarray(8, 8 + Number(header.readBigUInt64LE(0))).toString());
     expect(json['vit.encoder.layer.0.attention.attention.query.weight'].dtype).toBe('F16');
     const fp16 = await ViTForImageClassification.fromPretrained(root);

@@ -35,21 +35,25 @@ export class ViTOnnxRuntime {
    */
   static async fromPretrained(
     dirOrId: string,
-    opts: HubOptions & OnnxSessionOptions & Pick<ViTOnnxOptions, 'dtype'> = {},
+    opts: HubOptions & OnnxSessionOptions = {},
   ): Promise<ViTOnnxRuntime> {
     const { dir, config: json, weights: file } = await readPretrainedFolder(dirOrId, opts);
     const config = ViTConfig.from(json, `${dir}/config.json`);
     const shape = withDeferredInit(() => new ViTForImageClassification(config)); // names only, no weights
-    const ws = OnnxWeights.forModule(shape, await readSafetensors(file));
+    // fp16 is a storage precision here (fp16 weights, fp32 compute: onnxruntime's CPU fp16 kernels are slow);
+    // q8 weights are read as stored and quantised by the graph (a q8 file's values come back unchanged).
+    const graphDtype = opts.dtype === 'q8' ? 'q8' : 'fp32';
+    const read = { dtype: opts.dtype === 'fp16' ? ('fp16' as const) : undefined };
+    const ws = OnnxWeights.forModule(shape, await readSafetensors(file, read));
     if (!ws) {
       const model = await ViTForImageClassification.fromPretrained(dir, opts);
       try {
-        return await ViTOnnxRuntime.fromModel(model, opts);
+        return await ViTOnnxRuntime.fromModel(model, { ...opts, dtype: graphDtype });
       } finally {
         model.dispose();
       }
     }
-    const { graph } = encodeViTOnnxWeights(config, ws, undefined, opts.dtype);
+    const { graph } = encodeViTOnnxWeights(config, ws, undefined, graphDtype);
     return new ViTOnnxRuntime(config, await OnnxSession.create(graph, opts));
   }
 
