@@ -3,6 +3,7 @@ import { registerGradients } from '../gradients.js';
 import { node } from '../platform/node.js';
 import { type BackendName, BackendUnavailableError } from './errors.js';
 import { serialQueue } from './serial.js';
+import { registerWasmSharedIdentity } from './wasm-identity.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { registerWasmBatchMatMul } from './wasm-matmul.js';
 import { registerThreadedWasm } from './wasm-threads.js';
@@ -65,6 +66,7 @@ async function activate(
     else if (opts.wasmPaths !== undefined) wasm.setWasmPaths(opts.wasmPaths);
     registerWasmTrainingKernels();
     registerWasmBatchMatMul();
+    registerWasmSharedIdentity();
   } else if (name === 'webgpu') {
     adapter = await provideWebGPU();
     await import('@tensorflow/tfjs-backend-webgpu');
