@@ -19,7 +19,11 @@ export { MultiHeadAttention } from './multi-head-attention.js';
 export { firstToken, firstTokenOnnx, Pooler } from './pooler.js';
 export { LearnedPositionalEmbedding, sinusoidalPositionalEncoding } from './positional.js';
 export type { AttentionOptions, AttentionResult } from './scaled-dot-product.js';
-export { scaledDotProductAttention, scaledDotProductAttentionOnnx } from './scaled-dot-product.js';
+export {
+  scaledDotProductAttention,
+  scaledDotProductAttentionOnnx,
+  scaledMaskedSoftmax,
+} from './scaled-dot-product.js';
 export type { BeamOptions, Hypothesis, SearchOptions, StepFn } from './search.js';
 export { beamSearch, greedySearch } from './search.js';
 export { ScaledTokenEmbedding } from './token-embedding.js';

@@ -10,7 +10,9 @@ import {
   MASKED,
   paddingMask,
   scaledDotProductAttention,
+  scaledMaskedSoftmax,
 } from './index.js';
+import { SOFTMAX_FLOOR } from './masks.js';
 
 /** Each case: shape, an optional 0/1 key mask per batch row, whether causal. */
 const cases: { name: string; s: Shape4; keep?: number[][]; causal?: boolean }[] = [
@@ -111,5 +113,101 @@ describe('attention under masks', () => {
     expect(() => scaledDotProductAttention(q, k5, k5, { mask: badMask })).toThrow(/mask.*does not broadcast/);
     expect(() => paddingMask(q)).toThrow(/paddingMask: attentionMask/);
     tf.dispose([q, k, badMask, k5]);
+  });
+});
+
+/** The softmax of attention as tfjs tapes it op by op: what `scaledMaskedSoftmax` must equal. */
+const composed = (s: tf.Tensor, scale: number, m?: tf.Tensor) =>
+  tf.tidy(() => {
+    const scaled = tf.div(s, scale);
+    return tf.softmax(m ? tf.add(scaled, tf.maximum(m, SOFTMAX_FLOOR)) : scaled, -1);
+  });
+
+describe.each(await backendsUnderTest())('scaledMaskedSoftmax on %s', (backend) => {
+  beforeAll(async () => {
+    await initBackend(backend);
+  });
+
+  const [b, h, tq, tk] = [2, 3, 7, 7];
+  // A padding mask (MASKED and −∞ both), a causal one, a full [b, h, tq, tk] one with a fully masked row.
+  const pad = [0, 0, 0, 0, 0, MASKED, -Infinity, 0, 0, MASKED, MASKED, MASKED, MASKED, MASKED];
+  const full = Array.from({ length: b * h * tq * tk }, (_, i) =>
+    i < tk || i % 3 === 0 ? -Infinity : uniform(1, i)[0]!,
+  );
+  const masks: [string, (() => tf.Tensor) | undefined][] = [
+    ['no mask', undefined],
+    ['padding [b, 1, 1, tk]', () => tf.tensor4d(pad, [b, 1, 1, tk])],
+    ['causal [1, 1, tq, tk]', () => causalMask(tq)],
+    ['full [b, h, tq, tk], a fully masked row', () => tf.tensor4d(full, [b, h, tq, tk])],
+  ];
+
+  it.each(masks)(
+    '%s: the same probabilities, and gradients equal to the taped ops to 1e-5',
+    async (_, makeMask) => {
+      await expectNoLeaks(async () => {
+        const scores = tf.tensor4d(
+          uniform(b * h * tq * tk, 7).map((x) => 4 * x),
+          [b, h, tq, tk],
+        );
+        const dy = tf.tensor4d(uniform(b * h * tq * tk, 8), [b, h, tq, tk]);
+        const mask = makeMask?.();
+        const inputs = mask ? [scores, mask] : [scores];
+        const grads = (f: typeof composed) =>
+          tf.grads((...t: tf.Tensor[]) => tf.sum(tf.mul(f(t[0]!, Math.sqrt(8), t[1]), dy)))(inputs);
+        const [ours, taped] = [
+          scaledMaskedSoftmax(scores, Math.sqrt(8), mask),
+          composed(scores, Math.sqrt(8), mask),
+        ];
+        expect(Array.from(await ours.data())).toEqual(Array.from(await taped.data()));
+        const [g, gt] = [grads(scaledMaskedSoftmax), grads(composed)];
+        for (let i = 0; i < inputs.length; i++) {
+          expect(g[i]!.shape).toEqual(inputs[i]!.shape);
+          const [a, e] = [await g[i]!.data(), await gt[i]!.data()];
+          expect(a.every(Number.isFinite)).toBe(true);
+          expect(maxAbsDiff(a, e)).toBeLessThan(1e-5);
+        }
+        tf.dispose([scores, dy, ...(mask ? [mask] : []), ours, taped, ...g, ...gt]);
+      }, 'scaledMaskedSoftmax');
+    },
+  );
+
+  it('hand values: uniform scores, one key masked, and a fully masked row', async () => {
+    await expectNoLeaks(async () => {
+      // Row 0: scores 0, key 2 masked → p = [½, ½, 0]; row 1: every key −∞ → clamped → p = [⅓, ⅓, ⅓].
+      const scores = tf.zeros([1, 1, 2, 3]);
+      const mask = tf.tensor4d([0, 0, -Infinity, -Infinity, -Infinity, -Infinity], [1, 1, 2, 3]);
+      const dy = tf.tensor4d([1, 0, 0, 1, 0, 0], [1, 1, 2, 3]);
+      const p = scaledMaskedSoftmax(scores, 2, mask);
+      const [ds, dm] = tf.grads((s: tf.Tensor, m: tf.Tensor) =>
+        tf.sum(tf.mul(scaledMaskedSoftmax(s, 2, m), dy)),
+      )([scores, mask]);
+      // d logits = p ⊙ (dy − Σ dy ⊙ p): row 0 [¼, −¼, 0], row 1 [2/9, −1/9, −1/9]; d scores = that / 2.
+      const near = (got: ArrayLike<number>, want: number[]) =>
+        expect(maxAbsDiff(got, want)).toBeLessThan(1e-7);
+      near(await p.data(), [0.5, 0.5, 0, 1 / 3, 1 / 3, 1 / 3]);
+      near(await ds!.data(), [0.125, -0.125, 0, 1 / 9, -1 / 18, -1 / 18]);
+      // The mask's gradient stops where it sits below the floor (the clamped −∞ row), as tf.maximum's does.
+      near(await dm!.data(), [0.25, -0.25, 0, 0, 0, 0]);
+      tf.dispose([scores, mask, dy, p, ds!, dm!]);
+    }, 'scaledMaskedSoftmax hand values');
+  });
+
+  it('keeps one [b, h, tq, tk] tensor for the backward where the taped ops keep three', async () => {
+    const shape = [4, 4, 64, 64];
+    const scores = tf.randomNormal(shape);
+    const mask = tf.zeros([4, 1, 1, 64]);
+    const peak = async (f: typeof composed) =>
+      (
+        await tf.profile(() => {
+          const [g] = tf.grads((s: tf.Tensor) => tf.sum(f(s, 8, mask)))([scores]);
+          g!.dispose();
+        })
+      ).peakBytes;
+    const bytes = scores.size * 4;
+    const [taped, ours] = [await peak(composed), await peak(scaledMaskedSoftmax)];
+    // The taped ops also keep the raw and the scaled scores (2 × bytes) until their backward; the mask's
+    // gradient adds a few mask-sized temporaries to ours.
+    expect(taped).toBeGreaterThanOrEqual(ours + 2 * bytes - 8 * mask.size * 4);
+    tf.dispose([scores, mask]);
   });
 });

@@ -34,15 +34,66 @@ export function scaledDotProductAttention(
   checkShapes(q, k, v, opts.mask);
   const d = q.shape[3]!;
   return tf.tidy(() => {
-    let scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(d)); // [b, h, tq, tk]
-    // Clamping keeps a caller's −∞ (or float32-min) mask at a finite floor: exp(floor − max) is still exactly 0,
-    // and fully masked rows stay NaN-free on every backend (WebGPU's softmax turns a row of float32 min into NaN).
-    if (opts.mask) scores = tf.add(scores, tf.maximum(opts.mask, SOFTMAX_FLOOR));
-    const weights = tf.softmax(scores, -1) as tf.Tensor4D; // tfjs subtracts the row max first: stable
+    const scores = tf.matMul(q, k, false, true); // [b, h, tq, tk]
+    const weights = scaledMaskedSoftmax(scores, Math.sqrt(d), opts.mask) as tf.Tensor4D;
     const rate = opts.dropout ?? 0;
     const dropped = opts.training && rate > 0 ? dropoutKeepingMask(weights, rate) : weights;
     const output = tf.matMul(dropped, v) as tf.Tensor4D; // [b, h, tq, d]
     return { output, weights };
+  });
+}
+
+/**
+ * softmax(scores / scale + max(mask, SOFTMAX_FLOOR)) over the last axis, the same ops and numbers as taping
+ * them one by one, with a gradient that keeps only the probabilities p (and the mask, which the caller holds
+ * anyway): d scores = p ⊙ (dy − Σ dy ⊙ p) / scale. Taped op by op, the backward kept the raw scores (for
+ * the division), the scaled ones (for the mask's addition) and p: three [b, h, tq, tk] tensors a layer.
+ * The mask gets its gradient too (the reduced d scores where it is above the floor), as taped.
+ */
+export function scaledMaskedSoftmax(scores: tf.Tensor, scale: number, mask?: tf.Tensor): tf.Tensor {
+  // Clamping keeps a caller's −∞ (or float32-min) mask at a finite floor: exp(floor − max) is still exactly 0,
+  // and fully masked rows stay NaN-free on every backend (WebGPU's softmax turns a row of float32 min into NaN).
+  // tfjs's softmax subtracts the row max first: stable.
+  const forward = (s: tf.Tensor, m?: tf.Tensor) => {
+    const scaled = tf.div(s, scale);
+    return tf.softmax(m ? tf.add(scaled, tf.maximum(m, SOFTMAX_FLOOR)) : scaled, -1);
+  };
+  // tfjs's Softmax gradient, from p alone.
+  const dLogits = (dy: tf.Tensor, p: tf.Tensor) => {
+    const dyTimesP = tf.mul(dy, p);
+    return tf.sub(dyTimesP, tf.mul(tf.sum(dyTimesP, -1, true), p));
+  };
+  return tf.tidy(() => {
+    if (!mask) {
+      const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+        const [s, save] = args as [tf.Tensor, tf.GradSaveFunc];
+        const p = forward(s);
+        save([p]);
+        return {
+          value: p,
+          gradFunc: (dy: tf.Tensor, [p0]: tf.Tensor[]) => tf.tidy(() => tf.div(dLogits(dy, p0!), scale)),
+        };
+      });
+      return op(scores);
+    }
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [s, m, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+      const p = forward(s, m);
+      save([p, m]);
+      return {
+        value: p,
+        gradFunc: (dy: tf.Tensor, [p0, m0]: tf.Tensor[]) =>
+          tf.tidy(() => {
+            const dl = dLogits(dy, p0!);
+            // The mask broadcasts over [b, h, tq, tk]: its gradient is the sum over the axes it was broadcast on.
+            const axes = tf.backend_util.getReductionAxes(m0!.shape, dl.shape);
+            const dm = tf.reshape(axes.length > 0 ? tf.sum(dl, axes) : dl, m0!.shape);
+            const above = tf.cast(tf.greaterEqual(m0!, SOFTMAX_FLOOR), 'float32');
+            return [tf.div(dl, scale), tf.mul(dm, above)];
+          }),
+      };
+    });
+    return op(scores, mask);
   });
 }
 
