@@ -133,6 +133,34 @@ describe.skipIf(!haveFixtures('hub download tests'))('loadPretrained and the hub
     expect(hub.requests.length).toBe(before); // no network for a complete cached folder
   });
 
+  it('with dtype fp16 downloads model.fp16.safetensors where the repository has it, and fp32 later on its own', async () => {
+    const repo = tmp();
+    const src = await loadPretrained(fixturePath('vit-tiny-random'));
+    writeFileSync(join(repo, 'config.json'), readFileSync(fixturePath('vit-tiny-random', 'config.json')));
+    await writeSafetensors(join(repo, 'model.fp16.safetensors'), src.tensors, {}, { floatDtype: 'F16' });
+    await writeSafetensors(join(repo, 'model.safetensors'), src.tensors);
+    hub.repos.set('test/vit-fp16', repo);
+    const cacheDir = tmp();
+    const opts = { cacheDir, endpoint: hub.endpoint };
+    const before = hub.requests.length;
+    const half = await loadPretrained('test/vit-fp16', { ...opts, dtype: 'fp16' });
+    const asked = hub.requests.slice(before);
+    expect(asked).toContain('/test/vit-fp16/resolve/main/model.fp16.safetensors');
+    expect(asked).not.toContain('/test/vit-fp16/resolve/main/model.safetensors'); // the smaller download only
+    const name = 'vit.encoder.layer.0.attention.attention.query.weight';
+    const a = await half.tensors.get(name)!.data();
+    const b = await src.tensors.get(name)!.data();
+    expect(a).not.toEqual(b);
+    expect(
+      Math.max(...a.map((x, i) => Math.abs(x - b[i]!) / Math.max(Math.abs(b[i]!), 2 ** -14))),
+    ).toBeLessThanOrEqual(2 ** -11);
+    // The same cache folder, now asked for fp32: complete for fp16 only, so model.safetensors is fetched.
+    const full = await loadPretrained('test/vit-fp16', opts);
+    expect(hub.requests.slice(before)).toContain('/test/vit-fp16/resolve/main/model.safetensors');
+    expect(await full.tensors.get(name)!.data()).toEqual(b);
+    for (const t of [half, full, src]) dispose(t.tensors);
+  });
+
   it("fetches a sentence-transformers repository's modules.json and its modules' configs; a 404 leaves no folder", async () => {
     const repo = stRepo();
     hub.repos.set('test/st', repo);
