@@ -59,11 +59,14 @@ export interface ExportableBert {
 export interface BertOnnxOptions {
   /** Which head to export; by default inferred from the model's class, else from its weight names. */
   task?: BertOnnxTask;
-  /** 'q8': int8 per-channel Linear weights with dynamic activation quantisation (transformers.js' q8). */
+  /**
+   * 'q8': int8 per-channel Linear weights with dynamic activation quantisation (transformers.js' q8); 'fp16':
+   * float16 weights cast to float32 in the graph (half the file, float32 inputs, outputs and compute).
+   */
   dtype?: OnnxGraphDType;
 }
 
-type OnnxGraphDType = 'fp32' | 'q8';
+type OnnxGraphDType = 'fp32' | 'fp16' | 'q8';
 
 /** Infers the head from weight names when the model is not one of our classes. */
 function taskFromWeights(ws: OnnxWeights): BertOnnxTask {

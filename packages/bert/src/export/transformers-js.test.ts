@@ -52,7 +52,7 @@ describe.skipIf(!haveFixtures('transformers.js interop'))('transformers.js loads
   async function exportModel<M extends BertForSequenceClassification | BertModel | BertForMaskedLM>(
     cls: { fromPretrained(dir: string): Promise<M> },
     name: string,
-    dtypes?: ('fp32' | 'q8')[],
+    dtypes?: ('fp32' | 'fp16' | 'q8')[],
   ) {
     const model = await cls.fromPretrained(fixture());
     try {
@@ -136,6 +136,35 @@ describe.skipIf(!haveFixtures('transformers.js interop'))('transformers.js loads
       expect(same).toBeLessThan(1e-4); // the same graph, the same quantised weights
       expect(dot / Math.sqrt(ff * tt)).toBeGreaterThan(0.99);
       expect(Math.max(...t.map((v, i) => Math.abs(v - f[i]!)))).toBeGreaterThan(1e-6); // q8 really ran
+    }
+    await ours.dispose();
+  });
+
+  it("dtype 'fp16': transformers.js runs our model_fp16.onnx (half the file) as attn's tfjs fp16 does, near HF", async () => {
+    await exportModel(BertModel, 'bert-fp16', ['fp32', 'fp16']);
+    const size = (f: string) => readFileSync(join(root, 'bert-fp16', 'onnx', f)).byteLength;
+    expect(size('model_fp16.onnx') / size('model.onnx')).toBeGreaterThan(0.49);
+    expect(size('model_fp16.onnx') / size('model.onnx')).toBeLessThan(0.51);
+    const theirs = await pipeline('feature-extraction', 'bert-fp16', { dtype: 'fp16' });
+    const ours = await attnPipeline('feature-extraction', join(root, 'bert-fp16'), {
+      device: 'cpu',
+      dtype: 'fp16',
+    });
+    for (const x of singles) {
+      const t = (await theirs(x.text)).data as Float32Array;
+      const o = (await ours(x.text)).data as Float32Array;
+      const want = x.last_hidden_state.flat(2);
+      let same = 0;
+      let off = 0;
+      let big = 0;
+      for (let i = 0; i < want.length; i++) {
+        same = Math.max(same, Math.abs(t[i]! - o[i]!));
+        off = Math.max(off, Math.abs(t[i]! - want[i]!));
+        big = Math.max(big, Math.abs(want[i]!));
+      }
+      expect(same).toBeLessThan(1e-4); // the same half-precision weights, float32 compute in both
+      expect(off / big).toBeLessThan(3e-3); // fp16 weights: ~1e-3 of the largest value from HF's fp32
+      expect(off).toBeGreaterThan(1e-6); // the weights really were rounded
     }
     await ours.dispose();
   });

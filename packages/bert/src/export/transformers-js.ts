@@ -3,7 +3,8 @@
  *   config.json, model.safetensors   (also loadable by attn and by Python transformers)
  *   vocab.txt, tokenizer.json, tokenizer_config.json
  *   onnx/model.onnx, and onnx/model_quantized.onnx with `dtypes: ['fp32', 'q8']` (what transformers.js loads
- *   for `dtype: 'q8'`: int8 per-channel weights, dynamic int8 activations; about 4× smaller)
+ *   for `dtype: 'q8'`: int8 per-channel weights, dynamic int8 activations; about 4× smaller), onnx/model_fp16.onnx
+ *   with 'fp16' (float16 weights cast to float32 in the graph: half the file, float32 inputs and outputs)
  * transformers.js reads tokenizers only from tokenizer.json, so one is written from the WordPiece vocab with
  * the BERT normalizer / pre-tokenizer / post-processor that HF's fast BertTokenizer uses.
  */
@@ -75,12 +76,19 @@ export interface TransformersJsFolderOptions extends BertTokenizerJsonOptions {
   /** The WordPiece vocabulary (vocab.txt) of the model's tokenizer. */
   vocabFile: string;
   task?: BertOnnxTask;
-  /** The ONNX precisions to write (transformers.js file names): 'fp32' model.onnx, 'q8' model_quantized.onnx. Default ['fp32']. */
-  dtypes?: readonly ('fp32' | 'q8')[];
+  /**
+   * The ONNX precisions to write (transformers.js file names): 'fp32' model.onnx, 'fp16' model_fp16.onnx, 'q8'
+   * model_quantized.onnx. Default ['fp32'].
+   */
+  dtypes?: readonly ('fp32' | 'fp16' | 'q8')[];
 }
 
 /** transformers.js' file for each `dtype` (its `DEFAULT_DTYPE_SUFFIX_MAPPING`). */
-export const ONNX_FILE_OF_DTYPE = { fp32: 'model.onnx', q8: 'model_quantized.onnx' } as const;
+export const ONNX_FILE_OF_DTYPE = {
+  fp32: 'model.onnx',
+  fp16: 'model_fp16.onnx',
+  q8: 'model_quantized.onnx',
+} as const;
 
 /** Writes `dir` (see the file comment). Returns what the first ONNX export wrote. */
 export async function exportTransformersJsFolder(

@@ -6,13 +6,22 @@
 import { ProtoWriter } from './protobuf.js';
 
 /** ONNX TensorProto.DataType codes for the element types we emit. */
-export const ONNX_DTYPE = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9 } as const;
+export const ONNX_DTYPE = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+} as const;
 export type OnnxDType = keyof typeof ONNX_DTYPE;
 
 /** A dimension: a fixed size or a symbolic name (`'batch'`, `'sequence'`) for a dynamic axis. */
 export type OnnxDim = number | string;
 
-type TypedData = Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array;
+/** float16 data is given as its IEEE half bit patterns (Uint16Array). */
+type TypedData = Float32Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
 
 /** Attribute values. Plain numbers are INT; wrap floats with `onnxFloat` (1.0 would otherwise be ambiguous). */
 export type OnnxAttr = number | number[] | string | OnnxFloat | OnnxFloats;

@@ -1,5 +1,6 @@
 import type { Module, Parameter } from '../module.js';
-import { type OnnxDim, OnnxGraph, OnnxGraphError } from './graph.js';
+import { f32BitsToF16 } from '../safetensors/dtypes.js';
+import { ONNX_DTYPE, type OnnxDim, OnnxGraph, OnnxGraphError } from './graph.js';
 import { quantizeQ8, transposeInt8 } from './quantize.js';
 import type { OnnxWeights } from './weights.js';
 
@@ -12,9 +13,11 @@ export interface OnnxOutput {
 export interface OnnxModuleGraphOptions {
   /**
    * 'q8': every Linear emits int8 per-channel weights with dynamic activation quantisation (see `Linear.toOnnx`);
-   * everything else stays float32. Default 'fp32'.
+   * everything else stays float32. 'fp16': every parameter stored as float16 and cast to float32 where it is
+   * read (half the file; onnxruntime folds the casts at load, so it computes in float32, inputs and outputs
+   * float32 as well: onnxruntime's CPU fp16 kernels would be slower). Default 'fp32'.
    */
-  dtype?: 'fp32' | 'q8';
+  dtype?: 'fp32' | 'fp16' | 'q8';
 }
 
 /**
@@ -26,8 +29,8 @@ export class OnnxModuleGraph extends OnnxGraph {
   private readonly names = new Map<Parameter, string>();
   private readonly values = new Map<Parameter, string>();
   private readonly q8 = new Map<Parameter, { weight: string; scale: string }>();
-  /** The precision the graph's Linears compute at. */
-  readonly dtype: 'fp32' | 'q8';
+  /** The precision the graph's Linears compute at ('fp16': stored at). */
+  readonly dtype: 'fp32' | 'fp16' | 'q8';
 
   constructor(
     name: string,
@@ -36,9 +39,9 @@ export class OnnxModuleGraph extends OnnxGraph {
     opts: OnnxModuleGraphOptions = {},
   ) {
     super(name);
-    if (opts.dtype !== undefined && opts.dtype !== 'fp32' && opts.dtype !== 'q8')
+    if (opts.dtype !== undefined && !['fp32', 'fp16', 'q8'].includes(opts.dtype))
       throw new OnnxGraphError(
-        `dtype ${JSON.stringify(opts.dtype)} is not an ONNX graph precision (fp32, q8)`,
+        `dtype ${JSON.stringify(opts.dtype)} is not an ONNX graph precision (fp32, fp16, q8)`,
       );
     this.dtype = opts.dtype ?? 'fp32';
     for (const [n, p] of root.namedParameters()) this.names.set(p, n);
@@ -55,7 +58,15 @@ export class OnnxModuleGraph extends OnnxGraph {
     const want = p.externalShape;
     if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
       throw new OnnxGraphError(`weight "${name}" has shape [${t.shape}], the model expects [${want}]`);
-    const value = this.initializer(name, 'float32', t.shape, t.data);
+    let value: string;
+    if (this.dtype === 'fp16') {
+      const bits = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
+      const half = new Uint16Array(t.data.length);
+      for (let i = 0; i < half.length; i++) half[i] = f32BitsToF16(bits[i] as number);
+      value = this.node('Cast', [this.initializer(name, 'float16', t.shape, half)], {
+        to: ONNX_DTYPE.float32,
+      });
+    } else value = this.initializer(name, 'float32', t.shape, t.data);
     this.values.set(p, value);
     return value;
   }

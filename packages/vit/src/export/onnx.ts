@@ -16,8 +16,11 @@ export type ViTOnnxTask = 'base' | 'image-classification';
 
 export interface ViTOnnxOptions {
   task?: ViTOnnxTask;
-  /** 'q8': int8 per-channel Linear weights with dynamic activation quantisation (transformers.js' q8). */
-  dtype?: 'fp32' | 'q8';
+  /**
+   * 'q8': int8 per-channel Linear weights with dynamic activation quantisation (transformers.js' q8); 'fp16':
+   * float16 weights cast to float32 in the graph (half the file, float32 inputs, outputs and compute).
+   */
+  dtype?: 'fp32' | 'fp16' | 'q8';
 }
 
 export interface ExportableViT {

@@ -5,10 +5,12 @@ import { initBackend, type ProgressEvent, readSafetensorsInfo, tf } from '@attn/
 import { backendsUnderTest, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  exportOnnx,
   type ImageClassification,
   pipeline,
   ViTForImageClassification,
   ViTImageProcessor,
+  ViTOnnxRuntime,
 } from '../index.js';
 
 const BACKENDS = await backendsUnderTest();
@@ -181,14 +183,39 @@ describe.skipIf(!haveFixtures('ViT weight dtypes'))('ViT weights stored as fp16 
     for (const [i, x] of a.entries()) expect(Math.abs(x.score - b[i]!.score)).toBeLessThan(2e-2);
   });
 
-  it('the real ViT-Tiny: fp16 file 0.50× and q8 file ≤ 0.27× of fp32', async () => {
+  it('fp16 ONNX (transformers.js model_fp16.onnx): onnxruntime logits = tfjs fp16 logits', async () => {
+    await initBackend('cpu');
+    const model = await ViTForImageClassification.fromPretrained(src());
+    const half = await ViTForImageClassification.fromPretrained(tiny, { dtype: 'fp16' });
+    const rt = await ViTOnnxRuntime.fromModel(model, { dtype: 'fp16' });
+    const pixels = tf.randomUniform([2, 3, 32, 32], -1, 1, 'float32', 3) as tf.Tensor4D;
+    const { logits } = await rt.forward(pixels);
+    const want = half.forward(pixels).logits;
+    const exact = model.forward(pixels).logits;
+    const [a, b, c] = [await logits.data(), await want.data(), await exact.data()];
+    const diff = Math.max(...a.map((x, i) => Math.abs(x - b[i]!)));
+    const off = Math.max(...a.map((x, i) => Math.abs(x - c[i]!)));
+    expect(diff).toBeLessThan(1e-4); // the same half weights, float32 compute in both engines
+    expect(off).toBeGreaterThan(1e-6); // and they are not fp32's
+    tf.dispose([pixels, logits, want, exact]);
+    await rt.dispose();
+    model.dispose();
+    half.dispose();
+  });
+
+  it('the real ViT-Tiny: fp16 file (and fp16 ONNX) 0.50× and q8 file ≤ 0.27× of fp32', async () => {
     await initBackend('cpu');
     const real = fixturePath('models', 'vit-tiny-tinyimagenet');
     const out = join(root, 'real');
     const m = await ViTForImageClassification.fromPretrained(real);
     await m.save(out, undefined, { dtype: 'fp16' });
     await m.save(out, undefined, { dtype: 'q8' });
+    const onnx32 = exportOnnx(m, join(out, 'model.onnx')).bytes;
+    const onnx16 = exportOnnx(m, join(out, 'model_fp16.onnx'), { dtype: 'fp16' }).bytes;
     m.dispose();
+    console.log(`ViT-Tiny ONNX: fp32 ${onnx32} B, fp16 ${onnx16} B (${(onnx16 / onnx32).toFixed(3)}×)`);
+    expect(onnx16 / onnx32).toBeGreaterThan(0.49);
+    expect(onnx16 / onnx32).toBeLessThan(0.51);
     const fp32 = size(real, 'model.safetensors');
     const [fp16, q8] = [size(out, 'model.fp16.safetensors'), size(out, 'model.q8.safetensors')];
     console.log(
