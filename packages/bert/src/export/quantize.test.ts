@@ -26,8 +26,13 @@ const cosine = (a: number[], b: number[]) => {
   return ab / Math.sqrt(aa * bb);
 };
 
-async function vectors(model: string, dtype: 'fp32' | 'q8', texts: string[]): Promise<number[][]> {
-  const embed = await pipeline('feature-extraction', model, { device: 'native', dtype });
+async function vectors(
+  model: string,
+  dtype: 'fp32' | 'q8',
+  texts: string[],
+  device: 'native' | 'wasm' = 'native',
+): Promise<number[][]> {
+  const embed = await pipeline('feature-extraction', model, { device, dtype });
   const before = tf.memory().numTensors;
   const out = (await embed(texts, { pooling: 'mean' })).tolist() as number[][];
   expect(tf.memory().numTensors).toBe(before);
@@ -35,26 +40,28 @@ async function vectors(model: string, dtype: 'fp32' | 'q8', texts: string[]): Pr
   return out;
 }
 
-// The accuracy guard of q8 for text: mean-pooled sentence vectors stay within cosine 0.99 of fp32's.
+// The accuracy guard of q8 for text: mean-pooled sentence vectors stay within cosine 0.99 of fp32's, on the
+// native engine (int8 weights and activations) and on tfjs (q8 weights dequantised: what model.q8.safetensors gives).
 describe.skipIf(!haveFixtures('BERT q8'))(
-  'BERT dtype q8 (native engine), mean-pooled sentence vectors',
+  'BERT dtype q8 (native engine and tfjs), mean-pooled sentence vectors',
   () => {
-    for (const [name, model] of [
-      [
-        'spam-bert-mlm (pre-trained, 4 layers × 64)',
-        new URL('../../../../apps/classifier/models/spam-bert-mlm', import.meta.url).pathname,
-      ],
-      ['bert-tiny-random (fixtures)', fixturePath('bert-tiny-random')],
-    ] as const)
-      it(`${name}: cosine to fp32 ≥ 0.99 for every text`, async () => {
-        const texts = docs();
-        const fp32 = await vectors(model, 'fp32', texts);
-        const q8 = await vectors(model, 'q8', texts);
-        const cos = fp32.map((v, i) => cosine(v, q8[i]!));
-        console.log(`${name}: q8 cosine to fp32 min ${Math.min(...cos).toFixed(5)}`);
-        expect(Math.min(...cos)).toBeGreaterThanOrEqual(0.99);
-        // and the vectors did change: the q8 graph really ran (fp32 twice is bit-identical)
-        expect(Math.max(...cos.map((c) => 1 - c))).toBeGreaterThan(1e-7);
-      }, 120_000);
+    for (const device of ['native', 'wasm'] as const)
+      for (const [name, model] of [
+        [
+          'spam-bert-mlm (pre-trained, 4 layers × 64)',
+          new URL('../../../../apps/classifier/models/spam-bert-mlm', import.meta.url).pathname,
+        ],
+        ['bert-tiny-random (fixtures)', fixturePath('bert-tiny-random')],
+      ] as const)
+        it(`${name} on ${device}: cosine to fp32 ≥ 0.99 for every text`, async () => {
+          const texts = docs();
+          const fp32 = await vectors(model, 'fp32', texts, device);
+          const q8 = await vectors(model, 'q8', texts, device);
+          const cos = fp32.map((v, i) => cosine(v, q8[i]!));
+          console.log(`${name} on ${device}: q8 cosine to fp32 min ${Math.min(...cos).toFixed(5)}`);
+          expect(Math.min(...cos)).toBeGreaterThanOrEqual(0.99);
+          // and the vectors did change: q8 really ran (fp32 twice is bit-identical)
+          expect(Math.max(...cos.map((c) => 1 - c))).toBeGreaterThan(1e-7);
+        }, 120_000);
   },
 );
