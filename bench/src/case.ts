@@ -33,10 +33,12 @@ export type Runtime =
   | 'ours-wasm'
   | 'ours-wasm-mt'
   | 'ours-onnx'
+  | 'ours-onnx-q8'
   | 'ours-cpu'
   | 'ours-webgpu'
   | 'ort'
   | 'tjs'
+  | 'tjs-q8'
   | 'tjs-webgpu';
 
 export type CaseSpec =
@@ -201,7 +203,8 @@ const ourBackend = (runtime: Runtime) =>
 async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseResult> {
   const info = await ourBackend(c.runtime);
   const { keepHead, headOf } = outputHead(c.runtime);
-  if (c.runtime === 'ours-onnx') return inferOursOnnx(c); // tfjs only holds its inputs and outputs
+  // tfjs only holds their inputs and outputs
+  if (c.runtime === 'ours-onnx' || c.runtime === 'ours-onnx-q8') return inferOursOnnx(c);
   const t0 = performance.now();
   const seq = c.spec.seq ?? 0;
   let step: () => Promise<void>;
@@ -240,11 +243,12 @@ async function inferOurs(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseR
 
 /** attn's own API on onnxruntime: the model's safetensors compiled to ONNX in memory, run by onnxruntime-node. */
 async function inferOursOnnx(c: Extract<CaseSpec, { type: 'infer' }>): Promise<CaseResult> {
+  const dtype = c.runtime === 'ours-onnx-q8' ? ('q8' as const) : undefined;
   const t0 = performance.now();
   const seq = c.spec.seq ?? 0;
   if (c.spec.kind === 'bert') {
     const { BertModel, BertOnnxRuntime } = await import('@attn/bert');
-    const runtime = await BertOnnxRuntime.fromPretrained(c.dir, BertModel); // file → onnxruntime, no tfjs copy
+    const runtime = await BertOnnxRuntime.fromPretrained(c.dir, BertModel, { dtype }); // file → onnxruntime, no tfjs copy
     const loadMs = performance.now() - t0;
     const x = bertInputs(c.batch, seq);
     const shape: [number, number] = [c.batch, seq];
@@ -261,7 +265,7 @@ async function inferOursOnnx(c: Extract<CaseSpec, { type: 'infer' }>): Promise<C
     return { ...(await run(step, c)), loadMs };
   }
   const { ViTOnnxRuntime } = await import('@attn/vit');
-  const runtime = await ViTOnnxRuntime.fromPretrained(c.dir);
+  const runtime = await ViTOnnxRuntime.fromPretrained(c.dir, { dtype });
   const loadMs = performance.now() - t0;
   const size = c.spec.config.image_size as number;
   const px = pixels(c.batch, size);
@@ -316,7 +320,9 @@ async function inferTransformersJs(c: Extract<CaseSpec, { type: 'infer' }>): Pro
   const t0 = performance.now();
   const Auto = c.spec.kind === 'vit' ? tjs.AutoModelForImageClassification : tjs.AutoModel;
   const device = c.runtime === 'tjs-webgpu' ? 'webgpu' : 'cpu';
-  const model = await Auto.from_pretrained(basename(c.dir), { dtype: 'fp32', device });
+  const dtype = c.runtime === 'tjs-q8' ? 'q8' : 'fp32';
+  if (dtype === 'q8') await quantizedOnnx(c.dir, c.spec.kind);
+  const model = await Auto.from_pretrained(basename(c.dir), { dtype, device });
   const loadMs = performance.now() - t0;
   const ort = await import('onnxruntime-node');
   const feeds = Object.fromEntries(
@@ -332,6 +338,27 @@ async function inferTransformersJs(c: Extract<CaseSpec, { type: 'infer' }>): Pro
     for (const t of Object.values(out)) (t as { dispose?: () => void }).dispose?.();
   };
   return { ...(await run(step, c)), loadMs, info: { version: tjs.env.version, device, ...headOf() } };
+}
+
+/**
+ * transformers.js' `dtype: 'q8'` file, `onnx/model_quantized.onnx`, exported by attn from the folder's weights
+ * when missing: the same int8 graph attn's q8 runtime builds, so both run the same quantised weights.
+ */
+async function quantizedOnnx(dir: string, kind: ModelSpec['kind']): Promise<void> {
+  const file = join(dir, 'onnx', 'model_quantized.onnx');
+  if (existsSync(file)) return;
+  await initBackend('wasm');
+  if (kind === 'bert') {
+    const { BertModel } = await import('@attn/bert');
+    const model = await BertModel.fromPretrained(dir);
+    exportBertOnnx(model, file, { dtype: 'q8' });
+    model.dispose();
+  } else {
+    const { ViTForImageClassification } = await import('@attn/vit');
+    const model = await ViTForImageClassification.fromPretrained(dir);
+    exportViTOnnx(model, file, { dtype: 'q8' });
+    model.dispose();
+  }
 }
 
 /**
@@ -490,14 +517,7 @@ async function embedCase(c: Extract<CaseSpec, { type: 'embed' }>): Promise<CaseR
     const tjs = await import('@huggingface/transformers');
     tjs.env.allowRemoteModels = false;
     tjs.env.localModelPath = dirname(c.dir);
-    const q8File = join(c.dir, 'onnx', 'model_quantized.onnx');
-    if (c.dtype === 'q8' && !existsSync(q8File)) {
-      await initBackend('wasm');
-      const { BertModel, exportOnnx } = await import('@attn/bert');
-      const model = await BertModel.fromPretrained(c.dir);
-      exportOnnx(model, q8File, { dtype: 'q8' });
-      model.dispose();
-    }
+    if (c.dtype === 'q8') await quantizedOnnx(c.dir, 'bert');
     const fe = await tjs.pipeline('feature-extraction', basename(c.dir), { dtype: c.dtype, device: 'cpu' });
     const embed = async (batch: string[]) => {
       const t = await fe(batch, { pooling: 'mean', normalize: false });
@@ -719,7 +739,7 @@ async function main() {
   else if (c.type === 'export-vit') res = await exportVit(c);
   else if (c.type === 'images') res = await imagesCase(c);
   else if (c.runtime === 'ort') res = await inferOrt(c);
-  else if (c.runtime === 'tjs' || c.runtime === 'tjs-webgpu') res = await inferTransformersJs(c);
+  else if (c.runtime === 'tjs' || c.runtime === 'tjs-q8' || c.runtime === 'tjs-webgpu') res = await inferTransformersJs(c);
   else res = await inferOurs(c);
   process.stdout.write(`RESULT ${JSON.stringify(res)}\n`);
   process.exit(0);

@@ -46,6 +46,13 @@ const only = onlyArg
   ? new Set((onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1]).split(','))
   : undefined;
 const wanted = (name: string) => !only || only.has(name);
+/** `--batch N` and `--runtimes a,b`: the inference cases at one batch size or on some runtimes only. */
+const flag = (name: string) => {
+  const a = args.find((x) => x.startsWith(name));
+  return a && (a.includes('=') ? a.split('=')[1] : args[args.indexOf(a) + 1]);
+};
+const batchOnly = flag('--batch') ? Number(flag('--batch')) : undefined;
+const runtimesOnly = flag('--runtimes')?.split(',');
 const writeReadme = args.includes('--readme') || (!args.includes('--no-readme') && !quick && !only);
 const embedDocsArg = args.find((a) => a.startsWith('--embed-docs'));
 const embedDocs = embedDocsArg
@@ -77,10 +84,12 @@ const RUNTIME_LABEL: Record<string, string> = {
   'ours-wasm': 'attn (tfjs wasm, 1 thread)',
   'ours-wasm-mt': `attn (tfjs wasm, ${cpus().length} threads)`,
   'ours-onnx': "attn on onnxruntime (runtime: 'onnx')",
+  'ours-onnx-q8': "attn on onnxruntime, dtype 'q8'",
   'ours-cpu': 'attn (tfjs cpu)',
   'torch-1': 'PyTorch (python3-torch, OpenBLAS, 1 thread)',
   ort: 'onnxruntime-node (our ONNX)',
   tjs: 'transformers.js (our ONNX)',
+  'tjs-q8': "transformers.js, dtype 'q8' (our model_quantized.onnx)",
   pipeline: 'attn pipeline, main thread (wasm)',
   'pool-1': 'attn pool, 1 worker (wasm)',
   'pool-2': 'attn pool, 2 workers (wasm)',
@@ -366,7 +375,8 @@ async function main() {
       log(`  FAILED prepare: ${(e as Error).message}`);
       continue;
     }
-    for (const batch of quick ? spec.batches.slice(0, 1) : spec.batches) {
+    const batches = batchOnly ? [batchOnly] : quick ? spec.batches.slice(0, 1) : spec.batches;
+    for (const batch of batches) {
       const runtimes: Runtime[] = [
         'ours-wasm',
         'ours-wasm-mt',
@@ -374,8 +384,10 @@ async function main() {
         ...(spec.cpu && batch === 1 ? (['ours-cpu'] as const) : []),
         'ort',
         'tjs',
+        // q8 at the jobs' batch sizes: attn's int8 graph, and transformers.js on the same file
+        ...(batch > 1 ? (['ours-onnx-q8', 'tjs-q8'] as const) : []),
       ];
-      for (const runtime of runtimes)
+      for (const runtime of runtimes.filter((r) => !runtimesOnly || runtimesOnly.includes(r)))
         await attempt(`${spec.name} b${batch} ${runtime}`, async () => {
           const r = await runCase({ type: 'infer', runtime, spec, dir, batch, budgetMs, maxIters });
           const row = toRow('inference', spec.name, batch, runtime, spec.flopsPerItem, r);
