@@ -739,7 +739,8 @@ async function main() {
   else if (c.type === 'export-vit') res = await exportVit(c);
   else if (c.type === 'images') res = await imagesCase(c);
   else if (c.runtime === 'ort') res = await inferOrt(c);
-  else if (c.runtime === 'tjs' || c.runtime === 'tjs-q8' || c.runtime === 'tjs-webgpu') res = await inferTransformersJs(c);
+  else if (c.runtime === 'tjs' || c.runtime === 'tjs-q8' || c.runtime === 'tjs-webgpu')
+    res = await inferTransformersJs(c);
   else res = await inferOurs(c);
   process.stdout.write(`RESULT ${JSON.stringify(res)}\n`);
   process.exit(0);
