@@ -21,7 +21,7 @@ export { Module, Parameter, StateDictError, withDeferredInit } from './module.js
 export { gatherRows } from './nn/gather-rows.js';
 export { initNormal, setSeed } from './nn/init.js';
 export type { LinearOnnxOptions, LinearOptions } from './nn/layers.js';
-export { Dropout, dropoutKeepingMask, Embedding, LayerNorm, Linear } from './nn/layers.js';
+export { Dropout, dropoutKeepingMask, Embedding, LayerNorm, Linear, layerNorm } from './nn/layers.js';
 export type { CrossEntropyOptions } from './nn/losses.js';
 export { crossEntropy, IGNORE_INDEX } from './nn/losses.js';
 export * from './optim/index.js';

@@ -120,11 +120,7 @@ export class LayerNorm extends Module {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, -1, true);
-      const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
-      return tf.add(tf.mul(normed, this.weight.value), this.bias.value);
-    });
+    return tf.tidy(() => layerNorm(x, this.weight.value, this.bias.value, this.eps));
   }
 
   /** The same in ONNX: LayerNormalization (opset 17) computes the biased variance, as `tf.moments`. */
@@ -134,6 +130,35 @@ export class LayerNorm extends Module {
       epsilon: onnxFloat(this.eps),
     });
   }
+}
+
+/**
+ * y = (x − μ) / √(σ² + eps) · γ + β over the last axis (σ² biased, as PyTorch), with the value of the ops
+ * taped one by one and a gradient that keeps only x̂ = (x − μ)/σ and 1/σ: taped, the backward held x, x − μ
+ * twice, its square and x̂ (five tensors of x's size a LayerNorm, two a Transformer layer).
+ *   dβ = Σ dy,  dγ = Σ dy ⊙ x̂,  dx = (g − mean(g) − x̂ ⊙ mean(g ⊙ x̂)) / σ  with g = dy ⊙ γ.
+ */
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, g0, b0, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const { mean, variance } = tf.moments(input, -1, true);
+    const rstd = tf.rsqrt(tf.add(variance, eps));
+    const normed = tf.mul(tf.sub(input, mean), rstd);
+    save([normed, rstd, g0]);
+    return {
+      value: tf.add(tf.mul(normed, g0), b0),
+      gradFunc: (dy: tf.Tensor, [xHat, r, gam]: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const lead = Array.from({ length: dy.rank - 1 }, (_, i) => i);
+          const overRows = (t: tf.Tensor) => (lead.length > 0 ? tf.sum(t, lead) : t);
+          const g = tf.mul(dy, gam!);
+          const centred = tf.sub(g, tf.mean(g, -1, true));
+          const dx = tf.mul(tf.sub(centred, tf.mul(xHat!, tf.mean(tf.mul(g, xHat!), -1, true))), r!);
+          return [dx, overRows(tf.mul(dy, xHat!)), overRows(dy)];
+        }),
+    };
+  });
+  return op(x, gamma, beta);
 }
 
 /** A lookup table [num, dim]. State-dict name `weight`. */
