@@ -11,6 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BackendName, initBackend, readSafetensors, SafetensorsError, tf } from '@attn/core-tensor';
+import { relativeError } from '@attn/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertForPreTraining, BertForSequenceClassification, BertModel, pipeline } from '../src/index.js';
 import { backends, GOLD_DIR, haveFixtures, readGolden } from './helpers.js';
@@ -55,19 +56,6 @@ function pack(
 }
 
 const flat = (x: unknown) => (x as number[]).flat(Number.POSITIVE_INFINITY) as number[];
-
-/** max |a − b| / max |b| and the cosine of the two, flattened. */
-function compare(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; cos: number } {
-  let [d, m, ab, aa, bb] = [0, 0, 0, 0, 0];
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return { rel: d / m, cos: ab / Math.sqrt(aa * bb) };
-}
 
 describe.skipIf(!haveFixtures('bert weight dtypes'))('BERT weights stored as fp16 and q8', () => {
   const root = mkdtempSync(join(tmpdir(), 'attn-bert-dtypes-'));
@@ -118,8 +106,8 @@ describe.skipIf(!haveFixtures('bert weight dtypes'))('BERT weights stored as fp1
           { inputIds: gold.input_ids, attentionMask: gold.attention_mask, tokenTypeIds: gold.token_type_ids },
           { outputHiddenStates: true },
         );
-        const hidden = compare(await out.lastHiddenState.data(), flat(gold.last_hidden_state));
-        const pooled = compare(await out.poolerOutput!.data(), flat(gold.pooler_output));
+        const hidden = relativeError(await out.lastHiddenState.data(), flat(gold.last_hidden_state));
+        const pooled = relativeError(await out.poolerOutput!.data(), flat(gold.pooler_output));
         tf.dispose([out.lastHiddenState, out.poolerOutput!, ...out.hiddenStates!]);
         model.dispose();
         expect(tf.memory().numTensors).toBe(before);
@@ -160,7 +148,7 @@ describe.skipIf(!haveFixtures('bert weight dtypes'))('BERT weights stored as fp1
       return v;
     };
     const [fp32, q8] = [await vectors('fp32'), await vectors('q8')];
-    const cos = fp32.map((v, i) => compare(q8[i]!, v).cos);
+    const cos = fp32.map((v, i) => relativeError(q8[i]!, v).cos);
     console.log(`q8 sentence vectors: min cosine ${Math.min(...cos)} over ${cos.length} texts`);
     expect(Math.min(...cos)).toBeGreaterThanOrEqual(0.99);
     expect(Math.min(...cos)).toBeLessThan(1); // really quantised

@@ -78,6 +78,19 @@ export function deterministicValues(n: number, seed: number, scale = 1): Float32
 }
 
 /** Debian's Chromium, which the browser tests and `pnpm bench:browser` drive through Playwright. */
+/** Two flattened outputs compared: max |a − b| / max |b|, and their cosine. */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): { rel: number; cos: number } {
+  let [d, m, ab, aa, bb] = [0, 0, 0, 0, 0];
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+    ab += a[i]! * b[i]!;
+    aa += a[i]! * a[i]!;
+    bb += b[i]! * b[i]!;
+  }
+  return { rel: d / m, cos: ab / Math.sqrt(aa * bb) };
+}
+
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /**

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, type ProgressEvent, readSafetensorsInfo, tf } from '@attn/core-tensor';
-import { backendsUnderTest, fixturePath, haveFixtures } from '@attn/core-tensor/testing';
+import { backendsUnderTest, fixturePath, haveFixtures, relativeError } from '@attn/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   exportOnnx,
@@ -21,23 +21,6 @@ const size = (dir: string, file: string) => statSync(join(dir, file)).size;
 function dataBytes(path: string): number {
   const head = readFileSync(path).subarray(0, 8);
   return statSync(path).size - 8 - Number(head.readBigUInt64LE(0));
-}
-
-/** max |a − b| / max |b| and the cosine of the two, flattened. */
-function compare(a: Float32Array, b: ArrayLike<number>): { rel: number; cos: number } {
-  let d = 0;
-  let m = 0;
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return { rel: d / m, cos: ab / Math.sqrt(aa * bb) };
 }
 
 const flat = (x: unknown) => (x as number[]).flat(Number.POSITIVE_INFINITY) as number[];
@@ -96,11 +79,11 @@ describe.skipIf(!haveFixtures('ViT weight dtypes'))('ViT weights stored as fp16 
         tf.dispose([out.logits, ...out.hiddenStates!]);
         model.dispose();
         expect(tf.memory().numTensors).toBe(before);
-        const l = compare(
+        const l = relativeError(
           logits,
           gold.flatMap((g: { logits: number[][] }) => flat(g.logits)),
         );
-        const h = compare(
+        const h = relativeError(
           last,
           gold.flatMap((g: { hidden_states: unknown[] }) => flat(g.hidden_states.at(-1))),
         );
