@@ -34,24 +34,31 @@ export class OnnxFloats {
 export const onnxFloat = (v: number) => new OnnxFloat(v);
 export const onnxFloats = (v: number[]) => new OnnxFloats(v);
 
-interface NodeDef {
+/** A node as the graph holds it (read by graph transforms such as `appendGradients`). */
+export interface OnnxNodeDef {
   opType: string;
   inputs: string[];
   outputs: string[];
   name: string;
   attrs: Record<string, OnnxAttr>;
 }
-interface ValueDef {
+type NodeDef = OnnxNodeDef;
+/** A typed graph input or output. */
+export interface OnnxValueDef {
   name: string;
   dtype: OnnxDType;
   dims: OnnxDim[];
 }
-interface InitDef {
+type ValueDef = OnnxValueDef;
+/** An initializer: a weight or constant stored in the file. */
+export interface OnnxInitDef {
   name: string;
   dtype: OnnxDType;
   dims: number[];
   data: TypedData;
 }
+
+type InitDef = OnnxInitDef;
 
 export class OnnxGraphError extends Error {
   override readonly name = 'OnnxGraphError';
@@ -148,6 +155,17 @@ export class OnnxGraph {
   }
   get outputNames(): string[] {
     return this.outputs.map((v) => v.name);
+  }
+
+  /** The nodes in order, the inputs and the initializers: a read-only view for graph transforms. */
+  get nodeDefs(): readonly OnnxNodeDef[] {
+    return this.nodes;
+  }
+  get inputDefs(): readonly OnnxValueDef[] {
+    return this.inputs;
+  }
+  initializerDef(name: string): OnnxInitDef | undefined {
+    return this.inits.get(name);
   }
 
   /** Number of float values held by initializers (for reporting). */

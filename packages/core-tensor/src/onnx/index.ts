@@ -1,7 +1,19 @@
-export type { EncodeOptions, OnnxAttr, OnnxDim, OnnxDType } from './graph.js';
+export type { OnnxValueInfo } from './autodiff.js';
+export { appendGradients, inferShapes } from './autodiff.js';
+export type {
+  EncodeOptions,
+  OnnxAttr,
+  OnnxDim,
+  OnnxDType,
+  OnnxInitDef,
+  OnnxNodeDef,
+  OnnxValueDef,
+} from './graph.js';
 export { ONNX_DTYPE, OnnxGraph, OnnxGraphError, onnxFloat, onnxFloats } from './graph.js';
 export type { OnnxOutput } from './module-graph.js';
 export { OnnxModuleGraph, type OnnxModuleGraphOptions } from './module-graph.js';
+export type { NativeTrainStepOptions, NativeTrainStepResult } from './native-train-step.js';
+export { NativeTrainStep } from './native-train-step.js';
 export { encodeVarint, ProtoWriter } from './protobuf.js';
 export type { Q8Tensor, WeightDType } from './quantize.js';
 export { dequantizeQ8, quantizeQ8, transposeInt8, WEIGHT_DTYPES } from './quantize.js';

@@ -18,6 +18,12 @@ export interface OnnxModuleGraphOptions {
    * float32 as well: onnxruntime's CPU fp16 kernels would be slower). Default 'fp32'.
    */
   dtype?: 'fp32' | 'fp16' | 'q8';
+  /**
+   * 'inputs': every trainable parameter is a float32 graph input under its state-dict name, in HF layout
+   * (frozen ones stay initializers), so a training graph takes new weights each step (see `NativeTrainStep`).
+   * Default 'initializers': the weights are stored in the graph.
+   */
+  parameters?: 'initializers' | 'inputs';
 }
 
 /**
@@ -31,6 +37,9 @@ export class OnnxModuleGraph extends OnnxGraph {
   private readonly q8 = new Map<Parameter, { weight: string; scale: string }>();
   /** The precision the graph's Linears compute at ('fp16': stored at). */
   readonly dtype: 'fp32' | 'fp16' | 'q8';
+  /** The trainable parameters read as graph inputs (`parameters: 'inputs'`), by input name, in read order. */
+  readonly parameterInputs = new Map<string, Parameter>();
+  private readonly parametersAsInputs: boolean;
 
   constructor(
     name: string,
@@ -44,6 +53,9 @@ export class OnnxModuleGraph extends OnnxGraph {
         `dtype ${JSON.stringify(opts.dtype)} is not an ONNX graph precision (fp32, fp16, q8)`,
       );
     this.dtype = opts.dtype ?? 'fp32';
+    this.parametersAsInputs = opts.parameters === 'inputs';
+    if (this.parametersAsInputs && this.dtype !== 'fp32')
+      throw new OnnxGraphError(`parameters: 'inputs' needs dtype 'fp32' (got '${this.dtype}')`);
     for (const [n, p] of root.namedParameters()) this.names.set(p, n);
   }
 
@@ -54,6 +66,13 @@ export class OnnxModuleGraph extends OnnxGraph {
     const name = this.names.get(p);
     if (name === undefined)
       throw new OnnxGraphError('a module read a parameter that is not part of the exported module tree');
+    if (this.parametersAsInputs && p.trainable) {
+      const value = this.input(name, 'float32', p.externalShape);
+      this.values.set(p, value);
+      this.parameterInputs.set(name, p);
+      this.weights.ignore(name);
+      return value;
+    }
     const t = this.weights.get(name);
     const want = p.externalShape;
     if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
