@@ -23,6 +23,7 @@ import {
   createFeatureExtractionPool,
   exportBertOnnx,
   exportViTOnnx,
+  NativeTrainStep,
   OnnxGraph,
   writeOnnxFile,
 } from './exporters.js';
@@ -33,6 +34,7 @@ export type Runtime =
   | 'ours-wasm'
   | 'ours-wasm-mt'
   | 'ours-onnx'
+  | 'ours-native'
   | 'ours-onnx-q8'
   | 'ours-cpu'
   | 'ours-webgpu'
@@ -58,8 +60,11 @@ export type CaseSpec =
       dir: string;
       batch: number;
       seq?: number;
-      /** The tfjs backend (default wasm, one thread); 'wasm-mt': a thread per core. */
-      backend?: 'wasm' | 'wasm-mt' | 'webgpu';
+      /**
+       * The tfjs backend (default wasm, one thread); 'wasm-mt': a thread per core; 'native': loss and
+       * gradients on onnxruntime-node (`NativeTrainStep`, one intra-op thread), AdamW on tfjs wasm (1 thread).
+       */
+      backend?: 'wasm' | 'wasm-mt' | 'webgpu' | 'native';
       budgetMs: number;
       maxIters: number;
     }
@@ -383,6 +388,7 @@ async function trainStep(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseR
     c.backend === 'webgpu'
       ? await initBackend('webgpu')
       : await initBackend('wasm', { threads: c.backend === 'wasm-mt' ? CORES : 1 });
+  if (c.backend === 'native') return trainStepNative(c);
   const t0 = performance.now();
   let loss: () => tf.Scalar;
   const { BertForSequenceClassification } = await import('@attn/bert');
@@ -428,6 +434,74 @@ async function trainStep(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseR
   const res = await run(step, c);
   optimizer.dispose();
   return { ...res, loadMs, info: { ...res.info, losses, backend } };
+}
+
+/**
+ * The same step with the loss and gradients on onnxruntime-node: the model's own ONNX forward differentiated
+ * in ONNX (core-tensor's NativeTrainStep, one intra-op thread), then core-tensor's AdamW on the tfjs variables.
+ * The graph has no dropout (the tfjs row runs BERT's 0.1; ViT's is 0).
+ */
+async function trainStepNative(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseResult> {
+  const t0 = performance.now();
+  const { BertForSequenceClassification } = await import('@attn/bert');
+  const { ViTForImageClassification } = await import('@attn/vit');
+  const labels = tf.tensor1d(
+    Int32Array.from({ length: c.batch }, (_, i) => i % 2),
+    'int32',
+  );
+  let model: Bert.BertForSequenceClassification | Vit.ViTForImageClassification;
+  let step: NativeTrainStep;
+  let batch: Record<string, tf.Tensor>;
+  if (c.spec.kind === 'bert') {
+    const bert = await BertForSequenceClassification.fromPretrained(c.dir);
+    const seq = c.seq ?? c.spec.seq ?? 128;
+    const x = bertInputs(c.batch, seq);
+    const shape: [number, number] = [c.batch, seq];
+    step = await NativeTrainStep.create(bert, {
+      forward: (g) =>
+        bert.toOnnx(g, {
+          inputIds: g.input('input_ids', 'int64', shape),
+          attentionMask: g.input('attention_mask', 'int64', shape),
+          tokenTypeIds: g.input('token_type_ids', 'int64', shape),
+        }).logits.value,
+      threads: 1,
+    });
+    batch = {
+      input_ids: tf.tensor2d(x.ids, shape, 'int32'),
+      attention_mask: tf.tensor2d(x.mask, shape, 'int32'),
+      token_type_ids: tf.zeros(shape, 'int32'),
+    };
+    model = bert;
+  } else {
+    const vit = await ViTForImageClassification.fromPretrained(c.dir);
+    const size = c.spec.config.image_size as number;
+    const shape = [c.batch, 3, size, size];
+    step = await NativeTrainStep.create(vit, {
+      forward: (g) => vit.toOnnx(g, g.input('pixel_values', 'float32', shape)).logits.value,
+      threads: 1,
+    });
+    batch = { pixel_values: tf.tensor(pixels(c.batch, size), shape) };
+    model = vit;
+  }
+  const loadMs = performance.now() - t0;
+  const optimizer = new AdamW(model, { lr: 1e-5, weightDecay: 0.01, decay: noDecayForBiasAndNorm });
+  const losses: number[] = [];
+  const res = await run(async () => {
+    losses.push((await step.run(batch, labels, optimizer)).loss);
+  }, c);
+  optimizer.dispose();
+  await step.dispose();
+  tf.dispose([...Object.values(batch), labels]);
+  return {
+    ...res,
+    loadMs,
+    info: {
+      ...res.info,
+      losses,
+      backend: 'onnxruntime-node (1 intra-op thread) + tfjs wasm AdamW',
+      dropout: 'off',
+    },
+  };
 }
 
 /** A large float32 MatMul: the physical reference for "how fast can this CPU multiply". */

@@ -1,4 +1,4 @@
 /** The ONNX exporters and the worker pool that the bench drives, from the packages' entries. */
 export { createFeatureExtractionPool, exportOnnx as exportBertOnnx } from '@attn/bert';
-export { OnnxGraph, writeOnnxFile } from '@attn/core-tensor/onnx';
+export { NativeTrainStep, OnnxGraph, writeOnnxFile } from '@attn/core-tensor/onnx';
 export { exportOnnx as exportViTOnnx } from '@attn/vit';

@@ -87,6 +87,7 @@ const RUNTIME_LABEL: Record<string, string> = {
   'ours-onnx-q8': "attn on onnxruntime, dtype 'q8'",
   'ours-cpu': 'attn (tfjs cpu)',
   'torch-1': 'PyTorch (python3-torch, OpenBLAS, 1 thread)',
+  'ours-native': 'attn (native, onnxruntime, 1 thread)',
   ort: 'onnxruntime-node (our ONNX)',
   tjs: 'transformers.js (our ONNX)',
   'tjs-q8': "transformers.js, dtype 'q8' (our model_quantized.onnx)",
@@ -602,6 +603,26 @@ async function main() {
         rows.push(row);
         save();
         log(`  train ${name} b${batch}: ${fmt(row.p50Ms, 0)} ms/step, ${fmt(row.throughput, 2)} items/s`);
+      });
+      // The same step with loss and gradients on onnxruntime-node (NativeTrainStep), AdamW on tfjs.
+      await attempt(`train ${name} (native)`, async () => {
+        const dir = await prepared(spec);
+        const r = await runCase({
+          type: 'train',
+          spec,
+          dir,
+          batch,
+          seq,
+          backend: 'native',
+          budgetMs: quick ? 4000 : 15000,
+          maxIters: quick ? 3 : 6,
+        });
+        const row = toRow('train', name, batch, 'ours-native', spec.flopsPerItem * TRAIN_FLOPS_FACTOR, r);
+        rows.push(row);
+        save();
+        log(
+          `  train ${name} b${batch} native: ${fmt(row.p50Ms, 0)} ms/step, ${fmt(row.throughput, 2)} items/s`,
+        );
       });
       // The peer: PyTorch on one thread (OpenBLAS), the same shapes and step.
       await attempt(`train ${name} (PyTorch)`, async () => {

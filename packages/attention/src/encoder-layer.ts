@@ -95,11 +95,21 @@ export class TransformerEncoderLayer extends Module {
   /** The same in ONNX: x [b, t, H] → [b, t, H]; mask as `paddingMaskOnnx` makes it. */
   toOnnx(g: OnnxModuleGraph, x: string, mask?: string): string {
     const { norm } = this.config;
-    const afterAttention = residualOnnx(g, x, norm, this.ln1, (input) =>
-      this.attentionOut.toOnnx(g, this.selfAttention.toOnnx(g, input, mask)),
+    const afterAttention = residualOnnx(
+      g,
+      x,
+      norm,
+      this.ln1,
+      (input) => this.attentionOut.toOnnx(g, this.selfAttention.toOnnx(g, input, mask)),
+      this.dropout,
     );
-    return residualOnnx(g, afterAttention, norm, this.ln2, (input) =>
-      feedForwardOnnx(g, input, this.ffnUp, this.ffnDown, this.config),
+    return residualOnnx(
+      g,
+      afterAttention,
+      norm,
+      this.ln2,
+      (input) => feedForwardOnnx(g, input, this.ffnUp, this.ffnDown, this.config),
+      this.dropout,
     );
   }
 }

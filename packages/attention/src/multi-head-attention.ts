@@ -92,7 +92,10 @@ export class MultiHeadAttention extends Module {
     const q = split(this.query.toOnnx(g, x));
     const k = split(this.key.toOnnx(g, x));
     const v = split(this.value.toOnnx(g, x));
-    const output = scaledDotProductAttentionOnnx(g, q, k, v, this.headDim, mask); // [b, h, t, d]
+    const output = scaledDotProductAttentionOnnx(g, q, k, v, this.headDim, mask, {
+      dropout: this.attentionDropout,
+      training: this.training,
+    }); // [b, h, t, d]
     const merged = g.node('Transpose', [output], { perm: [0, 2, 1, 3] }); // [b, t, h, d]
     return g.node('Reshape', [merged, g.constInt64([0, 0, this.hiddenSize])]);
   }

@@ -108,12 +108,14 @@ export function scaledDotProductAttentionOnnx(
   v: string,
   d: number,
   mask?: string,
+  opts: { dropout?: number; training?: boolean } = {},
 ): string {
   const kT = g.node('Transpose', [k], { perm: [0, 1, 3, 2] }); // [b, h, d, tk]
   let scores = g.node('Div', [g.node('MatMul', [q, kT]), g.constFloat([Math.sqrt(d)], [])]); // [b, h, tq, tk]
   if (mask) scores = g.node('Add', [scores, g.node('Max', [mask, g.constFloat([SOFTMAX_FLOOR], [])])]);
   const weights = g.node('Softmax', [scores], { axis: -1 });
-  return g.node('MatMul', [weights, v]);
+  // As the tfjs path: dropout on the probabilities, in a training graph only.
+  return g.node('MatMul', [g.dropout(weights, opts.dropout ?? 0, opts.training ?? false), v]);
 }
 
 function checkShapes(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask?: tf.Tensor) {

@@ -39,20 +39,21 @@ export function residual(
   );
 }
 
-/** `residualOrder` in ONNX (an exported graph is for inference: no dropout). */
+/** `residualOrder` in ONNX; the dropout only in a training graph (an exported one is for inference). */
 export function residualOnnx(
   g: OnnxModuleGraph,
   x: string,
   norm: 'post' | 'pre',
   ln: LayerNorm,
   sublayer: (input: string) => string,
+  dropout?: Dropout,
 ): string {
   return residualOrder(
     x,
     norm,
     (t) => ln.toOnnx(g, t),
     (a, b) => g.node('Add', [a, b]),
-    sublayer,
+    (input) => (dropout ? g.dropout(sublayer(input), dropout.rate, dropout.training) : sublayer(input)),
   );
 }
 

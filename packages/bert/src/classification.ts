@@ -60,7 +60,8 @@ export class BertForSequenceClassification extends BertPreTrainedModel {
 
   toOnnx(g: OnnxModuleGraph, inputs: BertOnnxInputs): { logits: OnnxOutput } {
     const pooled = this.bert.toOnnx(g, inputs).pooler_output!.value;
-    return { logits: { value: this.classifier.toOnnx(g, pooled), dims: ['batch', numLabels(this.config)] } };
+    const dropped = g.dropout(pooled, this.dropout.rate, this.dropout.training);
+    return { logits: { value: this.classifier.toOnnx(g, dropped), dims: ['batch', numLabels(this.config)] } };
   }
 
   private problemType(labels: tf.Tensor | number[] | number[][]): string {

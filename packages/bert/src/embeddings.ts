@@ -59,6 +59,6 @@ export class BertEmbeddings extends Module {
       ]),
       this.position_embeddings.toOnnx(g, positions),
     ]);
-    return this.LayerNorm.toOnnx(g, summed);
+    return g.dropout(this.LayerNorm.toOnnx(g, summed), this.dropout.rate, this.dropout.training);
   }
 }

@@ -149,6 +149,7 @@ export class ViTEmbeddings extends Module {
     const clsShape = g.node('Concat', [b, g.constInt64([1, this.config.hidden_size])], { axis: 0 });
     const cls = g.node('Expand', [g.param(this.clsToken), clsShape]);
     const tokens = g.node('Concat', [cls, patches], { axis: 1 }); // [b, N + 1, H]
-    return g.node('Add', [tokens, g.param(this.positionEmbeddings)]);
+    const summed = g.node('Add', [tokens, g.param(this.positionEmbeddings)]);
+    return g.dropout(summed, this.dropout.rate, this.dropout.training);
   }
 }

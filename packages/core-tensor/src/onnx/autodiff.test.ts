@@ -200,6 +200,38 @@ describe.skipIf(!haveOrt)('appendGradients: each ONNX op gradient equals tf.grad
     );
   });
 
+  it('Dropout in a training graph: its mask output scales the gradient by mask / (1 − rate)', async () => {
+    const g = new OnnxGraph('dropout');
+    g.training = true;
+    const x = g.input('x', 'float32', [64, 32]);
+    const y = g.dropout(x, 0.25);
+    const mask = g.nodeDefs.at(-1)!.outputs[1]!;
+    const R = deterministicValues(64 * 32, 5);
+    const loss = g.node('ReduceSum', [g.node('Mul', [y, g.constFloat(Array.from(R), [64, 32])])], {
+      keepdims: 0,
+    });
+    const grads = appendGradients(g, loss, [x]);
+    g.output('y', y, 'float32', [64, 32]);
+    g.output('dx', grads.get(x)!, 'float32', [64, 32]);
+    g.output('keep', g.node('Cast', [mask], { to: 1 }), 'float32', [64, 32]);
+    const session = await OnnxSession.create(g.encode(), { threads: 1 });
+    const xs = tf.tensor(deterministicValues(64 * 32, 6), [64, 32]);
+    const out = await session.run({ x: xs });
+    await session.dispose();
+    const keep = Array.from(out.keep!.dataSync());
+    const kept = keep.reduce((a, b) => a + b, 0) / keep.length;
+    expect(kept).toBeGreaterThan(0.7); // ~0.75 of 2048 kept
+    expect(kept).toBeLessThan(0.8);
+    const [xv, yv, dx] = [xs.dataSync(), out.y!.dataSync(), out.dx!.dataSync()];
+    let worst = 0;
+    for (let i = 0; i < keep.length; i++) {
+      worst = Math.max(worst, Math.abs(yv[i]! - (xv[i]! * keep[i]!) / 0.75));
+      worst = Math.max(worst, Math.abs(dx[i]! - (R[i]! * keep[i]!) / 0.75));
+    }
+    expect(worst).toBeLessThan(1e-5);
+    tf.dispose([xs, ...Object.values(out)]);
+  });
+
   it('names the node and op when an op has no gradient rule', () => {
     const g = new OnnxGraph('no-rule');
     const x = g.input('x', 'float32', [2, 3]);

@@ -84,8 +84,24 @@ export class OnnxGraph {
   private readonly inits = new Map<string, InitDef>();
   private readonly produced = new Set<string>();
   private counter = 0;
+  private trainingMode?: string;
+  /**
+   * A training graph: `dropout` emits ONNX Dropout in training mode (its mask output kept for the backward).
+   * An inference graph (the default, every export) has no dropout.
+   */
+  training = false;
 
   constructor(readonly name = 'graph') {}
+
+  /**
+   * Inverted dropout of x at `rate`, as a module's forward in training mode applies it (`active`: that
+   * module's `training`): ONNX Dropout with training_mode = true in a training graph, x itself otherwise.
+   */
+  dropout(x: string, rate: number, active = true): string {
+    if (!this.training || !active || rate === 0) return x;
+    this.trainingMode ??= this.initializer(this.fresh('training_mode'), 'bool', [], Uint8Array.of(1));
+    return this.nodeN('Dropout', [x, this.constFloat([rate], []), this.trainingMode], {}, 2)[0]!;
+  }
 
   input(name: string, dtype: OnnxDType, dims: OnnxDim[]): string {
     this.claim(name);

@@ -24,6 +24,8 @@ export interface OnnxModuleGraphOptions {
    * Default 'initializers': the weights are stored in the graph.
    */
   parameters?: 'initializers' | 'inputs';
+  /** A training graph: modules in training mode emit their dropout (see `OnnxGraph.dropout`). Default false. */
+  training?: boolean;
 }
 
 /**
@@ -54,6 +56,7 @@ export class OnnxModuleGraph extends OnnxGraph {
       );
     this.dtype = opts.dtype ?? 'fp32';
     this.parametersAsInputs = opts.parameters === 'inputs';
+    this.training = opts.training ?? false;
     if (this.parametersAsInputs && this.dtype !== 'fp32')
       throw new OnnxGraphError(`parameters: 'inputs' needs dtype 'fp32' (got '${this.dtype}')`);
     for (const [n, p] of root.namedParameters()) this.names.set(p, n);
