@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * `attn`: the command line. Commander parses; each command lives in commands/*.ts and returns an exit code.
- * Global options: --device (auto | native | webgpu | wasm | cpu) and --json (one JSON object per input per line).
+ * Global options: --device (auto | native | webgpu | wasm | cpu), --dtype (fp32 | fp16 | q8) and --json (one JSON object per input per line).
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type BackendInfo, DEVICES, type Device } from '@attn/core-tensor';
+import { type BackendInfo, DEVICES, type Device, type DType } from '@attn/core-tensor';
+import { WEIGHT_DTYPES } from '@attn/core-tensor/onnx';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { selectBackend } from './backend.js';
 import { attentionCommand } from './commands/attention.js';
@@ -72,6 +73,12 @@ export function buildProgram(
         .choices(DEVICES)
         .default('auto'),
     )
+    .addOption(
+      new Option(
+        '--dtype <precision>',
+        'weight precision: fp32, fp16 (half the download; float32 compute), q8 (int8 weights: a quarter; int8 compute on native, dequantised on tfjs)',
+      ).choices(WEIGHT_DTYPES),
+    )
     .addOption(new Option('--backend <name>', 'older spelling of --device').choices(DEVICES).hideHelp())
     .addOption(
       new Option('--threads <n>', 'deprecated: the device uses every core by itself')
@@ -93,6 +100,7 @@ export function buildProgram(
   const context = (): Context => {
     const g = program.opts<{
       device: Device;
+      dtype?: DType;
       backend?: Device;
       json: boolean;
       threads?: number;
@@ -109,7 +117,14 @@ export function buildProgram(
     const opts = g.threads ? { threads: g.threads } : {};
     // Training, export and the other tfjs-only steps take the tfjs side of the device ('native' is inference only).
     const tfjs = device === 'native' ? 'auto' : device;
-    return { io, json: g.json, device, backend: () => (backend ??= selectBackend(tfjs, opts)) };
+    return {
+      io,
+      json: g.json,
+      device,
+      dtype: g.dtype ?? 'fp32',
+      dtypeGiven: g.dtype !== undefined,
+      backend: () => (backend ??= selectBackend(tfjs, opts)),
+    };
   };
   /** Once per flag and process: the old flag still works, and says what replaces it. */
   const noticed = new Set<string>();
@@ -250,10 +265,15 @@ export function buildProgram(
 
   program
     .command('export')
-    .description('export a model, where a package offers it (e.g. attn export onnx --model DIR --out FILE)')
+    .description(
+      "export a model, where a package offers it (attn export onnx --model DIR --out FILE.onnx, or --out DIR for transformers.js' folder at --dtype)",
+    )
     .argument('<format>', 'onnx')
     .requiredOption('--model <model>', modelHelp)
-    .requiredOption('--out <file>', 'output file')
+    .requiredOption(
+      '--out <file>',
+      'FILE.onnx, or a folder: config.json, the --dtype weights file, tokenizer files, onnx/model{,_fp16,_quantized}.onnx',
+    )
     .action(run((ctx, format: string, o) => exportCommand(format, o, ctx)));
 
   program

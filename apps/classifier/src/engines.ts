@@ -5,7 +5,7 @@
  */
 
 import { BertForSequenceClassification, pipeline as bertPipeline } from '@attn/bert';
-import { type BackendPreference, type Device, resolvePretrainedDir } from '@attn/core-tensor';
+import { type BackendPreference, type Device, type DType, resolvePretrainedDir } from '@attn/core-tensor';
 import { BertTokenizer } from '@attn/text-tokenizer';
 import { decodeImage, heatmapOverlay, ViTForImageClassification, pipeline as vitPipeline } from '@attn/vit';
 import { imageRollout, type TokenAttention, tokenAttention } from './attention-maps.js';
@@ -66,6 +66,8 @@ export interface EmbedOptions {
   normalize: boolean;
   /** Default 'auto': the fastest engine on this machine (native when onnxruntime-node is installed). */
   device?: Device;
+  /** Weight precision (default 'fp32'): reads model.fp16/q8.safetensors where the folder has them. */
+  dtype?: DType;
   /** @deprecated Use `device` ('onnx' is 'native'); passed to the pipeline's own deprecation path. */
   runtime?: 'tfjs' | 'onnx';
   /** @deprecated Ignored: the device computes on every core by itself. */
@@ -119,13 +121,17 @@ function finitePredictions(model: string, out: Prediction[][], input: (i: number
 // ---- adapters over the packages ----------------------------------------------------------------------
 
 /** Text classification: @attn/bert's pipeline; attention from the same model with outputAttentions. */
-export async function loadTextClassifier(spec: string, device?: Device): Promise<TextClassifier> {
-  const pipe = await bertPipeline('text-classification', spec, { device });
+export async function loadTextClassifier(
+  spec: string,
+  device?: Device,
+  dtype?: DType,
+): Promise<TextClassifier> {
+  const pipe = await bertPipeline('text-classification', spec, { device, dtype });
   // onnxruntime returns no attention maps: the pictures come from the tfjs model, loaded on first use.
   let tfjsModel: Promise<BertForSequenceClassification> | undefined;
   const attentionModel = () => {
     if (!pipe.onnx) return Promise.resolve(pipe.model);
-    tfjsModel ??= BertForSequenceClassification.fromPretrained(spec);
+    tfjsModel ??= BertForSequenceClassification.fromPretrained(spec, { dtype });
     return tfjsModel;
   };
   return {
@@ -145,8 +151,8 @@ export async function loadTextClassifier(spec: string, device?: Device): Promise
   };
 }
 
-export async function loadMaskFiller(spec: string, device?: Device): Promise<MaskFiller> {
-  const pipe = await bertPipeline('fill-mask', spec, { device });
+export async function loadMaskFiller(spec: string, device?: Device, dtype?: DType): Promise<MaskFiller> {
+  const pipe = await bertPipeline('fill-mask', spec, { device, dtype });
   return {
     device: pipe.device.description,
     async fill(text, topK) {
@@ -173,7 +179,11 @@ export async function loadMaskFiller(spec: string, device?: Device): Promise<Mas
 
 export async function loadEmbedder(spec: string, opts: EmbedOptions): Promise<Embedder> {
   const { pooling, normalize } = opts;
-  const pipe = await bertPipeline('feature-extraction', spec, { device: opts.device, runtime: opts.runtime });
+  const pipe = await bertPipeline('feature-extraction', spec, {
+    device: opts.device,
+    dtype: opts.dtype,
+    runtime: opts.runtime,
+  });
   const embedTokens = async (ids: number[][], describe: (i: number) => string) => {
     const vectors = await pipe.embedTokens(ids, { pooling, normalize });
     checkFinite(spec, vectors, describe);
@@ -202,14 +212,18 @@ export async function loadTokenizer(spec: string): Promise<(text: string) => Tok
 }
 
 /** Image classification: @attn/vit's pipeline; the attention rollout from the same model with outputAttentions. */
-export async function loadImageClassifier(spec: string, device?: Device): Promise<ImageClassifier> {
-  const pipe = await vitPipeline('image-classification', spec, { device });
+export async function loadImageClassifier(
+  spec: string,
+  device?: Device,
+  dtype?: DType,
+): Promise<ImageClassifier> {
+  const pipe = await vitPipeline('image-classification', spec, { device, dtype });
   const { processor } = pipe;
   // onnxruntime returns no attention maps: the rollout comes from the tfjs model, loaded on first use.
   let tfjsModel: Promise<ViTForImageClassification> | undefined;
   const attentionModel = () => {
     if (!pipe.onnx) return Promise.resolve(pipe.model);
-    tfjsModel ??= ViTForImageClassification.fromPretrained(spec);
+    tfjsModel ??= ViTForImageClassification.fromPretrained(spec, { dtype });
     return tfjsModel;
   };
   return {

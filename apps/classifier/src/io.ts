@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import type { BackendInfo, Device } from '@attn/core-tensor';
+import type { BackendInfo, Device, DType } from '@attn/core-tensor';
 
 export interface Io {
   stdin: Readable;
@@ -21,6 +21,10 @@ export interface Context {
   json: boolean;
   /** --device: where the pipelines run ('auto' by default). */
   device: Device;
+  /** --dtype: the weight precision pipelines load ('fp32' when not given). */
+  dtype: DType;
+  /** Whether --dtype was given (search and worker follow their table's dtype unless told otherwise). */
+  dtypeGiven: boolean;
   /** A tfjs backend, for the steps that run on tfjs whatever the device (training, export). */
   backend(): Promise<BackendInfo>;
 }

@@ -64,7 +64,8 @@ function pageModel(kind) {
       $('page-engine').textContent = `loading the ${kind} model: ${e.file} ${e.progress.toFixed(0)}%`;
     };
     const load = kind === 'image' ? loadImageModel : loadTextModel;
-    const model = await load(pageModels[kind], progress);
+    // the server's --dtype: the page reads the same weights (its reduced file, where the folder has one)
+    const model = await load(pageModels[kind], progress, server?.dtype);
     bar.hidden = true;
     return model;
   })();

@@ -37,7 +37,11 @@ export { buildBertOnnx, encodeBertOnnx, exportOnnx } from './export/onnx.js';
 export type { BertOnnxOutputs } from './export/onnx-runtime.js';
 export { BertOnnxRuntime } from './export/onnx-runtime.js';
 export type { BertTokenizerJsonOptions, TransformersJsFolderOptions } from './export/transformers-js.js';
-export { bertTokenizerJson, exportTransformersJsFolder } from './export/transformers-js.js';
+export {
+  bertTokenizerJson,
+  exportTransformersJsFolder,
+  ONNX_FILE_OF_DTYPE,
+} from './export/transformers-js.js';
 export { BertLMPredictionHead, BertPooler, BertPredictionHeadTransform } from './heads.js';
 export type { BertInputs, IntMatrix } from './inputs.js';
 export type { LengthBatchingOptions } from './length-batching.js';

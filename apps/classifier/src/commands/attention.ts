@@ -29,14 +29,22 @@ export async function attentionCommand(input: string, opts: AttentionOptions, ct
   // Attention maps come from the tfjs model (onnxruntime returns none): the tfjs side of --device.
   const device = (await ctx.backend()).name;
   if (!opts.text && isImageArgument(input)) {
-    const model = await loadImageClassifier(resolveModel(opts.model, 'image-classification'), device);
+    const model = await loadImageClassifier(
+      resolveModel(opts.model, 'image-classification'),
+      device,
+      ctx.dtype,
+    );
     try {
       await atomicWriteFile(opts.out, await model.attentionPng(input));
     } finally {
       model.dispose();
     }
   } else {
-    const model = await loadTextClassifier(resolveModel(opts.model, 'text-classification'), device);
+    const model = await loadTextClassifier(
+      resolveModel(opts.model, 'text-classification'),
+      device,
+      ctx.dtype,
+    );
     try {
       const att = await model.attention(input, opts.layer);
       const title = `layer ${att.layer} attention, mean over heads: ${ellipsize(input, 50)}`;

@@ -16,7 +16,11 @@ export async function classifyImageCommand(
   ctx: Context,
 ): Promise<number> {
   if (files.length === 0) throw new UsageError('no image files given');
-  const model = await loadImageClassifier(resolveModel(opts.model, 'image-classification'), ctx.device);
+  const model = await loadImageClassifier(
+    resolveModel(opts.model, 'image-classification'),
+    ctx.device,
+    ctx.dtype,
+  );
   let failed = 0;
   try {
     for await (const batch of batchesOf(files, opts.batchSize)) {

@@ -26,7 +26,11 @@ export async function classifyTextCommand(
   // Blank arguments would be classified all the same, into whatever the model's bias prefers.
   const blank = texts.findIndex((t) => !t.trim());
   if (blank >= 0) throw new UsageError(`text ${blank + 1} of the arguments is empty or only whitespace`);
-  const model = await loadTextClassifier(resolveModel(opts.model, 'text-classification'), ctx.device);
+  const model = await loadTextClassifier(
+    resolveModel(opts.model, 'text-classification'),
+    ctx.device,
+    ctx.dtype,
+  );
   let failed = 0;
   let seen = 0;
   try {

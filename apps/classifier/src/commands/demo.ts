@@ -28,7 +28,11 @@ export async function demoCommand(opts: DemoOptions, ctx: Context): Promise<numb
   const images = samples('.png');
   const files = samples('.txt');
   const width = Math.max(...[...images, ...files].map((f) => relative(process.cwd(), f).length));
-  const vit = await loadImageClassifier(resolveModel('mnist-vit', 'image-classification'), ctx.device);
+  const vit = await loadImageClassifier(
+    resolveModel('mnist-vit', 'image-classification'),
+    ctx.device,
+    ctx.dtype,
+  );
   // The engine the pipeline chose (with --device auto: the fastest here), as the pipeline reports it.
   await say(`attn demo: built-in models, device ${vit.device}`);
   try {
@@ -43,7 +47,11 @@ export async function demoCommand(opts: DemoOptions, ctx: Context): Promise<numb
     vit.dispose();
   }
 
-  const bert = await loadTextClassifier(resolveModel('spam-bert', 'text-classification'), ctx.device);
+  const bert = await loadTextClassifier(
+    resolveModel('spam-bert', 'text-classification'),
+    ctx.device,
+    ctx.dtype,
+  );
   try {
     await say('\ntexts → spam-bert (a BERT pre-trained and fine-tuned on SpamAssassin mail)');
     const texts = files.map((f) => readFileSync(f, 'utf8').trim());

@@ -135,9 +135,10 @@ export async function embedCommand(opts: EmbedCommandOptions, ctx: Context): Pro
   const totalBytes = file?.size;
   const spec = resolveModel(opts.model, 'text-encoder');
   // the pipeline starts the device itself (the CLI maps the deprecated --runtime onto opts.device)
-  const model = await loadEmbedder(spec, { ...opts, device: opts.device ?? ctx.device });
+  const dtype = opts.dtype ?? ctx.dtype;
+  const model = await loadEmbedder(spec, { ...opts, device: opts.device ?? ctx.device, dtype });
   const sink: VectorSink = opts.db
-    ? new LanceSink(opts.db, { model: spec, pooling: opts.pooling, normalize: opts.normalize })
+    ? new LanceSink(opts.db, { model: spec, pooling: opts.pooling, normalize: opts.normalize, dtype })
     : new JsonlSink(ctx.io.stdout);
   const bar = progressBar(ctx, totalBytes);
   const started = performance.now();

@@ -10,7 +10,7 @@ export interface FillMaskOptions {
 
 export async function fillMaskCommand(text: string, opts: FillMaskOptions, ctx: Context): Promise<number> {
   if (!text.includes('[MASK]')) throw new UsageError(`text has no [MASK] token: ${JSON.stringify(text)}`);
-  const model = await loadMaskFiller(resolveModel(opts.model, 'fill-mask'), ctx.device);
+  const model = await loadMaskFiller(resolveModel(opts.model, 'fill-mask'), ctx.device, ctx.dtype);
   try {
     const perMask = await model.fill(text, opts.top);
     if (ctx.json) {

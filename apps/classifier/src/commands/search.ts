@@ -1,11 +1,11 @@
 /**
  * `attn search "query" --db DIR`: the documents nearest a query in a store written by `attn embed --db`.
- * The query is encoded with the model, pooling and normalisation recorded in the table, never with flags,
+ * The query is encoded with the model, pooling, normalisation and dtype recorded in the table, never with flags,
  * so query and documents always share one vector space.
  */
 import { loadEmbedder } from '../engines.js';
 import { type Context, ellipsize, UsageError, writeLine } from '../io.js';
-import { VectorStore } from '../store/lance.js';
+import { DTypeMismatchError, tableDtype, VectorStore } from '../store/lance.js';
 
 export interface SearchCommandOptions {
   db?: string;
@@ -21,7 +21,12 @@ export async function searchCommand(
   if (!query.trim()) throw new UsageError('search needs a query text');
   const store = await VectorStore.open(opts.db);
   const { model, pooling, normalize } = store.meta;
-  const embedder = await loadEmbedder(model, { pooling, normalize, device: ctx.device });
+  const dtype = tableDtype(store.meta);
+  if (ctx.dtypeGiven && ctx.dtype !== dtype) {
+    store.close();
+    throw new DTypeMismatchError(opts.db, dtype, ctx.dtype);
+  }
+  const embedder = await loadEmbedder(model, { pooling, normalize, dtype, device: ctx.device });
   try {
     const [vector] = await embedder.embed([query]);
     const hits = await store.nearest(vector, opts.top);

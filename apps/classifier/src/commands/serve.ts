@@ -22,10 +22,10 @@ export async function serveCommand(opts: ServeOptions, ctx: Context): Promise<nu
   const backend = await ctx.backend();
   // The pipelines resolve --device the same way: this names the engine they run on.
   const { description } = await resolveDevice(ctx.device);
-  const server = await startServer({ ...opts, backend, device: ctx.device });
+  const server = await startServer({ ...opts, backend, device: ctx.device, dtype: ctx.dtype });
   await writeLine(
     ctx.io.stderr,
-    `attn serve: http://${opts.host}:${server.port}/ (device ${description}; Ctrl-C stops)`,
+    `attn serve: http://${opts.host}:${server.port}/ (device ${description}, dtype ${ctx.dtype}; Ctrl-C stops)`,
   );
   await new Promise<void>((done) => {
     const stop = () => {

@@ -10,7 +10,7 @@ import { type Embedder, loadEmbedder } from '../engines.js';
 import { type Context, errorLine, writeLine } from '../io.js';
 import { InputChangedError, readChunk } from '../queue/chunks.js';
 import { type ChunkJob, connectionFor, connectRedis, doneKey, failedKey, QUEUE_NAME } from '../queue/jobs.js';
-import { LanceSink, VectorStoreError } from '../store/lance.js';
+import { DTypeMismatchError, LanceSink, tableDtype, VectorStoreError } from '../store/lance.js';
 import { embedLines } from './embed.js';
 
 /** Times a chunk may be requeued after its worker stopped renewing the lock (died, or starved of CPU). */
@@ -48,6 +48,9 @@ export async function workerCommand(opts: WorkerCommandOptions, ctx: Context): P
     const where = `${file.path} lines ${chunk.firstLine}-${chunk.firstLine + chunk.lines - 1}`;
     await writeLine(ctx.io.stderr, `attn worker ${process.pid}: chunk ${job.id} started (${where})`);
     try {
+      // The run's dtype (the producer's --dtype) makes every vector of the table; a worker told otherwise refuses.
+      const dtype = tableDtype(encoding);
+      if (ctx.dtypeGiven && ctx.dtype !== dtype) throw new DTypeMismatchError(db, dtype, ctx.dtype);
       const key = JSON.stringify(encoding);
       if (loaded?.key !== key) {
         await loaded?.model.dispose();
@@ -55,7 +58,7 @@ export async function workerCommand(opts: WorkerCommandOptions, ctx: Context): P
         loaded = {
           key,
           // this machine's --device: workers on different machines may run different engines
-          model: await loadEmbedder(encoding.model, { ...encoding, device: ctx.device }),
+          model: await loadEmbedder(encoding.model, { ...encoding, dtype, device: ctx.device }),
         };
       }
       const buffer = new ChunkBuffer();
@@ -77,7 +80,11 @@ export async function workerCommand(opts: WorkerCommandOptions, ctx: Context): P
       await writeLine(ctx.io.stderr, `attn worker ${process.pid}: chunk ${job.id} done (${done} vectors)`);
     } catch (e) {
       // These will not change on a retry: record them for the producer and fail the job for good.
-      if (e instanceof InputChangedError || e instanceof VectorStoreError) {
+      if (
+        e instanceof InputChangedError ||
+        e instanceof VectorStoreError ||
+        e instanceof DTypeMismatchError
+      ) {
         await redis.hset(failedKey(run), job.id!, errorLine(e));
         throw new UnrecoverableError(errorLine(e));
       }

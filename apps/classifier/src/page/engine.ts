@@ -5,7 +5,7 @@
  * dist/web/attn-page.js, beside tfjs's .wasm files, where tfjs looks for them by default.
  */
 import { pipeline as bertPipeline } from '@attn/bert';
-import { type ProgressCallback, tf } from '@attn/core-tensor';
+import { type DType, type ProgressCallback, tf } from '@attn/core-tensor';
 import { heatmapOverlay, type RawImage, pipeline as vitPipeline } from '@attn/vit';
 import { imageRollout, tokenAttention, tokenAttentionTitle } from '../attention-maps.js';
 import { type ColourBarOptions, colourBarFooterSvg, colourBarLayout } from '../render/colour-bar-svg.js';
@@ -69,13 +69,18 @@ async function overlayPng(overlay: RawImage, key: Omit<ColourBarOptions, 'width'
   return canvas.toDataURL('image/png');
 }
 
-/** `url`: the model folder (config.json, model.safetensors, preprocessor_config.json), relative to the page. */
+/**
+ * `url`: the model folder (config.json, model.safetensors, preprocessor_config.json), relative to the page.
+ * `dtype` 'fp16' / 'q8' fetches model.fp16/q8.safetensors instead (half / a quarter of the bytes), computed in
+ * float32 in the page.
+ */
 export async function loadImageModel(
   url: string,
   progress_callback?: ProgressCallback,
+  dtype?: DType,
 ): Promise<InPageModel<Blob>> {
   const pipe = await oneAtATime(() =>
-    vitPipeline('image-classification', url, { device: 'auto', progress_callback }),
+    vitPipeline('image-classification', url, { device: 'auto', dtype, progress_callback }),
   );
   return {
     device: pipe.device.description,
@@ -104,13 +109,14 @@ export async function loadImageModel(
   };
 }
 
-/** `url`: the model folder (config.json, model.safetensors, tokenizer files), relative to the page. */
+/** `url`: the model folder (config.json, model.safetensors, tokenizer files), relative to the page; `dtype` as above. */
 export async function loadTextModel(
   url: string,
   progress_callback?: ProgressCallback,
+  dtype?: DType,
 ): Promise<InPageModel<string>> {
   const pipe = await oneAtATime(() =>
-    bertPipeline('text-classification', url, { device: 'auto', progress_callback }),
+    bertPipeline('text-classification', url, { device: 'auto', dtype, progress_callback }),
   );
   return {
     device: pipe.device.description,

@@ -78,6 +78,8 @@ export function runKey(file: FileIdentity, db: string, encoding: ChunkJob['encod
         encoding.model,
         encoding.pooling,
         encoding.normalize,
+        // fp32 runs keep the keys they had before dtypes existed
+        ...(encoding.dtype && encoding.dtype !== 'fp32' ? [encoding.dtype] : []),
       ]),
     )
     .digest('hex')

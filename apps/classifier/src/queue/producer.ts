@@ -23,6 +23,7 @@ export async function enqueueEmbedCommand(opts: EmbedCommandOptions, ctx: Contex
       model: resolveModel(opts.model, 'text-encoder'),
       pooling: opts.pooling,
       normalize: opts.normalize,
+      dtype: opts.dtype ?? ctx.dtype,
     };
     const run = runKey(file, opts.db, encoding);
     // Failed jobs are removed (removeOnFail), so enqueueing the run again retries exactly those chunks.

@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import { basename } from 'node:path';
-import type { BackendInfo, Device } from '@attn/core-tensor';
+import type { BackendInfo, Device, DType } from '@attn/core-tensor';
 import { tokenAttentionTitle } from '../attention-maps.js';
 import { describeBackend } from '../backend.js';
 import {
@@ -40,6 +40,8 @@ export interface ServerOptions {
   backend: BackendInfo;
   /** Where the models run (default: `backend`, the tfjs backend given; `attn serve` passes --device). */
   device?: Device;
+  /** Weight precision of the server's pipelines (default fp32); /healthz reports it and the page asks for it. */
+  dtype?: DType;
   imageModel?: string;
   textModel?: string;
   /** Largest batch one forward pass takes. */
@@ -378,6 +380,7 @@ export function createApp(engines: Engines, opts: ServerOptions): Server {
         status: 'ok',
         backend: engines.text.device ?? describeBackend(opts.backend),
         devices: { image: engines.image.device, text: engines.text.device, embed: engines.embedder.device },
+        dtype: opts.dtype ?? 'fp32',
         fallbackReason: opts.backend.fallbackReason,
         models: engines.names,
         // The page runs a model itself when its folder is served here and the engine is built.
@@ -443,9 +446,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const textSpec = resolveModel(opts.textModel, 'text-classification');
   const device = opts.device ?? opts.backend.name;
   const engines: Engines = {
-    image: await loadImageClassifier(imageSpec, device),
-    text: await loadTextClassifier(textSpec, device),
-    embedder: await loadEmbedder(textSpec, { pooling: 'mean', normalize: true, device }),
+    image: await loadImageClassifier(imageSpec, device, opts.dtype),
+    text: await loadTextClassifier(textSpec, device, opts.dtype),
+    embedder: await loadEmbedder(textSpec, { pooling: 'mean', normalize: true, device, dtype: opts.dtype }),
     names: { image: modelName(imageSpec), text: modelName(textSpec) },
     page: { image: pageModelUrl(imageSpec), text: pageModelUrl(textSpec) },
   };

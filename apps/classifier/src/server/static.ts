@@ -15,6 +15,9 @@ export const PAGE_MODELS = { image: 'mnist-vit', text: 'spam-bert' } as const;
 const MODEL_FILES = new Set([
   'config.json',
   'model.safetensors',
+  // the reduced weights a page asking for dtype fp16 / q8 fetches instead, where the folder has them
+  'model.fp16.safetensors',
+  'model.q8.safetensors',
   'preprocessor_config.json',
   'tokenizer.json',
   'tokenizer_config.json',

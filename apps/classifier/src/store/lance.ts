@@ -6,6 +6,7 @@
  * local folder take turns under a lockfile there (see lock.ts), across processes and connections.
  */
 import type { VectorRecord, VectorSink } from '@attn/bert';
+import type { DType } from '@attn/core-tensor';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, Schema, Utf8 } from 'apache-arrow';
 import { isLocalPath, withWriteLock } from './lock.js';
@@ -18,7 +19,25 @@ export interface EmbeddingMeta {
   model: string;
   pooling: 'mean' | 'cls';
   normalize: boolean;
+  /** The weight precision the vectors were made at (--dtype); tables written before it existed are fp32. */
+  dtype?: DType;
   dim: number;
+}
+
+/** The precision a table's vectors were made at. */
+export const tableDtype = (meta: Pick<EmbeddingMeta, 'dtype'>): DType => meta.dtype ?? 'fp32';
+
+/**
+ * A --dtype given beside a table made at another precision: its queries or new rows would be made by other
+ * weights than the table's (q8 vectors sit about 1e-2 from fp32 ones), so the call is refused, naming both.
+ */
+export class DTypeMismatchError extends Error {
+  override readonly name = 'DTypeMismatchError';
+  constructor(dir: string, table: DType, given: DType) {
+    super(
+      `--dtype ${given}: ${dir}: table "${TABLE}" holds vectors made at dtype ${table}; leave --dtype out (the table's is used) or pass --dtype ${table}`,
+    );
+  }
 }
 
 export class VectorStoreError extends Error {
@@ -46,7 +65,13 @@ function readMeta(schema: Schema, dir: string): EmbeddingMeta {
 }
 
 function sameEncoding(a: EmbeddingMeta, b: EmbeddingMeta): boolean {
-  return a.model === b.model && a.pooling === b.pooling && a.normalize === b.normalize && a.dim === b.dim;
+  return (
+    a.model === b.model &&
+    a.pooling === b.pooling &&
+    a.normalize === b.normalize &&
+    tableDtype(a) === tableDtype(b) &&
+    a.dim === b.dim
+  );
 }
 
 /**
