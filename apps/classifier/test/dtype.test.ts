@@ -11,6 +11,7 @@ import { initBackend } from '@attn/core-tensor';
 import { fixturePath, haveFixtures, relativeError } from '@attn/core-tensor/testing';
 import { pipeline as vitPipeline } from '@attn/vit';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../src/server/app.js';
 import { golden, runCli } from './helpers.js';
 
 type Pred = { label: string; score: number };
@@ -157,5 +158,51 @@ describe.skipIf(!haveFixtures('CLI dtype tests'))('attn --dtype', () => {
     const mixed = await runCli(['--device', 'wasm', '--dtype', 'fp32', 'embed', '--db', db], 'another text');
     expect(mixed.code).toBe(1);
     expect(mixed.stderr).toMatch(/"dtype":"q8".*"dtype":"fp32"/);
+  });
+
+  it('serve --dtype q8: /healthz says q8, the server classifies with q8 weights (= pipeline q8 to 1e-4)', async () => {
+    const image = fixturePath('vit-tiny-random');
+    const server = await startServer({
+      port: 0,
+      host: '127.0.0.1',
+      backend: await initBackend('wasm'),
+      device: 'wasm',
+      dtype: 'q8',
+      imageModel: image,
+      textModel: fixturePath('bert-tiny-random'),
+      maxBatch: 4,
+      windowMs: 5,
+      maxQueue: 8,
+      maxBodyBytes: 1 << 20,
+    });
+    try {
+      const health = (await (await fetch(`${server.url}/healthz`)).json()) as { dtype: string };
+      expect(health.dtype).toBe('q8');
+      const png = fixturePath('golden', 'images', 'noise_300x250.png');
+      const res = await fetch(`${server.url}/v1/classify-image?top=5`, {
+        method: 'POST',
+        body: readFileSync(png),
+        headers: { 'content-type': 'image/png' },
+      });
+      const { predictions } = (await res.json()) as { predictions: Pred[] };
+      const want = async (dtype: 'q8' | 'fp32') => {
+        const pipe = await vitPipeline('image-classification', image, { dtype, device: 'wasm' });
+        const out = (await pipe(png, { top_k: 5 })) as Pred[];
+        await pipe.dispose();
+        return out;
+      };
+      const q8 = await want('q8');
+      for (const [i, p] of predictions.entries()) {
+        expect(p.label).toBe(q8[i].label);
+        expect(Math.abs(p.score - q8[i].score)).toBeLessThan(1e-4);
+      }
+      const fp32 = await want('fp32');
+      const drift = Math.max(
+        ...fp32.map((p) => Math.abs(p.score - (predictions.find((x) => x.label === p.label)?.score ?? 0))),
+      );
+      expect(drift).toBeGreaterThan(0); // the server did not run fp32
+    } finally {
+      await server.close();
+    }
   });
 });
