@@ -454,6 +454,7 @@ async function trainStepNative(c: Extract<CaseSpec, { type: 'train' }>): Promise
   let batch: Record<string, tf.Tensor>;
   if (c.spec.kind === 'bert') {
     const bert = await BertForSequenceClassification.fromPretrained(c.dir);
+    bert.train(); // the training graph then emits BERT's dropout, as the tfjs and PyTorch rows run it
     const seq = c.seq ?? c.spec.seq ?? 128;
     const x = bertInputs(c.batch, seq);
     const shape: [number, number] = [c.batch, seq];
@@ -474,6 +475,7 @@ async function trainStepNative(c: Extract<CaseSpec, { type: 'train' }>): Promise
     model = bert;
   } else {
     const vit = await ViTForImageClassification.fromPretrained(c.dir);
+    vit.train();
     const size = c.spec.config.image_size as number;
     const shape = [c.batch, 3, size, size];
     step = await NativeTrainStep.create(vit, {
