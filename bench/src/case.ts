@@ -439,7 +439,7 @@ async function trainStep(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseR
 /**
  * The same step with the loss and gradients on onnxruntime-node: the model's own ONNX forward differentiated
  * in ONNX (core-tensor's NativeTrainStep, one intra-op thread), then core-tensor's AdamW on the tfjs variables.
- * The graph has no dropout (the tfjs row runs BERT's 0.1; ViT's is 0).
+ * The model is in training mode, so the graph emits the dropout the tfjs and PyTorch rows run (BERT's 0.1; ViT's is 0).
  */
 async function trainStepNative(c: Extract<CaseSpec, { type: 'train' }>): Promise<CaseResult> {
   const t0 = performance.now();
@@ -501,7 +501,7 @@ async function trainStepNative(c: Extract<CaseSpec, { type: 'train' }>): Promise
       ...res.info,
       losses,
       backend: 'onnxruntime-node (1 intra-op thread) + tfjs wasm AdamW',
-      dropout: 'off',
+      dropout: c.spec.kind === 'bert' ? 0.1 : 0,
     },
   };
 }
