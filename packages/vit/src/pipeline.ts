@@ -97,9 +97,10 @@ export class ImageClassificationPipeline extends Pipeline<
 
   /**
    * Classifies a stream of images (an array, or an async iterable such as paths read from a listing) in
-   * batches of `batchSize` (default 16), yielding one result list per image in input order. The next batch is
-   * decoded and preprocessed while the model runs the current one, so on the native engine (which runs off
-   * the main thread) decoding leaves the critical path. Each image's result equals its own call's result.
+   * batches of `batchSize` (default 16), yielding one result list per image in input order. The next batch's
+   * decoding starts before the model runs the current one: the decoder's threads (sharp's, in Node) work while
+   * the model computes (onnxruntime-node computes on the calling thread, so the resizing, in JS, waits for it).
+   * Each image's result equals its own call's result.
    */
   async *stream(
     images: Iterable<ImageInput> | AsyncIterable<ImageInput>,
@@ -128,10 +129,14 @@ export class ImageClassificationPipeline extends Pipeline<
       for (;;) {
         const pixels = await pending;
         if (!pixels) return;
+        // The model first, so that its run is handed to the native engine before the next batch's decoding
+        // takes the main thread.
+        const results = this.classify(pixels, k);
         pending = nextBatch();
-        // Awaited after this batch; until then its failure must not count as unhandled.
+        // Awaited after this batch; until then their failures must not count as unhandled.
         pending.catch(() => {});
-        yield* await this.classify(pixels, k);
+        results.catch(() => {});
+        yield* await results;
       }
     } finally {
       // A consumer that stops early (break) closes the source, as for…of would.

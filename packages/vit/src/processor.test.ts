@@ -46,6 +46,28 @@ describe.skipIf(!haveFixtures('ViT pixel goldens'))('ViTImageProcessor vs Huggin
     }
   });
 
+  it('a batch decodes ahead yet keeps input order; a bad file in it is the one named', async () => {
+    const proc = await ViTImageProcessor.fromPretrained(fixturePath('vit-tiny-random'));
+    const gold = readJson('golden', 'vit-tiny-random.json');
+    // Twelve images, more than the four decoded ahead, the sizes differing so that decodes finish out of order.
+    const names = [...IMAGES, ...[...IMAGES].reverse()];
+    const { data, shape } = await proc.preprocessToArray(
+      names.map((n) => fixturePath('golden', 'images', `${n}.png`)),
+    );
+    expect(shape).toEqual([12, 3, 32, 32]);
+    const per = 3 * 32 * 32;
+    names.forEach((name, i) => {
+      const g = gold.images.find((c: { image: string }) => c.image === `images/${name}.png`);
+      expect(maxAbsDiff(data.subarray(i * per, (i + 1) * per), g.pixel_values.flat(3)), name).toBe(0);
+    });
+    const files = names.map((n) => fixturePath('golden', 'images', `${n}.png`));
+    files.splice(5, 0, fixturePath('golden', 'images', 'missing-file.png'));
+    await expect(proc.preprocessToArray(files)).rejects.toMatchObject({
+      name: 'ImageInputError',
+      source: fixturePath('golden', 'images', 'missing-file.png'),
+    });
+  });
+
   it('JPEG photos of the real ViT-Tiny (64 → 224 px): matches the side files', async () => {
     const proc = await ViTImageProcessor.fromPretrained(fixturePath('models', 'vit-tiny-tinyimagenet'));
     for (const name of ['val_68', 'val_23', 'val_130']) {

@@ -184,17 +184,23 @@ export class ViTImageProcessor {
     const data = out ?? new Float32Array(3 * plane);
     const src = img.data;
     const { do_rescale: rescale, do_normalize: normalize, rescale_factor: factor } = c;
-    // One channel plane at a time, its constants in locals: the same operations, in the same order, per value.
+    // The input is 8-bit, so each channel's float32 result is a table of 256 values: the same operations, in
+    // the same order, per value, computed once per image instead of once per pixel.
+    const table = new Float32Array(3 * 256);
     for (let ch = 0; ch < 3; ch++) {
       const mean = Math.fround(c.image_mean[ch]!);
       const std = Math.fround(c.image_std[ch]!);
-      const at = ch * plane;
-      for (let i = 0; i < plane; i++) {
+      for (let u = 0; u < 256; u++) {
         // float64 product rounded to float32 (numpy's astype), then float32 (x - mean) / std.
-        let v = rescale ? Math.fround(src[i * 3 + ch]! * factor) : src[i * 3 + ch]!;
+        let v = rescale ? Math.fround(u * factor) : u;
         if (normalize) v = Math.fround(Math.fround(v - mean) / std);
-        data[at + i] = v;
+        table[ch * 256 + u] = v;
       }
+    }
+    for (let i = 0, j = 0; i < plane; i++, j += 3) {
+      data[i] = table[src[j]!]!;
+      data[plane + i] = table[256 + src[j + 1]!]!;
+      data[2 * plane + i] = table[512 + src[j + 2]!]!;
     }
     return { data, height, width };
   }
@@ -206,13 +212,25 @@ export class ViTImageProcessor {
   ): Promise<{ data: Float32Array; shape: [number, number, number, number] }> {
     const list = Array.isArray(images) ? images : [images];
     if (list.length === 0) throw new ImageInputError('empty', '<image list>', 'no images given');
-    const first = this.processRgb(await this.loadRgb(list[0], opts));
+    // Decoding runs in sharp's threads (Node) or the browser's decoder: a few images at once keep them busy,
+    // also while onnxruntime-node, which runs on this thread, computes the previous batch (the streams). At
+    // most DECODE_AHEAD decoded images are held at once, each bounded by maxBytes.
+    const decoded: Promise<RawImage>[] = [];
+    const decode = (n: number) => {
+      if (n < list.length) decoded[n] = this.loadRgb(list[n], opts);
+      // Awaited in order below; a later failure must not count as unhandled while an earlier one throws.
+      decoded[n]?.catch(() => {});
+    };
+    for (let n = 0; n < DECODE_AHEAD; n++) decode(n);
+    const first = this.processRgb(await decoded[0]!);
     const { height, width } = first;
     const per = 3 * height * width;
     const data = new Float32Array(list.length * per);
     data.set(first.data);
     for (let n = 1; n < list.length; n++) {
-      const rgb = await this.loadRgb(list[n], opts);
+      decode(n + DECODE_AHEAD - 1);
+      const rgb = await decoded[n]!;
+      delete decoded[n];
       if (!this.config.do_resize && (rgb.width !== width || rgb.height !== height))
         throw new ImageInputError(
           'unsupported',
@@ -233,6 +251,9 @@ export class ViTImageProcessor {
     return { pixelValues: tf.tensor4d(data, shape, 'float32') };
   }
 }
+
+/** Images decoded ahead of the one being resized: sharp's (libuv's) four threads. */
+const DECODE_AHEAD = 4;
 
 function describe(x: ImageInput): string {
   return typeof x === 'string' ? x : '<image>';

@@ -106,7 +106,8 @@ function precomputeCoeffs(inSize: number, outSize: number, filter: Filter): Coef
   return { bounds, kk, ksize };
 }
 
-// Pillow's clip8: `ss >> PRECISION_BITS` on its int32 accumulator (which the sums here never leave), clamped.
+// Pillow's clip8: `ss >> PRECISION_BITS` on its int32 accumulator, clamped. The sums stay in int32 as Pillow's
+// do (8-bit values times weights that sum to ONE), so the passes add with int32 arithmetic (imul, |0).
 const clip8 = (ss: number) => {
   return Math.min(255, Math.max(0, ss >> PRECISION_BITS));
 };
@@ -132,7 +133,7 @@ function resampleHorizontal(
       const at = rowIn + xmin * ch;
       for (let b = 0; b < ch; b++) {
         let ss = HALF;
-        for (let x = 0; x < n; x++) ss += data[at + x * ch + b]! * kk[k0 + x]!;
+        for (let x = 0; x < n; x++) ss = (ss + Math.imul(data[at + x * ch + b]!, kk[k0 + x]!)) | 0;
         out[(yy * outWidth + xx) * ch + b] = clip8(ss);
       }
     }
@@ -154,7 +155,7 @@ function resampleVertical(src: RawImage, outHeight: number, c: Coeffs): RawImage
     const at = ymin * row;
     for (let i = 0; i < row; i++) {
       let ss = HALF;
-      for (let y = 0; y < n; y++) ss += data[at + y * row + i]! * kk[k0 + y]!;
+      for (let y = 0; y < n; y++) ss = (ss + Math.imul(data[at + y * row + i]!, kk[k0 + y]!)) | 0;
       out[yy * row + i] = clip8(ss);
     }
   }
