@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkBackend } from './backend/errors.js';
+import type { OnnxGraph } from './onnx/graph.js';
 
 /**
  * How a parameter is stored on disk (the Hugging Face / PyTorch layout) versus how we keep it in memory.
@@ -13,6 +14,11 @@ export interface ParameterLayout {
   fromExternal(t: tf.Tensor): tf.Tensor;
   /** In-memory layout → HF layout. Must not dispose its input. */
   toExternal(t: tf.Tensor): tf.Tensor;
+  /**
+   * `toExternal` as ONNX nodes on the graph value `v`: lets a training graph read the parameter as tfjs holds
+   * it (NativeTrainStep feeds the variable and gets its gradient back with no conversion per step).
+   */
+  toExternalOnnx?(g: OnnxGraph, v: string): string;
 }
 
 /** A parameter's initial value, described rather than computed: see `withDeferredInit`. */

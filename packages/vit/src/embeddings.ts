@@ -18,6 +18,8 @@ function convAsMatmulLayout(hidden: number, channels: number, patch: number): Pa
     externalShape,
     fromExternal: (t) => tf.tidy(() => tf.transpose(tf.reshape(t, [hidden, channels * patch * patch]))),
     toExternal: (t) => tf.tidy(() => tf.reshape(tf.transpose(t), externalShape)),
+    toExternalOnnx: (g, v) =>
+      g.node('Reshape', [g.node('Transpose', [v], { perm: [1, 0] }), g.constInt64(externalShape)]),
   };
 }
 

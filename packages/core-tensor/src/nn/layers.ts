@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Module } from '../module.js';
+import { Module, type ParameterLayout } from '../module.js';
 import { onnxFloat } from '../onnx/graph.js';
 import type { OnnxModuleGraph } from '../onnx/module-graph.js';
 import { gatherRows } from './gather-rows.js';
 import { initNormal } from './init.js';
 
 /** PyTorch keeps a Linear weight as [out, in]; we keep [in, out] so x·W needs no transpose per call. */
-const transposed2d = (externalShape: number[]) => ({
+const transposed2d = (externalShape: number[]): ParameterLayout => ({
   externalShape,
   fromExternal: (t: tf.Tensor) => tf.transpose(t),
   toExternal: (t: tf.Tensor) => tf.transpose(t),
+  toExternalOnnx: (g, v) => g.node('Transpose', [v], { perm: [1, 0] }),
 });
 
 export interface LinearOptions {

@@ -41,6 +41,8 @@ export class OnnxModuleGraph extends OnnxGraph {
   readonly dtype: 'fp32' | 'fp16' | 'q8';
   /** The trainable parameters read as graph inputs (`parameters: 'inputs'`), by input name, in read order. */
   readonly parameterInputs = new Map<string, Parameter>();
+  /** Those of `parameterInputs` read in HF layout (their layout has no `toExternalOnnx`); the rest as tfjs holds them. */
+  readonly externalLayoutInputs = new Set<string>();
   private readonly parametersAsInputs: boolean;
 
   constructor(
@@ -70,7 +72,12 @@ export class OnnxModuleGraph extends OnnxGraph {
     if (name === undefined)
       throw new OnnxGraphError('a module read a parameter that is not part of the exported module tree');
     if (this.parametersAsInputs && p.trainable) {
-      const value = this.input(name, 'float32', p.externalShape);
+      // Fed as tfjs holds it where the layout has an ONNX form (its conversion then runs in the graph, and
+      // the gradient comes back in the same layout); otherwise in HF layout.
+      const toExternal = p.layout?.toExternalOnnx;
+      const input = this.input(name, 'float32', toExternal || !p.layout ? p.shape : p.externalShape);
+      const value = toExternal ? toExternal(this, input) : input;
+      if (p.layout && !toExternal) this.externalLayoutInputs.add(name);
       this.values.set(p, value);
       this.parameterInputs.set(name, p);
       this.weights.ignore(name);

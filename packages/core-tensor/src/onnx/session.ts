@@ -19,6 +19,13 @@ export interface OnnxSessionOptions {
   threads?: number;
   /** Let onnxruntime's idle threads busy-wait for the next op (its default; ours is off, see `create`). */
   spinning?: boolean;
+  /**
+   * onnxruntime's memory pattern (default on): after the first run it plans one block for every intermediate
+   * tensor, held from then on in its arena. Off, the arena serves each tensor as it is needed and reuses what
+   * the run has released: for a training step, whose saved activations are most of its memory
+   * (NativeTrainStep turns it off).
+   */
+  memoryPattern?: boolean;
 }
 
 /**
@@ -42,6 +49,7 @@ export class OnnxSession {
     }
     const options: Ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
+      ...(opts.memoryPattern === false && { enableMemPattern: false }),
       ...(opts.threads && { intraOpNumThreads: opts.threads, interOpNumThreads: 1 }),
       // onnxruntime's pool threads busy-wait between ops by default. Where the same cores also decode images or
       // tokenize (the pipelines' streams) that spinning takes the CPU the other work needs: ViT-Tiny q8,
@@ -76,10 +84,13 @@ export class OnnxSession {
   }
 
   /** Runs the graph; feeds are read asynchronously (any backend), outputs are new tfjs tensors. */
-  async run(feeds: Record<string, tf.Tensor>): Promise<Record<string, tf.Tensor>> {
+  async run(feeds: Record<string, tf.Tensor>, opts: OnnxRunOptions = {}): Promise<Record<string, tf.Tensor>> {
     const ortFeeds: Record<string, Ort.Tensor> = {};
+    const views: Float32Array[] = [];
     for (const [name, t] of Object.entries(feeds)) {
-      const data = await t.data();
+      const view = opts.inPlace ? heapView(t) : undefined;
+      if (view) views.push(view);
+      const data = view ?? (await t.data());
       ortFeeds[name] =
         t.dtype === 'int32'
           ? new this.ort.Tensor(
@@ -89,7 +100,19 @@ export class OnnxSession {
             )
           : new this.ort.Tensor('float32', data as Float32Array, t.shape);
     }
-    const results = await this.session.run(ortFeeds);
+    let results: Ort.InferenceSession.OnnxValueMapType;
+    try {
+      results = await this.session.run(ortFeeds);
+    } catch (e) {
+      if (!views.some(detached)) throw e;
+      return this.run(feeds); // see below
+    }
+    // tfjs's wasm memory grew before onnxruntime read it (other work allocated meanwhile), so a view lost its
+    // buffer: the run read nothing valid. Rare (the heap only grows to a new high-water); run again on copies.
+    if (views.some(detached)) {
+      for (const r of Object.values(results)) r.dispose();
+      return this.run(feeds);
+    }
     const out: Record<string, tf.Tensor> = {};
     for (const [name, r] of Object.entries(results)) {
       out[name] = tf.tensor(r.data as Float32Array, r.dims as number[], 'float32');
@@ -101,6 +124,42 @@ export class OnnxSession {
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+export interface OnnxRunOptions {
+  /**
+   * Give onnxruntime the float32 feeds where tfjs keeps them (the wasm backend's heap, the cpu backend's
+   * arrays) instead of a copy of each: NativeTrainStep feeds every parameter this way (MiniLM: 133 MB a step
+   * not copied). The caller keeps the feeds alive and unchanged until the run resolves.
+   */
+  inPlace?: boolean;
+}
+
+const detached = (v: Float32Array) => v.byteLength === 0;
+
+/**
+ * The values of a float32 tensor in place, on the wasm backend (a view of its heap, when that is not shared
+ * memory) or the cpu backend (its own array); undefined elsewhere.
+ */
+function heapView(t: tf.Tensor): Float32Array | undefined {
+  if (t.dtype !== 'float32') return undefined;
+  type Held = { memoryOffset?: number | null; values?: unknown };
+  const backend = (tf.engine().state.tensorInfo as WeakMap<object, { backend: unknown }>).get(t.dataId)
+    ?.backend as
+    | { wasm?: { HEAPU8: Uint8Array }; dataIdMap?: { get(id: object): Held | undefined } }
+    | { data?: { get(id: object): Held | undefined } }
+    | undefined;
+  if (backend && 'wasm' in backend && backend.wasm && backend.dataIdMap) {
+    const offset = backend.dataIdMap.get(t.dataId)?.memoryOffset;
+    const heap = backend.wasm.HEAPU8.buffer;
+    if (offset == null || !(heap instanceof ArrayBuffer)) return undefined;
+    return new Float32Array(heap, offset, t.size);
+  }
+  if (backend && 'data' in backend && backend.data) {
+    const values = backend.data.get(t.dataId)?.values;
+    if (values instanceof Float32Array && values.length === t.size) return values;
+  }
+  return undefined;
 }
 
 /** onnxruntime's create() overloads take a path or bytes, not the union. */
