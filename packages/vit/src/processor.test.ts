@@ -60,6 +60,19 @@ describe.skipIf(!haveFixtures('ViT pixel goldens'))('ViTImageProcessor vs Huggin
       const g = gold.images.find((c: { image: string }) => c.image === `images/${name}.png`);
       expect(maxAbsDiff(data.subarray(i * per, (i + 1) * per), g.pixel_values.flat(3)), name).toBe(0);
     });
+    // A budget that one picture fills (noise_300x250 costs 238,200 bytes to decode): they go one at a time,
+    // in order, and pixels given directly in the middle (no decode, no reservation) pass the turn on.
+    const pixelsGiven = await decodeImage(fixturePath('golden', 'images', 'checkerboard_64x64.png'));
+    const mixed: (string | typeof pixelsGiven)[] = names
+      .slice(0, 6)
+      .map((n) => fixturePath('golden', 'images', `${n}.png`));
+    mixed.splice(2, 0, pixelsGiven);
+    const tight = await proc.preprocessToArray(mixed, { maxBytes: 240_000 });
+    const order = [...names.slice(0, 2), 'checkerboard_64x64', ...names.slice(2, 6)];
+    order.forEach((name, i) => {
+      const g = gold.images.find((c: { image: string }) => c.image === `images/${name}.png`);
+      expect(maxAbsDiff(tight.data.subarray(i * per, (i + 1) * per), g.pixel_values.flat(3)), name).toBe(0);
+    });
     const files = names.map((n) => fixturePath('golden', 'images', `${n}.png`));
     files.splice(5, 0, fixturePath('golden', 'images', 'missing-file.png'));
     await expect(proc.preprocessToArray(files)).rejects.toMatchObject({

@@ -20,7 +20,12 @@ import {
   isCanvasImageLike,
   isPage,
 } from './image/browser.js';
-import { DEFAULT_MAX_PIXELS, type DecodeOptions, decodeImage } from './image/decode.js';
+import {
+  DEFAULT_MAX_DECODE_BYTES,
+  DEFAULT_MAX_PIXELS,
+  type DecodeOptions,
+  decodeImage,
+} from './image/decode.js';
 import { ImageInputError } from './image/errors.js';
 import { PilResample, pilResize, type RawImage } from './image/resample.js';
 import { isRgbaLike, type RgbaLike, rgbaLikeToRgb } from './image/rgb.js';
@@ -214,15 +219,43 @@ export class ViTImageProcessor {
     if (list.length === 0) throw new ImageInputError('empty', '<image list>', 'no images given');
     // Decoding runs in sharp's threads (Node) or the browser's decoder: a few images at once keep them busy,
     // also while onnxruntime-node, which runs on this thread, computes the previous batch (the streams). At
-    // most DECODE_AHEAD decoded images are held at once, each bounded by maxBytes.
+    // most DECODE_AHEAD images are decoded and held at once, and in Node only while their decode costs
+    // (from each header) fit in one maxBytes together: a batch of large pictures decodes one at a time.
+    const budget = opts.maxBytes ?? DEFAULT_MAX_DECODE_BYTES;
+    const costs: number[] = [];
+    let held = 0;
+    let waiting: (() => void)[] = [];
+    // Bytes are granted in input order (an image waits for the one before it), so the images holding the
+    // budget are always earlier ones, which the loop below finishes and releases: no image waits on a later one.
+    const granted: Promise<void>[] = [];
+    const grant: (() => void)[] = [];
+    const reserve = (n: number) => async (bytes: number) => {
+      if (n > 0) await granted[n - 1];
+      while (held > 0 && held + bytes > budget) await new Promise<void>((r) => waiting.push(r));
+      held += bytes;
+      costs[n] = bytes;
+      grant[n]!();
+    };
+    const done = (n: number) => {
+      held -= costs[n] ?? 0;
+      const wake = waiting;
+      waiting = [];
+      for (const r of wake) r();
+    };
     const decoded: Promise<RawImage>[] = [];
     const decode = (n: number) => {
-      if (n < list.length) decoded[n] = this.loadRgb(list[n], opts);
-      // Awaited in order below; a later failure must not count as unhandled while an earlier one throws.
-      decoded[n]?.catch(() => {});
+      if (n >= list.length) return;
+      granted[n] = new Promise<void>((r) => {
+        grant[n] = r;
+      });
+      decoded[n] = this.loadRgb(list[n], { ...opts, reserve: reserve(n) });
+      // An input decoded without a reservation (pixels given, the browser's decoder), or a failure, passes
+      // the turn on. Awaited in order below; a later failure must not count as unhandled meanwhile.
+      decoded[n].then(grant[n], grant[n]);
     };
     for (let n = 0; n < DECODE_AHEAD; n++) decode(n);
     const first = this.processRgb(await decoded[0]!);
+    done(0);
     const { height, width } = first;
     const per = 3 * height * width;
     const data = new Float32Array(list.length * per);
@@ -238,6 +271,7 @@ export class ViTImageProcessor {
           'images of different sizes need do_resize',
         );
       this.processRgb(rgb, data.subarray(n * per, (n + 1) * per));
+      done(n);
     }
     return { data, shape: [list.length, 3, height, width] };
   }

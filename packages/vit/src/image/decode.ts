@@ -27,6 +27,12 @@ export interface DecodeOptions {
    * the resampling weights, which grow with each side (an 89,000,000 × 1 strip needs 2 GB of them).
    */
   maxBytes?: number;
+  /**
+   * Called with the decode's cost in bytes once the header has passed the checks, before any pixel is
+   * decoded; the decode waits for it. `preprocessToArray` uses it to keep the images it decodes ahead of
+   * time within one `maxBytes` together.
+   */
+  reserve?: (bytes: number) => Promise<void>;
 }
 
 const SAMPLE_BYTES: Record<string, number> = {
@@ -134,6 +140,7 @@ export async function decodeImage(input: string | Uint8Array, opts: DecodeOption
       );
   }
 
+  await opts.reserve?.(cost);
   try {
     if (meta.space === 'cmyk') {
       const { data, info } = await open().toColourspace('cmyk').raw().toBuffer({ resolveWithObject: true });
