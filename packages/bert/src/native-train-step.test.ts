@@ -7,21 +7,14 @@ import {
   variableGradsFreeing,
 } from '@attn/core-tensor';
 import { NativeTrainStep } from '@attn/core-tensor/onnx';
+import { haveOnnxRuntime } from '@attn/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertForSequenceClassification } from './classification.js';
 import { bertConfig } from './config.js';
 
-let haveOrt = true;
-try {
-  await import('onnxruntime-node');
-} catch {
-  haveOrt = false;
-  console.warn(
-    'native-train-step.test: onnxruntime-node is not installed, the native training step is skipped',
-  );
-}
+const haveOrt = await haveOnnxRuntime('the native training step');
 
-// Two layers, GELU, padding in the batch, dropout off (the native graph is dropout-free).
+// Two layers, GELU, padding in the batch, dropout off (so tfjs and the native graph compute one function).
 const config = bertConfig({
   vocab_size: 30,
   hidden_size: 16,

@@ -30,6 +30,22 @@ export function haveFixtures(what = 'fixture tests'): boolean {
   return false;
 }
 
+/**
+ * True when onnxruntime-node (the native engine, an optional peer dependency) loads. When it does not, prints
+ * a visible skip message naming `what`, and under CI=true throws, as `haveFixtures` does.
+ */
+export async function haveOnnxRuntime(what: string): Promise<boolean> {
+  try {
+    await import('onnxruntime-node');
+    return true;
+  } catch (e) {
+    const msg = `onnxruntime-node is not installed (${(e as Error).message}): skipping ${what}`;
+    if (process.env.CI === 'true') throw new Error(`${msg} — under CI=true the native engine is required`);
+    console.warn(`\n[attn] ${msg}\n`);
+    return false;
+  }
+}
+
 export function fixturePath(...parts: string[]): string {
   return resolve(fixturesDir(), ...parts);
 }

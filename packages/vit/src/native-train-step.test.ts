@@ -8,20 +8,12 @@ import {
   variableGradsFreeing,
 } from '@attn/core-tensor';
 import { NativeTrainStep } from '@attn/core-tensor/onnx';
-import { deterministicValues } from '@attn/core-tensor/testing';
+import { deterministicValues, haveOnnxRuntime } from '@attn/core-tensor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ViTConfig } from './config.js';
 import { ViTForImageClassification } from './model.js';
 
-let haveOrt = true;
-try {
-  await import('onnxruntime-node');
-} catch {
-  haveOrt = false;
-  console.warn(
-    'native-train-step.test: onnxruntime-node is not installed, the native training step is skipped',
-  );
-}
+const haveOrt = await haveOnnxRuntime('the native training step');
 
 // Two layers on 10 × 10 images in 4 × 4 patches (a remainder row and column the Conv drops), no dropout.
 const config = ViTConfig.from({

@@ -2,18 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init.js';
 import { layerNorm } from '../nn/layers.js';
-import { deterministicValues } from '../testing.js';
+import { deterministicValues, haveOnnxRuntime } from '../testing.js';
 import { appendGradients } from './autodiff.js';
 import { OnnxGraph, OnnxGraphError, onnxFloat } from './graph.js';
 import { OnnxSession } from './session.js';
 
-let haveOrt = true;
-try {
-  await import('onnxruntime-node');
-} catch {
-  haveOrt = false;
-  console.warn('autodiff.test: onnxruntime-node is not installed, the gradient checks are skipped');
-}
+const haveOrt = await haveOnnxRuntime('the gradient checks');
 
 interface In {
   shape: number[];

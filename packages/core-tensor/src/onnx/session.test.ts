@@ -1,16 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init.js';
+import { haveOnnxRuntime } from '../testing.js';
 import { OnnxGraph } from './graph.js';
 import { OnnxSession } from './session.js';
 
-let haveOrt = true;
-try {
-  await import('onnxruntime-node');
-} catch {
-  haveOrt = false;
-  console.warn('session.test: onnxruntime-node is not installed, the session checks are skipped');
-}
+const haveOrt = await haveOnnxRuntime('the session checks');
 
 /** y = x · 2 + 1, x [n]: every output value says which input value onnxruntime read. */
 async function affine(n: number) {
