@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from './backend/errors.js';
 import { provideWebGPU } from './backend/webgpu.js';
+import { importOnnxRuntime } from './platform/node.js';
 import { Random } from './random.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
@@ -36,7 +37,7 @@ export function haveFixtures(what = 'fixture tests'): boolean {
  */
 export async function haveOnnxRuntime(what: string): Promise<boolean> {
   try {
-    await import('onnxruntime-node');
+    await importOnnxRuntime();
     return true;
   } catch (e) {
     const msg = `onnxruntime-node is not installed (${(e as Error).message}): skipping ${what}`;

@@ -133,9 +133,8 @@ export class ImageClassificationPipeline extends Pipeline<
         // takes the main thread.
         const results = this.classify(pixels, k);
         pending = nextBatch();
-        // Awaited after this batch; until then their failures must not count as unhandled.
+        // Awaited after this batch; until then its failure must not count as unhandled.
         pending.catch(() => {});
-        results.catch(() => {});
         yield* await results;
       }
     } finally {

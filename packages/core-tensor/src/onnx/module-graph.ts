@@ -75,7 +75,7 @@ export class OnnxModuleGraph extends OnnxGraph {
       // Fed as tfjs holds it where the layout has an ONNX form (its conversion then runs in the graph, and
       // the gradient comes back in the same layout); otherwise in HF layout.
       const toExternal = p.layout?.toExternalOnnx;
-      const input = this.input(name, 'float32', toExternal || !p.layout ? p.shape : p.externalShape);
+      const input = this.input(name, 'float32', toExternal ? p.shape : p.externalShape);
       const value = toExternal ? toExternal(this, input) : input;
       if (p.layout && !toExternal) this.externalLayoutInputs.add(name);
       this.values.set(p, value);

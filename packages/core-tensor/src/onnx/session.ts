@@ -100,17 +100,17 @@ export class OnnxSession {
             )
           : new this.ort.Tensor('float32', data as Float32Array, t.shape);
     }
-    let results: Ort.InferenceSession.OnnxValueMapType;
+    let results: Ort.InferenceSession.OnnxValueMapType | undefined;
     try {
       results = await this.session.run(ortFeeds);
     } catch (e) {
       if (!views.some(detached)) throw e;
-      return this.run(feeds); // see below
     }
     // tfjs's wasm memory grew before onnxruntime read it (other work allocated meanwhile), so a view lost its
-    // buffer: the run read nothing valid. Rare (the heap only grows to a new high-water); run again on copies.
-    if (views.some(detached)) {
-      for (const r of Object.values(results)) r.dispose();
+    // buffer: the run failed or read nothing valid. Rare (the heap only grows to a new high-water); run again
+    // on copies.
+    if (!results || views.some(detached)) {
+      for (const r of Object.values(results ?? {})) r.dispose();
       return this.run(feeds);
     }
     const out: Record<string, tf.Tensor> = {};
